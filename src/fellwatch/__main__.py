@@ -1,0 +1,5 @@
+"""`python -m fellwatch` runs the command line."""
+
+from fellwatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Carving: pictures and videos recovered from unallocated and unpartitioned byte ranges."""

@@ -1,0 +1,1 @@
+"""Hash sets: known-bad (CAID, Project VIC) and known-good (NSRL) lists in one normalised store."""

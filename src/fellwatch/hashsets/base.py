@@ -1,0 +1,62 @@
+"""The normalised form every hash-set format is read into, and the format registry.
+
+Each format module (vics, hashdeep, sumlist, nsrl, pdqlist, …) provides a `HashSetFormat`:
+`sniff` decides from the first bytes and the file name whether the file is of that format,
+`read` yields `HashEntry` values without loading the whole file into memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol
+
+SetKind = Literal["known-bad", "known-good"]
+HashKind = Literal["md5", "sha1", "sha256", "pdq", "vpdq"]
+
+HEX_LENGTHS: dict[str, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+
+
+class HashSetError(Exception):
+    """A hash-set file cannot be read (unknown format, malformed); one-line message."""
+
+
+@dataclass(frozen=True, slots=True)
+class HashEntry:
+    """One known hash. `digest` is lower-case hex. `category` is the set's own label (e.g. "1"
+    for Project VIC CAM, "A" for UK category A), mapped for display by the set's category map."""
+
+    kind: HashKind
+    digest: str
+    category: str | None = None
+    media_id: str | None = None
+    size: int | None = None
+    quality: int | None = None  # PDQ quality, when the list carries it
+
+
+@dataclass(frozen=True, slots=True)
+class HashSetInfo:
+    """A stored, versioned hash set. `version` is the source file's SHA-256 and import date."""
+
+    name: str
+    kind: SetKind
+    format: str
+    source_sha256: str
+    imported: str
+    entries: int
+    counts: dict[str, int] = field(default_factory=dict)  # entries per hash kind
+    category_map: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return f"sha256:{self.source_sha256[:16]} imported {self.imported}"
+
+
+class HashSetFormat(Protocol):
+    name: ClassVar[str]
+    default_kind: ClassVar[SetKind]
+
+    def sniff(self, head: bytes, path: Path) -> bool: ...
+
+    def read(self, path: Path) -> Iterator[HashEntry]: ...

@@ -1,0 +1,1 @@
+"""Matching: exact digest lookups and perceptual (PDQ) lookups against hash sets."""

@@ -1,0 +1,1 @@
+"""The scan: evidence items through signals and matching into findings, resumable."""

@@ -1,0 +1,1 @@
+"""Signals: what is computed from an item's bytes (digests, file type, PDQ, vPDQ, EXIF)."""

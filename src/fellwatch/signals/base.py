@@ -1,0 +1,37 @@
+"""The contract of a content signal and the registry that holds them.
+
+A content signal looks at one item's content (already sniffed to a content type) and returns a
+JSON-able dict, or None when it has nothing to say. It never knows about hash sets. Digests are
+not a content signal: they are computed by the pipeline on the one streaming read of every item.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, ClassVar, Protocol
+
+
+class ContentSignal(Protocol):
+    name: ClassVar[str]
+
+    def applies_to(self, content_type: str) -> bool:
+        """Whether this signal reads content of this type (e.g. "image/jpeg", "video/mp4")."""
+        ...
+
+    def compute(self, content: BinaryIO, content_type: str) -> dict[str, Any] | None:
+        """The signal's value for one item. Raises on malformed content (recorded per item)."""
+        ...
+
+
+_REGISTRY: dict[str, ContentSignal] = {}
+
+
+def register(signal: ContentSignal) -> ContentSignal:
+    """Add a signal; a duplicate name is a programming error, refused like dfVFS does."""
+    if signal.name in _REGISTRY:
+        raise ValueError(f"signal already registered: {signal.name}")
+    _REGISTRY[signal.name] = signal
+    return signal
+
+
+def registered() -> dict[str, ContentSignal]:
+    return dict(_REGISTRY)

@@ -1,0 +1,1 @@
+"""The store: one schema for scans and their item records; SQLite by default."""
