@@ -1,0 +1,30 @@
+"""report.html: a readable exhibit summary. It shows no picture content, ever."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from fellwatch.reports.findings import categories
+
+
+def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> None:
+    env = Environment(
+        loader=PackageLoader("fellwatch.reports", "templates"),
+        autoescape=select_autoescape(default=True),
+        keep_trailing_newline=True,
+    )
+    items = findings["items"]
+    matched = [i for i in items if categories(i)]
+    errors = [i for i in items if i["error"]]
+    html = env.get_template("report.html").render(
+        findings=findings,
+        run=run,
+        matched=matched,
+        errors=errors,
+        review=sum(1 for i in items if i["review"]),
+        categories=categories,
+    )
+    path.write_text(html, encoding="utf-8")

@@ -1,0 +1,102 @@
+"""Where batches run: inline, a local process pool (default), or a Dask cluster.
+
+Every executor has the same shape: `submit(batch) -> future`; the pipeline keeps a bounded
+number in flight so memory stays flat however large the evidence.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Protocol
+
+from fellwatch.scan.worker import Batch, BatchResult, process_batch
+
+
+class Executor(Protocol):
+    slots: int
+
+    def submit(self, batch: Batch) -> Future[BatchResult]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Runs batches in this process, one at a time (tests, debugging, one core)."""
+
+    slots = 1
+
+    def submit(self, batch: Batch) -> Future[BatchResult]:
+        future: Future[BatchResult] = Future()
+        try:
+            future.set_result(process_batch(batch))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+class LocalExecutor:
+    """A pool of worker processes on this machine."""
+
+    def __init__(self, workers: int) -> None:
+        # forkserver: workers start clean (no inherited threads or open evidence handles).
+        context = multiprocessing.get_context("forkserver")
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self.slots = workers * 2
+
+    def submit(self, batch: Batch) -> Future[BatchResult]:
+        return self._pool.submit(process_batch, batch)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Batches on a Dask cluster: an address (`tcp://scheduler:8786`) or `local`.
+
+    Workers must see the evidence at the same path (a shared, read-only mount).
+    """
+
+    def __init__(self, address: str, workers: int) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster: Any = None
+        if address == "local":
+            self._cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self._client = Client(self._cluster)
+        else:
+            self._client = Client(address)
+        info = self._client.scheduler_info()
+        self.slots = max(2, 2 * len(info.get("workers", {})))
+
+    def submit(self, batch: Batch) -> Future[BatchResult]:
+        # Dask's futures are not concurrent.futures; bridge them so the pipeline sees one kind.
+        bridge: Future[BatchResult] = Future()
+        dask_future = self._client.submit(process_batch, batch, pure=False)
+
+        def done(f: Any) -> None:
+            try:
+                bridge.set_result(f.result())
+            except BaseException as exc:
+                bridge.set_exception(exc)
+
+        dask_future.add_done_callback(done)
+        return bridge
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(cluster: str | None, workers: int) -> Executor:
+    if cluster:
+        return DaskExecutor(cluster, workers)
+    if workers <= 1:
+        return InlineExecutor()
+    return LocalExecutor(workers)

@@ -1,0 +1,84 @@
+"""One `fellwatch scan`: resolve hash sets, run (or resume) the scan, write the reports."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fellwatch.matching.base import Matcher
+from fellwatch.reports.findings import (
+    build_findings,
+    write_findings,
+    write_inventory,
+    write_run_record,
+)
+from fellwatch.reports.html import write_html
+from fellwatch.scan.pipeline import ScanRequest, run_scan
+from fellwatch.settings import ScanSettings
+from fellwatch.store.scanstore import ScanStore
+
+
+@dataclass
+class ScanReport:
+    out_dir: Path
+    findings: dict[str, Any]
+    run: dict[str, Any]
+
+    @property
+    def findings_path(self) -> Path:
+        return self.out_dir / "findings.json"
+
+
+def scan(
+    evidence: list[str],
+    out_dir: Path,
+    settings: ScanSettings,
+    *,
+    hashsets: list[dict[str, Any]] | None = None,
+    matchers: list[Matcher] | None = None,
+    cluster: str | None = None,
+    restart: bool = False,
+    progress: bool = True,
+) -> ScanReport:
+    started = datetime.now(UTC)
+    outcome = run_scan(
+        ScanRequest(
+            evidence=evidence,
+            out_dir=out_dir,
+            settings=settings,
+            hashsets=hashsets or [],
+            matchers=matchers or [],
+            cluster=cluster,
+            restart=restart,
+            progress=progress,
+        )
+    )
+    store = ScanStore(out_dir / "scan.sqlite")
+    try:
+        findings = build_findings(store)
+        write_findings(findings, out_dir / "findings.json")
+        write_inventory(store, out_dir / "inventory.csv")
+    finally:
+        store.close()
+    run = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(outcome.seconds, 3),
+        "resumed": outcome.resumed,
+        "items_this_run": outcome.items,
+        "bytes_this_run": outcome.bytes,
+        "mb_per_s": round(outcome.bytes / 1e6 / outcome.seconds, 1) if outcome.seconds else None,
+        "workers": cluster or settings.worker_count(),
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "argv": sys.argv,
+        "clock": time.tzname[0],
+    }
+    write_run_record(out_dir / "run.json", run)
+    write_html(findings, run, out_dir / "report.html")
+    return ScanReport(out_dir=out_dir, findings=findings, run=run)

@@ -1,0 +1,191 @@
+"""The scan: evidence → items → (workers: digests, signals) → (here: matching) → the store.
+
+The main process enumerates items, hands batches to an executor, matches what comes back
+against the hash sets (held once, here) and commits each batch with its checkpoint. Reports are
+written from the store at the end, so a resumed scan writes the same findings as one that was
+never interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fellwatch import TOOL_NAME, __version__
+from fellwatch.evidence import Evidence, Item, open_evidence
+from fellwatch.matching.base import Matcher
+from fellwatch.scan.executors import make_executor
+from fellwatch.scan.progress import Progress
+from fellwatch.scan.verify import evidence_sha256
+from fellwatch.scan.worker import Batch, BatchResult
+from fellwatch.settings import ScanSettings
+from fellwatch.signals.filetype import is_picture, is_video
+from fellwatch.store.scanstore import ScanStore
+
+BATCH_ITEMS = 64
+BATCH_BYTES = 64 << 20
+
+
+@dataclass
+class ScanRequest:
+    evidence: Sequence[str]
+    out_dir: Path
+    settings: ScanSettings
+    hashsets: list[dict[str, Any]] = field(default_factory=list)  # findings.json "hashsets"
+    matchers: list[Matcher] = field(default_factory=list)
+    cluster: str | None = None
+    restart: bool = False
+    progress: bool = True
+
+
+@dataclass
+class ScanOutcome:
+    out_dir: Path
+    resumed: bool
+    evidence: list[dict[str, Any]]
+    seconds: float
+    items: int
+    bytes: int
+
+
+def run_scan(request: ScanRequest) -> ScanOutcome:
+    """Run (or resume) a scan and leave its records in `out_dir/scan.sqlite`.
+
+    Raises EvidenceError before any work when an evidence cannot be opened at all.
+    """
+    started = time.monotonic()
+    opened = [open_evidence(path) for path in request.evidence]
+    request.out_dir.mkdir(parents=True, exist_ok=True)
+    described = []
+    for ev in opened:
+        entry = ev.describe()
+        entry.update(evidence_sha256(Path(ev.path)))
+        described.append(entry)
+    store = ScanStore(request.out_dir / "scan.sqlite")
+    if request.restart:
+        store.reset()
+    resumed = store.begin(
+        {
+            "tool": {"name": TOOL_NAME, "version": __version__},
+            "evidence": [{"path": e["path"], "sha256": e["sha256"]} for e in described],
+            "hashsets": request.hashsets,
+            "settings": request.settings.affecting_results(),
+        }
+    )
+    store.set_meta("evidence", described)
+    store.set_meta("hashsets", request.hashsets)
+    store.set_meta("settings", request.settings.affecting_results())
+
+    plans = [_plan(i, ev, store) for i, ev in enumerate(opened)]
+    progress = Progress(
+        total_items=sum(len(p) for p in plans),
+        total_bytes=sum(it.size for p in plans for it in p),
+        enabled=request.progress,
+    )
+    executor = make_executor(request.cluster, request.settings.worker_count())
+    scanned_items = scanned_bytes = 0
+    try:
+        in_flight: set[Future[BatchResult]] = set()
+        for index, (ev, plan) in enumerate(zip(opened, plans, strict=True)):
+            for items in _batches(plan):
+                while len(in_flight) >= executor.slots:
+                    in_flight = _drain(
+                        in_flight, store, request.matchers, progress, FIRST_COMPLETED
+                    )
+                in_flight.add(executor.submit(Batch(index, ev.path, items, request.settings)))
+        _drain(in_flight, store, request.matchers, progress, None)
+        scanned_items, scanned_bytes = progress.items, progress.bytes
+    finally:
+        progress.close()
+        executor.close()
+        for ev in opened:
+            ev.close()
+
+    # Evidence is never written; prove it by hashing again after the scan.
+    for entry in described:
+        entry["sha256_after"] = evidence_sha256(Path(entry["path"]))["sha256"]
+    store.set_meta("evidence", described)
+    store.close()
+    return ScanOutcome(
+        out_dir=request.out_dir,
+        resumed=resumed,
+        evidence=described,
+        seconds=time.monotonic() - started,
+        items=scanned_items,
+        bytes=scanned_bytes,
+    )
+
+
+def _plan(index: int, ev: Evidence, store: ScanStore) -> list[Item]:
+    done = store.done_units(index)
+    return [item for item in _units(ev) if item.key not in done]
+
+
+def _units(ev: Evidence) -> Iterator[Item]:
+    yield from ev.items()
+
+
+def _batches(items: list[Item]) -> Iterator[list[Item]]:
+    batch: list[Item] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += item.size
+        if len(batch) >= BATCH_ITEMS or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _fault_after() -> int | None:
+    # Fault injection for the resume tests: SIGKILL this process after N committed batches.
+    value = os.environ.get("FELLWATCH_FAULT_KILL_AFTER_BATCHES")
+    return int(value) if value else None
+
+
+def _drain(
+    in_flight: set[Future[BatchResult]],
+    store: ScanStore,
+    matchers: list[Matcher],
+    progress: Progress,
+    return_when: str | None,
+) -> set[Future[BatchResult]]:
+    if not in_flight:
+        return in_flight
+    done, pending = wait(in_flight, return_when=return_when or "ALL_COMPLETED")
+    # Order of commits does not matter: records are keyed, reports sort them.
+    for future in done:
+        result = future.result()
+        for record in result.records:
+            classify(record, matchers)
+        store.commit_batch(result.evidence_index, result.unit_keys, result.records)
+        progress.advance(len(result.unit_keys), result.bytes_read)
+        progress.batches += 1
+        if progress.batches == _fault_after():
+            os.kill(os.getpid(), signal.SIGKILL)
+    return set(pending)
+
+
+def classify(record: dict[str, Any], matchers: Sequence[Matcher]) -> None:
+    """Attach matches and the known-good / needs-review flags to one record."""
+    matches: list[dict[str, Any]] = []
+    if record["md5"] is not None or record["signals"]:
+        for matcher in matchers:
+            matches.extend(m.to_json() for m in matcher.match(record))
+    matches.sort(key=lambda m: sorted(m.items()))
+    record["matches"] = matches
+    known_bad = any(m["set_kind"] == "known-bad" for m in matches)
+    record["known_good"] = any(m["set_kind"] == "known-good" for m in matches)
+    content_type = record["content_type"] or ""
+    record["review"] = (
+        (is_picture(content_type) or is_video(content_type))
+        and not known_bad
+        and not record["known_good"]
+    )

@@ -1,0 +1,34 @@
+"""Progress on long work: items, MB/s and ETA on stderr (tqdm), quiet when asked."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+
+class Progress:
+    def __init__(self, total_items: int, total_bytes: int, enabled: bool = True) -> None:
+        self.items = 0
+        self.batches = 0
+        self.bytes = 0
+        self.total_items = total_items
+        self._bar = tqdm(
+            total=total_bytes,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc="scan",
+            file=sys.stderr,
+            disable=not enabled,
+            dynamic_ncols=True,
+        )
+
+    def advance(self, items: int, nbytes: int) -> None:
+        self.items += items
+        self.bytes += nbytes
+        self._bar.set_postfix_str(f"{self.items}/{self.total_items} items", refresh=False)
+        self._bar.update(nbytes)
+
+    def close(self) -> None:
+        self._bar.close()

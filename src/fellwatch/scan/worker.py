@@ -1,0 +1,156 @@
+"""What a worker process does with a batch of items: read each once, digest, sniff, signals.
+
+Workers reopen evidence themselves from its path (one handle per process, cached) and reopen
+items from their picklable locators, so nothing open is shared between processes. Matching is
+not done here: the scan's main process holds the hash sets once and matches each batch.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from fellwatch.evidence import Evidence, Item, open_evidence
+from fellwatch.settings import ScanSettings
+from fellwatch.signals import filetype
+from fellwatch.signals.catalogue import load_signals
+from fellwatch.signals.digests import CHUNK, DigestHasher
+
+HEAD = 4096
+
+
+@dataclass
+class Batch:
+    evidence_index: int
+    evidence_path: str
+    items: list[Item]
+    settings: ScanSettings
+
+
+@dataclass
+class BatchResult:
+    evidence_index: int
+    unit_keys: list[str]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    bytes_read: int = 0
+
+
+_EVIDENCE: dict[str, Evidence] = {}
+
+
+def _evidence(path: str) -> Evidence:
+    ev = _EVIDENCE.get(path)
+    if ev is None:
+        ev = _EVIDENCE[path] = open_evidence(path)
+    return ev
+
+
+def process_batch(batch: Batch) -> BatchResult:
+    """Entry point in a worker (a local process, a Dask worker, or inline)."""
+    ev = _evidence(batch.evidence_path)
+    result = BatchResult(batch.evidence_index, [item.key for item in batch.items])
+    processor = ItemProcessor(ev, batch.settings)
+    for item in batch.items:
+        result.records.extend(processor.process(item))
+        result.bytes_read += item.size
+    return result
+
+
+def base_record(item: Item) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        **item.provenance(),
+        "times": dict(sorted(item.times.items())),
+        "md5": None,
+        "sha1": None,
+        "sha256": None,
+        "content_type": None,
+        "signals": {},
+        "error": item.error,
+    }
+
+
+class ItemProcessor:
+    def __init__(self, evidence: Evidence, settings: ScanSettings) -> None:
+        self.evidence = evidence
+        self.settings = settings
+        self.signals = load_signals()
+
+    def process(self, item: Item) -> Iterator[dict[str, Any]]:
+        """The record of one item, then the records of anything inside it (archive members)."""
+        record = base_record(item)
+        if item.error is not None:
+            yield record
+            return
+        try:
+            stream = self._open(item)
+        except Exception as exc:  # any reader failure is this item's outcome, not the scan's
+            record["error"] = _reason(exc)
+            yield record
+            return
+        with stream:
+            content = self._read(stream, record)
+        if record["error"] is None and content is not None:
+            self._signals(content, record)
+        yield record
+
+    def _open(self, item: Item) -> BinaryIO:
+        if item.origin == "carved":
+            _, offset, length = item.locator
+            return io.BytesIO(self.evidence.read_range(offset, length))
+        return self.evidence.open_item(item)
+
+    def _read(self, stream: BinaryIO, record: dict[str, Any]) -> bytes | None:
+        """Digest the whole stream in one read; keep the bytes when a content signal needs them."""
+        hasher = DigestHasher()
+        kept: list[bytes] | None = None
+        try:
+            first = stream.read(CHUNK)
+            content_type = filetype.sniff(first[:HEAD])
+            record["content_type"] = content_type
+            wants = self._wants_content(content_type)
+            if wants and record["size"] <= self.settings.max_content_bytes:
+                kept = []
+            chunk = first
+            while chunk:
+                hasher.update(chunk)
+                if kept is not None:
+                    kept.append(chunk)
+                chunk = stream.read(CHUNK)
+        except Exception as exc:
+            record["error"] = f"read failed after {hasher.result().size} bytes: {_reason(exc)}"
+            return None
+        digests = hasher.result()
+        record.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
+        if digests.size != record["size"]:
+            # A short read means the content is not what the metadata says: say so, keep digests.
+            record["error"] = f"read {digests.size} bytes, metadata says {record['size']}"
+        if wants and kept is None:
+            record["signals"]["skipped"] = (
+                f"larger than max_content_bytes ({self.settings.max_content_bytes})"
+            )
+        return b"".join(kept) if kept is not None else None
+
+    def _wants_content(self, content_type: str) -> bool:
+        return any(s.applies_to(content_type) for s in self.signals.values())
+
+    def _signals(self, content: bytes, record: dict[str, Any]) -> None:
+        content_type = record["content_type"]
+        for name in sorted(self.signals):
+            signal = self.signals[name]
+            if not signal.applies_to(content_type):
+                continue
+            try:
+                value = signal.compute(io.BytesIO(content), content_type)
+            except Exception as exc:  # malformed content is the item's outcome
+                record["error"] = f"{name}: {_reason(exc)}"
+                continue
+            if value is not None:
+                record["signals"][name] = value
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
