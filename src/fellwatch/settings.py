@@ -99,3 +99,33 @@ def _parse(text: str, kind: type) -> Any:
 def describe_settings() -> list[dict[str, Any]]:
     """Name, default, environment variable and help of every scan setting (for docs and --help)."""
     return [{"name": f.name, "default": f.default, **f.metadata} for f in fields(ScanSettings)]
+
+
+def settings_markdown() -> str:
+    """docs/settings.md, generated from the declarations above (a test keeps them equal)."""
+    lines = [
+        "# Scan settings",
+        "",
+        "Generated from `src/fellwatch/settings.py` by "
+        "`python -c 'import fellwatch.settings as s; print(s.settings_markdown(), end=\"\")'`.",
+        "Each setting is a `fellwatch scan` flag and an environment variable; the flag wins.",
+        "Settings marked *result* change findings and are recorded in `findings.json`.",
+        "",
+        "| flag | environment | default | result | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in describe_settings():
+        flag = "--" + s["name"].replace("_", "-")
+        if isinstance(s["default"], bool):
+            flag += f"` / `--no-{s['name'].replace('_', '-')}"
+        lines.append(
+            f"| `{flag}` | `{s['env']}` | {s['default']} | "
+            f"{'yes' if s['affects_results'] else 'no'} | {s['help']} |"
+        )
+    lines += [
+        "",
+        "The data directory (imported hash sets, indexes, the records database) is "
+        "`$FELLWATCH_DATA_DIR`, by default `~/.local/share/fellwatch`.",
+        "",
+    ]
+    return "\n".join(lines)

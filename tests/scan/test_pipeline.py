@@ -116,3 +116,19 @@ def test_unopenable_evidence_exits_non_zero_with_one_line(tmp_path, capsys):
     assert main(["scan", str(tmp_path / "missing.E01"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "evidence not found" in err
+
+
+def test_dask_cluster_gives_the_same_findings(evidence_folder, tmp_path):
+    scan([str(evidence_folder)], tmp_path / "local", ScanSettings(workers=1), progress=False)
+    scan(
+        [str(evidence_folder)],
+        tmp_path / "dask",
+        ScanSettings(workers=2),
+        cluster="local",
+        progress=False,
+    )
+    assert (tmp_path / "local" / "findings.json").read_bytes() == (
+        tmp_path / "dask" / "findings.json"
+    ).read_bytes()
+    run = json.loads((tmp_path / "dask" / "run.json").read_text())
+    assert run["workers"] == "local"
