@@ -19,7 +19,7 @@ def test_every_command_is_documented():
     text = (DOCS / "cli.md").read_text()
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    for name in sub.choices:  # type: ignore[union-attr]
+    for name in sub.choices:
         assert f"fellwatch {name}" in text, name
 
 
