@@ -55,12 +55,30 @@ def categories(record: dict[str, Any]) -> list[str]:
     )
 
 
+def mark_carved_duplicates(records: list[dict[str, Any]]) -> None:
+    """A carved object identical to a file the file system still names is the same picture
+    found twice: it is kept (its offset is evidence too) but marked and not counted again."""
+    named: dict[tuple[str, str], str] = {}
+    for r in records:
+        if r["origin"] != "carved" and r["sha256"]:
+            named.setdefault((r["evidence"], r["sha256"]), r["path"])
+    for r in records:
+        if r["origin"] == "carved" and r["sha256"]:
+            original = named.get((r["evidence"], r["sha256"]))
+            if original is not None:
+                r["carved_duplicate_of"] = original
+                r["review"] = False
+
+
 def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    items = nbytes = matched = known_good = errors = review = 0
+    items = nbytes = matched = known_good = errors = review = duplicates = 0
     by_category: Counter[str] = Counter()
     for r in records:
         items += 1
         nbytes += r["size"] if r["md5"] else 0
+        if r.get("carved_duplicate_of"):
+            duplicates += 1
+            continue
         cats = categories(r)
         if cats:
             matched += 1
@@ -75,12 +93,14 @@ def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "known_good": known_good,
         "errors": errors,
         "review": review,
+        "carved_duplicates": duplicates,
         "by_category": dict(sorted(by_category.items())),
     }
 
 
 def build_findings(store: ScanStore) -> dict[str, Any]:
     records = list(store.records())
+    mark_carved_duplicates(records)
     return {
         "schema": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": __version__},

@@ -1,0 +1,82 @@
+"""Reports from the store: hostile names stay inert, carved duplicates are counted once."""
+
+import csv
+import json
+
+from fellwatch.reports.findings import (
+    build_findings,
+    mark_carved_duplicates,
+    summarise,
+    write_inventory,
+)
+from fellwatch.reports.html import write_html
+from fellwatch.store.scanstore import ScanStore
+
+
+def _record(key, path, origin="filesystem", sha256="aa", matches=(), error=None, review=False):
+    return {
+        "key": key,
+        "evidence": "ev.E01",
+        "path": path,
+        "path_spec": None,
+        "partition": "p1",
+        "inode": 5,
+        "offset": 4096 if origin == "carved" else None,
+        "size": 10,
+        "allocated": True,
+        "origin": origin,
+        "times": {},
+        "md5": "m",
+        "sha1": "s",
+        "sha256": sha256,
+        "content_type": "image/jpeg",
+        "signals": {},
+        "error": error,
+        "matches": list(matches),
+        "known_good": False,
+        "review": review,
+    }
+
+
+BAD = {"hashset": "caid", "set_kind": "known-bad", "kind": "md5", "category": "A", "distance": 0}
+
+
+def test_carved_copy_of_a_named_file_is_marked_and_not_counted_twice():
+    records = [
+        _record("a", "/DCIM/1.jpg", matches=[BAD]),
+        _record("carved/1", "carved/000000001000.jpg", origin="carved", matches=[BAD]),
+        _record("carved/2", "carved/000000002000.jpg", origin="carved", sha256="bb", matches=[BAD]),
+    ]
+    mark_carved_duplicates(records)
+    assert records[1]["carved_duplicate_of"] == "/DCIM/1.jpg"
+    assert "carved_duplicate_of" not in records[2]
+    summary = summarise(records)
+    assert summary["by_category"] == {"A": 2}
+    assert summary["matched"] == 2
+    assert summary["carved_duplicates"] == 1
+
+
+def test_hostile_names_are_inert_in_csv_and_html(tmp_path):
+    store = ScanStore(tmp_path / "scan.sqlite")
+    store.begin({"x": 1})
+    store.set_meta("settings", {})
+    store.set_meta("evidence", [])
+    store.set_meta("hashsets", [])
+    store.commit_batch(
+        0,
+        ["k1", "k2"],
+        [
+            _record("k1", '=HYPERLINK("http://x")', matches=[BAD]),
+            _record("k2", "/<script>alert(1)</script>.jpg", error="bad <b>", review=True),
+        ],
+    )
+    findings = build_findings(store)
+    write_inventory(store, tmp_path / "inventory.csv")
+    write_html(findings, {"seconds": 1}, tmp_path / "report.html")
+    with (tmp_path / "inventory.csv").open(newline="") as fh:
+        paths = [row["path"] for row in csv.DictReader(fh)]
+    assert paths == ['\'=HYPERLINK("http://x")', "/<script>alert(1)</script>.jpg"]
+    html = (tmp_path / "report.html").read_text()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.jpg" in html
+    assert json.loads(json.dumps(findings))["summary"]["errors"] == 1
