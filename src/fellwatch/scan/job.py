@@ -72,7 +72,11 @@ def scan(
         "resumed": outcome.resumed,
         "items_this_run": outcome.items,
         "bytes_this_run": outcome.bytes,
-        "mb_per_s": round(outcome.bytes / 1e6 / outcome.seconds, 1) if outcome.seconds else None,
+        "scan_seconds": round(outcome.scan_seconds, 3),
+        "verify_seconds": round(outcome.verify_seconds, 3),
+        "mb_per_s": (
+            round(outcome.bytes / 1e6 / outcome.scan_seconds, 1) if outcome.scan_seconds else None
+        ),
         "workers": cluster or settings.worker_count(),
         "host": platform.node(),
         "python": platform.python_version(),
