@@ -168,6 +168,7 @@ class _Reader(io.RawIOBase):
         archive: _ArchiveState | None = None,
         compressed_size: int | None = None,
         ratio: tuple[float, int] | None = None,
+        declared_size: int | None = None,
     ) -> None:
         super().__init__()
         self._source = source
@@ -176,6 +177,7 @@ class _Reader(io.RawIOBase):
         self._archive = archive
         self._compressed_size = compressed_size
         self._ratio = ratio
+        self._declared_size = declared_size
         self._prefix = b""
         self.produced = 0
         self.error: str | None = None
@@ -222,6 +224,9 @@ class _Reader(io.RawIOBase):
         data = self._guard(lambda: self._source.read(size))
         if data:
             self._count(len(data))
+        elif size and self._declared_size is not None and self.produced != self._declared_size:
+            self._fail(f"{self._label.removeprefix('corrupt ')} is {self.produced} bytes, its "
+                       f"header declares {self._declared_size}")
         return data
 
     def readall(self) -> bytes:
@@ -254,28 +259,31 @@ class _Reader(io.RawIOBase):
         raise ItemError(reason)
 
     def _count(self, n: int) -> None:
+        # Every byte that came out was work done, so it is counted before any limit is judged.
         self.produced += n
+        archive = self._archive
+        if archive is not None:
+            archive.expanded += n
         if self._budget is not None:
             try:
                 self._budget.spend(n)
             except ItemError as exc:
                 self._fail(str(exc))
-        if self._ratio is not None:
-            max_ratio, floor = self._ratio
-            if self._compressed_size is not None and self.produced > floor and (
-                self.produced > max_ratio * max(self._compressed_size, 1)
-            ):
-                self._fail(f"archive bomb: member expands more than {max_ratio:g} times its "
-                           f"compressed size; stopped")
-            archive = self._archive
-            if archive is not None:
-                archive.expanded += n
-                if archive.expanded > floor and (
-                    archive.expanded > max_ratio * max(archive.compressed(), 1)
-                ):
-                    archive.stopped = (f"archive bomb: archive expands more than {max_ratio:g} "
-                                       f"times its compressed size; stopped")
-                    self._fail(archive.stopped)
+        if self._ratio is None:
+            return
+        max_ratio, floor = self._ratio
+        # The archive's ratio first: it stops the whole archive, not just this member.
+        if archive is not None and archive.expanded > floor and (
+            archive.expanded > max_ratio * max(archive.compressed(), 1)
+        ):
+            archive.stopped = (f"archive bomb: archive expands more than {max_ratio:g} times "
+                               f"its compressed size; stopped")
+            self._fail(archive.stopped)
+        if self._compressed_size is not None and self.produced > floor and (
+            self.produced > max_ratio * max(self._compressed_size, 1)
+        ):
+            self._fail(f"archive bomb: member expands more than {max_ratio:g} times its "
+                       f"compressed size; stopped")
 
 
 def _reason(exc: BaseException) -> str:
@@ -479,8 +487,9 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
             stop = budget.count_member()
             if stop is not None:
                 return stop
-            # A directory entry holding data is a hiding place, so only an empty one is skipped.
-            if info.is_dir() and info.file_size == 0 and info.compress_size == 0:
+            # A directory entry holding data is a hiding place, so only an empty one is skipped
+            # (zipfile never gives more bytes than the declared size).
+            if info.is_dir() and info.file_size == 0:
                 continue
             item = _member_item(container, index, display_name(info.orig_filename),
                                 info.file_size, budget, _zip_times(info))
@@ -503,7 +512,7 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
                 return _Reader(
                     member, "corrupt zip member",
                     budget=budget if counted else None, archive=state if counted else None,
-                    compressed_size=info.compress_size,
+                    compressed_size=info.compress_size, declared_size=info.file_size,
                     ratio=(limits.max_ratio, limits.ratio_floor_bytes),
                 )
 
