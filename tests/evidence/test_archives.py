@@ -648,11 +648,17 @@ def test_hostile_zip_names_are_shown_escaped_and_never_touch_disk(
     ]
 
 
-def test_zip_name_flagged_utf8_but_invalid_is_an_error_on_the_archive() -> None:
-    data = make_zip([("ü.txt", b"u")])  # zipfile sets the UTF-8 flag for a non-ASCII name
-    data = patch_zip(data, 0, name=b"\xff\xfe.txt")
+def test_zip_name_flagged_utf8_but_invalid_does_not_hide_the_archive() -> None:
+    # zipfile sets the UTF-8 flag for a non-ASCII name; the bytes are then made invalid UTF-8.
+    data = make_zip([("ok.txt", b"ok"), ("ü.txt", b"u"), ("ñ€.txt", b"n")])
+    data = patch_zip(data, 1, name=b"\xff\xfe.txt")
     got = expand_bytes(data, "badutf8.zip")
-    assert got.outer_error == "zip names flagged as UTF-8 are not valid UTF-8: not expanded"
+    assert got.outer_error is None
+    assert [(m.item.path, m.md5, m.error) for m in got.members] == [
+        ("/home/user/badutf8.zip!ok.txt", md5(b"ok"), None),
+        ("/home/user/badutf8.zip!\\xff\\xfe.txt", md5(b"u"), None),
+        ("/home/user/badutf8.zip!ñ€.txt", md5(b"n"), None),
+    ]
 
 
 def test_hostile_tar_names_and_non_content_entries() -> None:

@@ -472,12 +472,22 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
             return (yield from _expand_zip(io.BytesIO(data), container, depth, budget))
         finally:
             budget.buffered -= len(data)
+    raw_names: set[int] = set()
     try:
         archive_size = source.seek(0, io.SEEK_END)
         source.seek(0)
-        zf = zipfile.ZipFile(source)
-    except UnicodeDecodeError:
-        return "zip names flagged as UTF-8 are not valid UTF-8: not expanded"
+        try:
+            zf = zipfile.ZipFile(source)
+        except UnicodeDecodeError:
+            # zipfile refuses the whole archive for one name flagged UTF-8 that is not: a
+            # hostile way to hide every other member. Read it through a view with that flag
+            # cleared, and show those names as their raw bytes.
+            cleared = _clear_false_utf8_flags(source)
+            if cleared is None:
+                return "zip names flagged as UTF-8 are not valid UTF-8: not expanded"
+            patches, raw_names = cleared
+            source = cast(IO[bytes], _Patched(source, patches))
+            zf = zipfile.ZipFile(source)
     except Exception as exc:  # hostile bytes may break the parser in any way
         return f"corrupt zip: {_reason(exc)}"
     state = _ArchiveState(lambda: archive_size)
@@ -491,8 +501,10 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
             # (zipfile never gives more bytes than the declared size).
             if info.is_dir() and info.file_size == 0:
                 continue
-            item = _member_item(container, index, display_name(info.orig_filename),
-                                info.file_size, budget, _zip_times(info))
+            name = info.orig_filename
+            shown = display_name(name.encode("cp437") if index in raw_names else name)
+            item = _member_item(container, index, shown, info.file_size, budget,
+                                _zip_times(info))
             if info.flag_bits & 0x1:
                 yield ArchiveMember(replace(item, error="encrypted archive member: not decrypted"),
                                     None)
@@ -522,6 +534,94 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
             if state.stopped is not None:
                 return state.stopped
     return None
+
+
+def _clear_false_utf8_flags(source: IO[bytes]) -> tuple[dict[int, bytes], set[int]] | None:
+    """Patches clearing the UTF-8 flag of entries whose names are not UTF-8, and their
+    indexes; None when the central directory cannot be walked simply (zip64, damage)."""
+    size = source.seek(0, io.SEEK_END)
+    tail_len = min(size, 22 + 0xFFFF)
+    source.seek(size - tail_len)
+    tail = source.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    count, cd_size, cd_offset = struct.unpack("<HII", tail[at + 10 : at + 20])
+    if count == 0xFFFF or cd_offset == 0xFFFFFFFF:
+        return None
+    concat = size - tail_len + at - cd_size - cd_offset  # bytes before the zip (an SFX stub)
+    source.seek(cd_offset + concat)
+    cd = source.read(cd_size)
+    patches: dict[int, bytes] = {}
+    indexes: set[int] = set()
+    pos = 0
+    for index in range(count):
+        if cd[pos : pos + 4] != b"PK\x01\x02" or len(cd) < pos + 46:
+            return None
+        flags = struct.unpack("<H", cd[pos + 8 : pos + 10])[0]
+        n, m, k = struct.unpack("<HHH", cd[pos + 28 : pos + 34])
+        local = struct.unpack("<I", cd[pos + 42 : pos + 46])[0] + concat
+        if flags & 0x800 and not _is_utf8(cd[pos + 46 : pos + 46 + n]):
+            patches[cd_offset + concat + pos + 8] = struct.pack("<H", flags & ~0x800)
+            source.seek(local + 6)
+            local_flags = source.read(2)
+            if len(local_flags) == 2:
+                patches[local + 6] = struct.pack("<H", struct.unpack("<H", local_flags)[0]
+                                                 & ~0x800)
+            indexes.add(index)
+        pos += 46 + n + m + k
+    source.seek(0)
+    return patches, indexes
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class _Patched(io.RawIOBase):
+    """A seekable view of a stream with a few bytes changed in memory (never written back)."""
+
+    def __init__(self, source: IO[bytes], patches: dict[int, bytes]) -> None:
+        super().__init__()
+        self._source = source
+        self._patches = sorted(patches.items())
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._pos = self._source.seek(offset, whence)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._source.seek(self._pos)
+        data = self._source.read(-1 if size is None else size)
+        start, end = self._pos, self._pos + len(data)
+        self._pos = end
+        if not any(start < at + len(b) and at < end for at, b in self._patches):
+            return data
+        out = bytearray(data)
+        for at, patch in self._patches:
+            for i, byte in enumerate(patch):
+                if start <= at + i < end:
+                    out[at + i - start] = byte
+        return bytes(out)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _zip_times(info: zipfile.ZipInfo) -> dict[str, str]:
