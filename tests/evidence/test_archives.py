@@ -503,6 +503,16 @@ def test_member_count_limit() -> None:
     assert got.outer_error == "archive bomb: more than 20 members; stopped"
 
 
+def test_zip_with_a_huge_central_directory_is_refused_before_parsing() -> None:
+    data = make_zip([(f"{i:04d}" + "n" * 200 + ".txt", b"") for i in range(300)],
+                    method=zipfile.ZIP_STORED)
+    got = expand_bytes(data, "wide.zip", ArchiveLimits(max_members=100))
+    assert got.members == []
+    assert got.outer_error is not None
+    assert got.outer_error.startswith("archive bomb: zip central directory of ")
+    assert got.outer_error.endswith("bytes is more than 100 members need; not expanded")
+
+
 def test_ten_thousand_member_zip() -> None:
     data = make_zip([(f"dir{i % 7}/file{i:05d}.txt", f"content {i}".encode())
                      for i in range(10_000)])

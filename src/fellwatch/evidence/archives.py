@@ -42,6 +42,8 @@ GiB = 1 << 30
 CHUNK = MiB
 # filetype.sniff needs 512 bytes to see a tar header's "ustar" magic at offset 257.
 _SNIFF_BYTES = 512
+# Generous: a central directory entry is 46 bytes plus name, extra field and comment.
+_ZIP_DIRECTORY_BYTES_PER_MEMBER = 512
 # A gzip header with FEXTRA (at most 64 KiB) and a sane FNAME fits in this.
 _GZIP_HEADER_PEEK = 128 * KiB
 
@@ -475,6 +477,14 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
     raw_names: set[int] = set()
     try:
         archive_size = source.seek(0, io.SEEK_END)
+        directory = _zip_directory_size(source, archive_size)
+        # zipfile holds the whole central directory and one ZipInfo per entry in memory before
+        # a single member can be counted: a directory of millions of entries is refused first.
+        most = budget.limits.max_members * _ZIP_DIRECTORY_BYTES_PER_MEMBER
+        if directory is not None and directory > most:
+            return budget.stop(
+                f"archive bomb: zip central directory of {directory} bytes is more than "
+                f"{budget.limits.max_members} members need; not expanded")
         source.seek(0)
         try:
             zf = zipfile.ZipFile(source)
@@ -534,6 +544,26 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
             if state.stopped is not None:
                 return state.stopped
     return None
+
+
+def _zip_directory_size(source: IO[bytes], size: int) -> int | None:
+    """The central directory's size from the end records (zip64 too); None if not found."""
+    tail_len = min(size, 22 + 0xFFFF)
+    source.seek(size - tail_len)
+    tail = source.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    cd_size: int = struct.unpack("<I", tail[at + 12 : at + 16])[0]
+    locator = tail[at - 20 : at] if at >= 20 else b""
+    if locator[:4] == b"PK\x06\x07":
+        record_at = struct.unpack("<Q", locator[8:16])[0]
+        if 0 <= record_at <= size - 56:
+            source.seek(record_at)
+            record = source.read(56)
+            if record[:4] == b"PK\x06\x06":
+                cd_size = max(cd_size, struct.unpack("<Q", record[40:48])[0])
+    return cd_size
 
 
 def _clear_false_utf8_flags(source: IO[bytes]) -> tuple[dict[int, bytes], set[int]] | None:
@@ -678,7 +708,7 @@ def _expand_gzip(
     import gzip
 
     declared = 0
-    if cheap_seek:
+    if cheap_seek and source.seekable():
         # ISIZE, the trailer's size mod 2**32 of the last member: only a declared size.
         try:
             start = source.tell()
