@@ -330,6 +330,18 @@ def test_nested_archive_in_a_seekable_zip_is_streamed_twice_not_buffered() -> No
     ]
 
 
+def test_member_streams_are_forward_only_and_pillow_still_opens_them() -> None:
+    pic = picture(3, "PNG")
+    members = list(iter_archive(io.BytesIO(make_zip([("p.png", pic)])), outer_item("p.zip"),
+                                "application/zip"))
+    stream = members[0].stream
+    assert stream is not None and not stream.seekable()
+    with pytest.raises(io.UnsupportedOperation):
+        stream.seek(0)
+    with Image.open(stream) as img:
+        assert img.size == (96, 64)
+
+
 def test_nesting_deeper_than_max_depth_is_hashed_not_expanded() -> None:
     level = make_zip([("f5.txt", b"five")])
     for n in (4, 3, 2, 1):
@@ -578,6 +590,26 @@ def test_corrupt_zip_member_data_is_recorded_and_the_scan_goes_on() -> None:
     assert got.members[0].error == "corrupt zip member: Bad CRC-32 for file 'a.txt'"
     assert got.members[1].md5 == md5(b"B")
     assert got.outer_error is None
+
+
+def test_corrupt_deflate_stream_is_recorded() -> None:
+    noise = random.Random(2).randbytes(4 * MiB)
+    data = bytearray(make_zip([("n.bin", noise), ("b.txt", b"B")]))
+    data[zip_entries(bytes(data))[0].local + 30 + len(b"n.bin") + 2 * MiB] ^= 0xFF
+    got = expand_bytes(bytes(data), "bad.zip")
+    first = got.members[0]
+    assert first.md5 is None and first.read_error is not None
+    # Random bytes are deflated as stored blocks: the damage shows as a CRC mismatch at the end.
+    assert first.read_error == "corrupt zip member: Bad CRC-32 for file 'n.bin'"
+    assert first.read_bytes < 4 * MiB
+    assert got.members[1].md5 == md5(b"B")
+    text = b"".join(b"line %d of a benign log\n" % i for i in range(20_000))
+    data = bytearray(make_zip([("t.txt", text)]))
+    for at in range(40, 60):  # Huffman-coded blocks: the damage breaks the stream itself
+        data[zip_entries(bytes(data))[0].local + 30 + len(b"t.txt") + at] ^= 0xFF
+    got = expand_bytes(bytes(data), "bad.zip")
+    assert got.members[0].error is not None
+    assert got.members[0].error.startswith("corrupt zip member: ")
 
 
 def test_truncated_tar_and_tar_gz() -> None:

@@ -188,15 +188,15 @@ class _Reader(io.RawIOBase):
         return True
 
     def seekable(self) -> bool:
-        return not self._prefix and self.error is None and self._source.seekable()
+        # Forward only: a seek inside a zip member would decompress behind the counting, and
+        # tar and gzip streams cannot go back. Pillow and the like copy such a stream first.
+        return False
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if self._prefix:
-            raise io.UnsupportedOperation("seek after unread")
-        return self._guard(lambda: self._source.seek(offset, whence))
+        raise io.UnsupportedOperation("archive member streams are read forward only")
 
     def tell(self) -> int:
-        return self._guard(self._source.tell) - len(self._prefix)
+        return self.produced - len(self._prefix)
 
     def unread(self, data: bytes) -> None:
         self._prefix = data + self._prefix
