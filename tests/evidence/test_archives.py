@@ -764,3 +764,30 @@ def test_limits_are_validated() -> None:
         ArchiveLimits(max_depth=0)
     with pytest.raises(ValueError, match="max_ratio"):
         ArchiveLimits(max_ratio=0.5)
+
+
+def test_damaged_archives_only_ever_give_recorded_errors() -> None:
+    """Seeded random damage to each kind of archive: every outcome is an ItemError recorded
+    on an item (or the archive), never another exception, never a hang."""
+    rng = random.Random(20261129)
+    inner = make_zip([("c.png", picture(3, "PNG")), ("d.txt", b"hello" * 300)])
+    samples = {
+        "zip": make_zip([("a.txt", b"a" * 3000), ("in.zip", inner)]),
+        "tar": make_tar([("a.txt", b"a" * 3000), ("in.zip", inner), ("x" * 120 + "/y", b"y")]),
+        "tgz": gzip.compress(make_tar([("a.txt", b"a" * 3000), ("in.zip", inner)])),
+        "gz": make_gzip(inner, fname="in.zip"),
+    }
+    limits = ArchiveLimits(max_total_bytes=64 * MiB, max_nested_buffer=8 * MiB)
+    outcomes = 0
+    for kind, sample in sorted(samples.items()):
+        for _ in range(100):
+            data = bytearray(sample)
+            for _ in range(rng.randint(1, 8)):
+                at = rng.randrange(len(data))
+                if rng.random() < 0.7:
+                    data[at] = rng.randrange(256)
+                else:
+                    del data[at : at + rng.randint(1, 64)]
+            got = expand_bytes(bytes(data), f"damaged.{kind}", limits)  # raises nothing else
+            outcomes += got.outer_error is not None or any(m.error for m in got.members)
+    assert outcomes > 100  # the damage was noticed, not just survived
