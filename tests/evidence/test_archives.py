@@ -377,7 +377,7 @@ def test_nested_archive_bigger_than_buffer_in_a_stream_is_hashed_not_expanded() 
     ]
 
 
-def test_zip_from_a_non_seekable_stream_is_buffered() -> None:
+def test_zip_and_tar_from_a_non_seekable_stream() -> None:
     class OneWay(io.RawIOBase):
         def __init__(self, data: bytes) -> None:
             self.inner = io.BytesIO(data)
@@ -395,6 +395,15 @@ def test_zip_from_a_non_seekable_stream_is_buffered() -> None:
                                                 "application/zip")]
     assert [(m.item.path, m.md5) for m in members] == [
         ("/home/user/x.zip!x.txt", md5(b"x" * 1000))]
+    # A tar from a one-way stream is read in tarfile's stream mode instead of random access.
+    data = make_tar([("a.txt", b"a" * 5000), ("b.zip", make_zip([("c.txt", b"c")]))])
+    members = [consume(m) for m in iter_archive(OneWay(data), outer_item("x.tar"),  # type: ignore[arg-type]
+                                                "application/x-tar")]
+    assert [(m.item.path, m.md5) for m in members] == [
+        ("/home/user/x.tar!a.txt", md5(b"a" * 5000)),
+        ("/home/user/x.tar!b.zip!c.txt", md5(b"c")),
+        ("/home/user/x.tar!b.zip", md5(make_zip([("c.txt", b"c")]))),
+    ]
 
 
 # --- bombs ------------------------------------------------------------------------------------

@@ -325,7 +325,8 @@ def _expand(
     if content_type == "application/gzip":
         return (yield from _expand_gzip(source, container, depth, budget, cheap_seek))
     if content_type == "application/x-tar":
-        return (yield from _expand_tar(source, container, depth, budget))
+        return (yield from _expand_tar(source, container, depth, budget,
+                                       random_access=cheap_seek and source.seekable()))
     return f"not an archive: {content_type}"
 
 
@@ -739,7 +740,8 @@ def _expand_gzip(
             return str(exc)
     if sniff(head) == "application/x-tar":
         # tar.gz is one archive (one nesting level): its members are the tar's members.
-        return (yield from _expand_tar(cast(IO[bytes], decompressed), container, depth, budget))
+        return (yield from _expand_tar(cast(IO[bytes], decompressed), container, depth, budget,
+                                       random_access=False))
     stop = budget.count_member()
     if stop is not None:
         return stop
@@ -770,7 +772,12 @@ _TAR_END_ERRORS: tuple[type[Exception], ...] = tuple(
 # --- tar -------------------------------------------------------------------------------------
 
 
-def _expand_tar(source: IO[bytes], container: Item, depth: int, budget: _Budget) -> _Expansion:
+def _expand_tar(
+    source: IO[bytes], container: Item, depth: int, budget: _Budget, *, random_access: bool,
+) -> _Expansion:
+    """A tar read forward once. From a file or memory, tarfile's random-access mode reads
+    member bytes straight from the source (its stream mode copies every byte three times);
+    inside a gzip or from a one-pass member stream, stream mode."""
     last_header_error: list[tarfile.HeaderError] = []
 
     class _TarInfo(tarfile.TarInfo):
@@ -786,7 +793,7 @@ def _expand_tar(source: IO[bytes], container: Item, depth: int, budget: _Budget)
 
     try:
         tf = tarfile.open(  # noqa: SIM115 - closed by the `with` below, once it is open
-            fileobj=source, mode="r|", bufsize=CHUNK, tarinfo=_TarInfo,
+            fileobj=source, mode="r:" if random_access else "r|", bufsize=CHUNK, tarinfo=_TarInfo,
             encoding="utf-8", errors="surrogateescape")
     except ItemError as exc:
         return str(exc)
