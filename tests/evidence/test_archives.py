@@ -661,6 +661,22 @@ def test_lone_gzip_member_named_from_header_or_outer_name() -> None:
         ("/home/user/pic.png.gz!pic.png", md5(pic))]
 
 
+def test_gzip_with_junk_after_its_end_is_still_hashed_and_the_junk_noted() -> None:
+    text = b"a benign log line\n" * 500
+    stream = make_gzip(text, fname="log.txt")
+    got = expand_bytes(stream + bytes(300), "log.gz")  # zero padding is allowed
+    assert [(m.md5, m.error) for m in got.members] == [(md5(text), None)]
+    assert got.outer_error is None
+    got = expand_bytes(stream + b"carved junk after the end", "log.gz")
+    assert [(m.md5, m.error) for m in got.members] == [(md5(text), None)]
+    assert got.outer_error == (
+        "data after the end of the gzip stream: not read (Not a gzipped file (b'ca'))")
+    # Two members are one stream, as gunzip reads them.
+    got = expand_bytes(stream + make_gzip(b"second"), "two.gz")
+    assert [m.md5 for m in got.members] == [md5(text + b"second")]
+    assert got.outer_error is None
+
+
 def test_gzip_holding_a_zip_is_expanded() -> None:
     pic = picture(8, "JPEG")
     inner = make_zip([("p.jpg", pic)])

@@ -23,6 +23,7 @@ Why the shape is what it is:
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import struct
 import tarfile
@@ -171,6 +172,7 @@ class _Reader(io.RawIOBase):
         compressed_size: int | None = None,
         ratio: tuple[float, int] | None = None,
         declared_size: int | None = None,
+        gzip_output: bool = False,
     ) -> None:
         super().__init__()
         self._source = source
@@ -180,6 +182,8 @@ class _Reader(io.RawIOBase):
         self._compressed_size = compressed_size
         self._ratio = ratio
         self._declared_size = declared_size
+        self._gzip_output = gzip_output
+        self.trailing: str | None = None
         self._prefix = b""
         self.produced = 0
         self.error: str | None = None
@@ -223,13 +227,32 @@ class _Reader(io.RawIOBase):
         if self._prefix:
             data, self._prefix = self._prefix[:size], self._prefix[size:]
             return data
-        data = self._guard(lambda: self._source.read(size))
+        data = self._guard(lambda: self._read_source(size))
         if data:
             self._count(len(data))
         elif size and self._declared_size is not None and self.produced != self._declared_size:
             self._fail(f"{self._label.removeprefix('corrupt ')} is {self.produced} bytes, its "
                        f"header declares {self._declared_size}")
         return data
+
+    def _read_source(self, size: int) -> bytes:
+        if self.trailing is not None:
+            return b""
+        try:
+            if self._gzip_output:
+                # One underlying read at a time: GzipFile.read would drop the bytes it already
+                # had when the junk after them raises.
+                return cast(gzip.GzipFile, self._source).read1(size)
+            return self._source.read(size)
+        except gzip.BadGzipFile as exc:
+            # gzip reads a next member only after the last one's CRC and length checked out:
+            # junk after a complete stream (a carved or padded file) is noted, and the
+            # content before it is still read and hashed, as gunzip does.
+            if not (self._gzip_output and self.produced and str(exc).startswith(
+                    "Not a gzipped file")):
+                raise
+            self.trailing = f"data after the end of the gzip stream: not read ({_reason(exc)})"
+            return b""
 
     def readall(self) -> bytes:
         return self.read(-1)
@@ -706,8 +729,6 @@ def _gzip_member_name(container: Item, header: _GzipHeader | None) -> str:
 def _expand_gzip(
     source: IO[bytes], container: Item, depth: int, budget: _Budget, cheap_seek: bool,
 ) -> _Expansion:
-    import gzip
-
     declared = 0
     if cheap_seek and source.seekable():
         # ISIZE, the trailer's size mod 2**32 of the last member: only a declared size.
@@ -731,6 +752,7 @@ def _expand_gzip(
     decompressed = _Reader(
         cast(IO[bytes], gzip.GzipFile(fileobj=compressed, mode="rb")), "corrupt gzip stream",
         budget=budget, archive=state, ratio=(limits.max_ratio, limits.ratio_floor_bytes),
+        gzip_output=True,
     )
     try:
         head = decompressed.head(_SNIFF_BYTES)
@@ -740,8 +762,9 @@ def _expand_gzip(
             return str(exc)
     if sniff(head) == "application/x-tar":
         # tar.gz is one archive (one nesting level): its members are the tar's members.
-        return (yield from _expand_tar(cast(IO[bytes], decompressed), container, depth, budget,
-                                       random_access=False))
+        error = yield from _expand_tar(cast(IO[bytes], decompressed), container, depth, budget,
+                                       random_access=False)
+        return error or decompressed.trailing
     stop = budget.count_member()
     if stop is not None:
         return stop
@@ -753,7 +776,7 @@ def _expand_gzip(
     yield from _member(item, _once(decompressed), False, depth, budget)
     # A corrupt stream is recorded on the member (what could not be read) and on the gzip
     # itself (what is corrupt).
-    return decompressed.error or budget.stopped or state.stopped
+    return decompressed.error or budget.stopped or state.stopped or decompressed.trailing
 
 
 def _utc(seconds: float) -> str:
