@@ -423,7 +423,7 @@ def test_zip_member_of_zeros_stopped_at_total_limit_while_streaming() -> None:
 
 def test_zip_member_ratio_bomb_stopped_with_default_limits() -> None:
     noise = random.Random(1).randbytes(2 * MiB)  # keeps the archive as a whole under 200:1
-    data = make_zip([("noise.bin", noise), ("zeros.bin", bytes(64 * MiB)), ("ok.txt", b"fine")])
+    data = make_zip([("noise.bin", noise), ("zeros.bin", bytes(32 * MiB)), ("ok.txt", b"fine")])
     got = expand_bytes(data, "bomb.zip")
     assert [(m.item.path.rsplit("!")[-1], m.md5, m.error) for m in got.members] == [
         ("noise.bin", md5(noise), None),
@@ -431,11 +431,11 @@ def test_zip_member_ratio_bomb_stopped_with_default_limits() -> None:
          "archive bomb: member expands more than 200 times its compressed size; stopped"),
         ("ok.txt", md5(b"fine"), None),
     ]
-    # 64 MiB of zeros deflate to about 64 KiB: stopped at 200 times that (about 12.5 MiB).
-    assert got.members[1].read_bytes < 16 * MiB
+    # 32 MiB of zeros deflate to about 32 KiB: stopped at 200 times that (about 6.3 MiB).
+    assert got.members[1].read_bytes < 8 * MiB
     assert got.outer_error is None
     # A zip that is nothing but the bomb is stopped as a whole.
-    got = expand_bytes(make_zip([("zeros.bin", bytes(64 * MiB)), ("ok.txt", b"fine")]), "b.zip")
+    got = expand_bytes(make_zip([("zeros.bin", bytes(32 * MiB)), ("ok.txt", b"fine")]), "b.zip")
     assert [m.item.path for m in got.members] == ["/home/user/b.zip!zeros.bin"]
     assert got.outer_error == (
         "archive bomb: archive expands more than 200 times its compressed size; stopped")
@@ -490,13 +490,13 @@ def test_classic_nested_zip_bomb_42_zip_like_is_stopped() -> None:
 
 
 def test_gzip_bomb_is_stopped() -> None:
-    data = make_gzip(bytes(64 * MiB), fname="zeros.bin")
+    data = make_gzip(bytes(32 * MiB), fname="zeros.bin")
     got = expand_bytes(data, "bomb.gz")
     msg = "archive bomb: archive expands more than 200 times its compressed size; stopped"
     assert [(m.item.path, m.read_error) for m in got.members] == [
         ("/home/user/bomb.gz!zeros.bin", msg)]
     assert got.outer_error == msg
-    assert got.members[0].read_bytes < 16 * MiB
+    assert got.members[0].read_bytes < 8 * MiB
 
 
 def test_tar_gz_bomb_is_stopped_even_when_members_are_not_read() -> None:
@@ -504,12 +504,12 @@ def test_tar_gz_bomb_is_stopped_even_when_members_are_not_read() -> None:
     with tarfile.open(fileobj=tar, mode="w") as tf:
         for i in range(3):
             info = tarfile.TarInfo(f"zeros{i}.bin")
-            info.size = 24 * MiB
+            info.size = 12 * MiB
             tf.addfile(info, Zeros(info.size))
     data = gzip.compress(tar.getvalue())
-    limits = ArchiveLimits(max_total_bytes=16 * MiB, max_ratio=1e9)
+    limits = ArchiveLimits(max_total_bytes=8 * MiB, max_ratio=1e9)
     members = []
-    with pytest.raises(ItemError, match="expanded bytes exceed limit 16 MiB"):
+    with pytest.raises(ItemError, match="expanded bytes exceed limit 8 MiB"):
         # A consumer that never reads: skipping through the tar still counts.
         for member in iter_archive(io.BytesIO(data), outer_item("bomb.tgz"),
                                    "application/gzip", limits):
