@@ -489,6 +489,41 @@ def test_classic_nested_zip_bomb_42_zip_like_is_stopped() -> None:
     assert sum(m.read_bytes for m in zeros) < MiB
 
 
+def overlapping_zip(kernel: bytes, copies: int) -> bytes:
+    """A non-recursive zip bomb (after Fifield): many central directory entries, all pointing
+    at the same local header and compressed kernel."""
+    one = make_zip([("k.bin", kernel)])
+    entry = zip_entries(one)[0]
+    eocd = one.rfind(b"PK\x05\x06")
+    central = one[entry.central:eocd]
+    directory = central * copies
+    end = bytearray(one[eocd:])
+    end[8:12] = struct.pack("<HH", copies, copies)
+    end[12:16] = struct.pack("<I", len(directory))
+    return one[: entry.central] + directory + bytes(end)
+
+
+def test_overlapping_entries_zip_bomb_is_stopped() -> None:
+    data = overlapping_zip(bytes(8 * MiB), 200)  # 1.6 GB from a few tens of KiB
+    assert len(data) < 100_000
+    got = expand_bytes(data, "overlap.zip", ArchiveLimits(max_total_bytes=32 * MiB,
+                                                          max_ratio=1e9))
+    msg = "archive bomb: expanded bytes exceed limit 32 MiB; stopped"
+    assert got.outer_error == msg
+    # Four whole copies make exactly the limit; the fifth is stopped in its first bytes.
+    assert [m.md5 for m in got.members] == [md5(bytes(8 * MiB))] * 4 + [None]
+    assert got.members[4].error == msg
+    # Default limits: each copy is a bomb by itself, and the archive as a whole by the second.
+    got = expand_bytes(data, "overlap.zip")
+    assert [m.error for m in got.members] == [
+        "archive bomb: member expands more than 200 times its compressed size; stopped",
+        "archive bomb: archive expands more than 200 times its compressed size; stopped",
+    ]
+    assert sum(m.read_bytes for m in got.members) < 4 * MiB
+    assert got.outer_error == (
+        "archive bomb: archive expands more than 200 times its compressed size; stopped")
+
+
 def test_gzip_bomb_is_stopped() -> None:
     data = make_gzip(bytes(32 * MiB), fname="zeros.bin")
     got = expand_bytes(data, "bomb.gz")
