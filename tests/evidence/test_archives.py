@@ -851,3 +851,11 @@ def test_damaged_archives_only_ever_give_recorded_errors() -> None:
             got = expand_bytes(bytes(data), f"damaged.{kind}", limits)  # raises nothing else
             outcomes += got.outer_error is not None or any(m.error for m in got.members)
     assert outcomes > 100  # the damage was noticed, not just survived
+
+
+def test_every_limit_is_documented() -> None:
+    from dataclasses import fields
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "archives.md").read_text()
+    for field in fields(ArchiveLimits):
+        assert f"| `{field.name}` | " in doc, field.name
