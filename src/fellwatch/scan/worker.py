@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from fellwatch.evidence import Evidence, Item, open_evidence
+from fellwatch.evidence.archives import ArchiveLimits, iter_archive
 from fellwatch.settings import ScanSettings
 from fellwatch.signals import filetype
 from fellwatch.signals.catalogue import load_signals
@@ -94,7 +95,32 @@ class ItemProcessor:
             content = self._read(stream, record)
         if record["error"] is None and content is not None:
             self._signals(content, record)
+        members: list[dict[str, Any]] = []
+        if record["error"] is None and filetype.is_archive(record["content_type"] or ""):
+            members = self._expand(item, record)
         yield record
+        yield from members
+
+    def _expand(self, item: Item, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """Records of every member, at every depth; iter_archive does the nesting itself."""
+        limits = ArchiveLimits(
+            max_depth=self.settings.archive_max_depth,
+            max_total_bytes=self.settings.archive_max_bytes,
+            max_ratio=self.settings.archive_max_ratio,
+        )
+        members: list[dict[str, Any]] = []
+        try:
+            with self._open(item) as stream:
+                for member in iter_archive(stream, item, record["content_type"], limits):
+                    member_record = base_record(member.item)
+                    if member.stream is not None:
+                        content = self._read(member.stream, member_record)
+                        if member_record["error"] is None and content is not None:
+                            self._signals(content, member_record)
+                    members.append(member_record)
+        except Exception as exc:  # a corrupt or bombed archive is the outer item's outcome
+            record["error"] = f"archive: {_reason(exc)}"
+        return members
 
     def _open(self, item: Item) -> BinaryIO:
         if item.origin == "carved":
@@ -114,10 +140,16 @@ class ItemProcessor:
             if wants and record["size"] <= self.settings.max_content_bytes:
                 kept = []
             chunk = first
+            held = 0
             while chunk:
                 hasher.update(chunk)
                 if kept is not None:
-                    kept.append(chunk)
+                    held += len(chunk)
+                    # The declared size can lie (an archive member's header): cap what is held.
+                    if held <= self.settings.max_content_bytes:
+                        kept.append(chunk)
+                    else:
+                        kept = None
                 chunk = stream.read(CHUNK)
         except Exception as exc:
             record["error"] = f"read failed after {hasher.result().size} bytes: {_reason(exc)}"
