@@ -7,8 +7,8 @@ walk is done here, directly on pytsk3. Each regular file gives one `TskRecord` p
 What counts as an item (see docs/evidence.md):
 - regular files, allocated or not, and the named data streams of files and directories;
 - not directories, symbolic links, devices, TSK's virtual files ($MBR, $FAT1, $OrphanFiles…),
-  the FAT volume label entry, NTFS MFT records 0-23 (system files and reserved records) or
-  anything under NTFS's $Extend directory.
+  the FAT volume label entry, NTFS MFT records 0-23 (system files and reserved records),
+  anything under NTFS's $Extend directory, or HFS+ special files (catalog IDs below 16).
 
 A deleted name whose metadata now belongs to another file ("realloc" in fls) is listed with an
 error and no content: reading it would give the other file's bytes.
@@ -82,6 +82,7 @@ BLOCKS_REUSED = (
 _MAX_DEPTH = 256
 _NTFS_RESERVED_RECORDS = 24  # MFT records 0-15 are system files, 16-23 are reserved
 _NTFS_EXTEND = 11
+_HFS_RESERVED_IDS = 16  # HFS+ catalog node IDs below 16 are the volume's special files
 
 
 def fs_name(fs: pytsk3.FS_Info) -> str:
@@ -164,6 +165,7 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
     ftype = fs_name(fs)
     is_ntfs = ftype == "ntfs"
     is_fat = ftype.startswith("fat")
+    is_hfs = ftype == "hfs+"
     block_size = int(fs.info.block_size)
     root = int(fs.info.root_inum)
     visited = {root}
@@ -194,6 +196,8 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
             if name_type == NAME_VIRT:  # $MBR, $FAT1, $FAT2: TSK's own pseudo files
                 continue
             if is_ntfs and (meta_addr < _NTFS_RESERVED_RECORDS or meta_addr == _NTFS_EXTEND):
+                continue
+            if is_hfs and meta_addr < _HFS_RESERVED_IDS:
                 continue
             name_alloc = bool(int(name.flags) & NAME_ALLOC) and dir_alloc
             fs_file = entry
