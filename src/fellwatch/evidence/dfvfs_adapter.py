@@ -21,6 +21,7 @@ from typing import Any
 
 import pytsk3
 import pyvhdi
+from dfvfs.analyzer import analyzer
 from dfvfs.helpers import source_scanner
 from dfvfs.lib import definitions, errors
 from dfvfs.lib import tsk_image as dfvfs_tsk_image
@@ -179,9 +180,9 @@ def scan(path: Path) -> Layout:
     scanner = source_scanner.SourceScanner(resolver_context=context)
     try:
         scan_context.OpenSourcePath(str(path))
-        scanner.Scan(scan_context)
     except (errors.Error, OSError, RuntimeError, ValueError) as exception:
         raise EvidenceError(f"cannot open evidence {path.name}: {_one_line(exception)}") from None
+    failures = _scan_node_by_node(scanner, scan_context, path)
 
     root = scan_context.GetRootScanNode()
     image_node = root
@@ -214,6 +215,12 @@ def scan(path: Path) -> Layout:
         for sub in node.sub_nodes:
             spec = sub.path_spec
             ti = sub.type_indicator
+            failure = failures.get(serialise(spec))
+            if failure is not None:
+                part = _label_part(spec) if sub.IsVolumeSystem() else None
+                volumes.append(Volume(_join(label, part), spec, None, None,
+                                      _ENCRYPTION_KINDS.get(ti), base, size, failure))
+                continue
             if sub.IsFileSystem():
                 fs_name = _FILE_SYSTEM_NAMES.get(ti, ti.lower())
                 volumes.append(Volume(label, node.path_spec, spec, fs_name, None, base, size))
@@ -227,6 +234,8 @@ def scan(path: Path) -> Layout:
                 )
             elif sub.IsVolumeSystem():
                 part = _label_part(spec)
+                if part is None and node.IsVolumeSystemRoot():
+                    continue  # an unallocated slot of the partition table (unpartitioned space)
                 sub_label = _join(label, part)
                 sub_base: int | None = None
                 sub_size: int | None = None
@@ -268,6 +277,27 @@ def scan(path: Path) -> Layout:
         has_volume_system=state["has_vs"],
         volumes=volumes,
     )
+
+
+def _scan_node_by_node(scanner: Any, scan_context: Any, path: Path) -> dict[str, str]:
+    """Scan one node at a time so a volume that breaks the scanner (a corrupt or unsupported
+    encrypted volume) is recorded against that volume while the others are still scanned."""
+    failures: dict[str, str] = {}
+    for _ in range(100_000):
+        node = scan_context.GetUnscannedScanNode()
+        if node is None:
+            break
+        try:
+            scanner.Scan(scan_context, auto_recurse=False, scan_path_spec=node.path_spec)
+        except (errors.Error, OSError, RuntimeError, ValueError) as exception:
+            is_container = node.parent_node is None or node.type_indicator in _IMAGE_FORMATS
+            if is_container:
+                raise EvidenceError(
+                    f"cannot open evidence {path.name}: {_one_line(exception)}"
+                ) from None
+            failures[serialise(node.path_spec)] = f"cannot be read: {_one_line(exception)}"
+            node.scanned = True
+    return failures
 
 
 def _vs_kwargs(spec: Any) -> dict[str, Any]:
@@ -325,6 +355,16 @@ def tsk_image(spec: Any, context: Any) -> pytsk3.Img_Info:
     if file_object is None:
         raise OSError("volume has no byte stream")
     return dfvfs_tsk_image.TSKFileSystemImage(file_object)
+
+
+def detect_file_system(spec: Any, context: Any) -> str | None:
+    """The file system a volume's signature claims, even if it cannot be opened (corrupt)."""
+    try:
+        found = analyzer.Analyzer.GetFileSystemTypeIndicators(spec, resolver_context=context)
+    except (errors.Error, OSError, RuntimeError):
+        return None
+    names = sorted({_FILE_SYSTEM_NAMES.get(t, t.lower()) for t in found or []})
+    return "/".join(names) if names else None
 
 
 def file_system_open_error(spec: Any, context: Any) -> str | None:

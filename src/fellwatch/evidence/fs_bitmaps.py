@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pytsk3
@@ -69,7 +70,7 @@ class AllocationMap:
             yield current
 
     def _bitmap_runs(self) -> Iterator[tuple[int, int]]:
-        order = "little" if self.lsb_first else "big"
+        order: Literal["little", "big"] = "little" if self.lsb_first else "big"
         packed = np.frombuffer(self.bits, dtype=np.uint8)
         pending: int | None = None  # start of a free run that reached the previous chunk's end
         for chunk_start in range(0, self.count, _CHUNK_BITS):
@@ -145,6 +146,7 @@ def _fat(read: VolumeReader, volume_size: int) -> AllocationMap:
     first_data = reserved + nfats * fat_size + root_sectors
     clusters = (total - first_data) // spc
     table = read(reserved * bps, fat_size * bps)
+    entries: Any
     if clusters < 4085:
         values = []
         for n in range(2, clusters + 2):

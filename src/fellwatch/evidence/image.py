@@ -59,15 +59,18 @@ class ImageEvidence:
     def _open_volume(self, index: int, volume: dfvfs_adapter.Volume) -> _VolumeState:
         spec_json = dfvfs_adapter.serialise(volume.spec)
         if volume.encrypted:
+            detail = f"; {volume.error}" if volume.error else ""
             return _VolumeState(index, volume, spec_json, None, None,
                                 f"encrypted ({volume.encrypted}); not decrypted, no credentials "
-                                "are asked for")
+                                f"are asked for{detail}")
+        if volume.error:
+            return _VolumeState(index, volume, spec_json, None, None, volume.error)
         tsk_error = None
         try:
             fs, _ = self._tsk_fs(spec_json)
             return _VolumeState(index, volume, spec_json, "tsk", tsk_walk.fs_name(fs), None)
         except (OSError, RuntimeError) as exception:
-            tsk_error = " ".join(str(exception).split())
+            tsk_error = " ".join(str(exception).split()).rpartition("with error: ")[2]
         if volume.fs_spec is not None:
             error = dfvfs_adapter.file_system_open_error(volume.fs_spec, self._context)
             if error is None:
@@ -76,6 +79,13 @@ class ImageEvidence:
                                 f"file system {volume.filesystem} cannot be read: {error}")
         if volume.filesystem:
             return _VolumeState(index, volume, spec_json, None, volume.filesystem,
+                                f"file system cannot be read: {tsk_error}")
+        claimed = dfvfs_adapter.detect_file_system(volume.spec, self._context)
+        if claimed:
+            return _VolumeState(index, volume, spec_json, None, claimed,
+                                f"{claimed} file system cannot be read (corrupt?): {tsk_error}")
+        if tsk_error and "determine file system type" not in tsk_error:
+            return _VolumeState(index, volume, spec_json, None, None,
                                 f"file system cannot be read: {tsk_error}")
         return _VolumeState(index, volume, spec_json, None, None, "no recognised file system")
 
@@ -214,11 +224,11 @@ class ImageEvidence:
             if meta_seq is not None and int(meta.seq) not in (meta_seq, meta_seq + 1):
                 raise ItemError(tsk_walk.REALLOCATED)
             raw = _TskStream(fs_file, attr_type, attr_id, item.size)
-            return io.BufferedReader(raw, buffer_size=_READ_CHUNK)  # type: ignore[return-value]
+            return io.BufferedReader(raw, buffer_size=_READ_CHUNK)
         if locator[0] == "dfvfs":
             _, spec_json, stream = locator
             file_object = dfvfs_adapter.open_stream(spec_json, stream, self._context)
-            return io.BufferedReader(_DfvfsStream(file_object), buffer_size=_READ_CHUNK)  # type: ignore[return-value]
+            return io.BufferedReader(_DfvfsStream(file_object), buffer_size=_READ_CHUNK)
         raise ItemError(f"not an image item locator: {locator[0]!r}")
 
     # -- unallocated space ---------------------------------------------------------------

@@ -225,7 +225,7 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
                 meta_type == META_UNDEF and name_type == NAME_DIR
             )
             if reallocated:
-                if is_dir or name_type == NAME_DIR or name_type == NAME_LNK:
+                if is_dir or name_type in (NAME_DIR, NAME_LNK):
                     continue
                 yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, False, None,
                                 error=REALLOCATED)
