@@ -58,3 +58,35 @@ def test_locators_reopen_in_a_spawned_process(shared_testdata: Path, tmp_path: P
         remote = pool.starmap(_md5_in_fresh_evidence, [(p, item) for p, item, _ in cases])
     assert remote == [md5 for _, _, md5 in cases]
     assert hashlib.md5(big).hexdigest() in remote
+
+
+_DUMP = """
+import json, sys
+from fellwatch.evidence.image import ImageEvidence
+ev = ImageEvidence(sys.argv[1])
+out = {"describe": ev.describe(),
+       "items": [[i.key, i.path, i.path_spec, list(i.locator), i.times] for i in ev.items()],
+       "unallocated": [[r.offset, r.length, r.partition, r.kind] for r in ev.unallocated()]}
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_same_output_whatever_the_hash_seed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    disk = blank(tmp_path / "disk.raw", 8 * MIB)
+    run("sfdisk", "-q", disk, stdin="label: dos\nstart=2048, size=8192, type=6\n")
+    spec = fat_image(disk, 4 * MIB, offset=1 * MIB)
+    src = write_files(tmp_path, {"a": payload(1000, 1)})
+    mtools(spec, "mcopy", src["a"], "::/a.bin")
+    outputs = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+        result = subprocess.run([sys.executable, "-c", _DUMP, str(disk)], env=env,
+                                capture_output=True, text=True, check=True)
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert '"TSK_PARTITION"' in outputs[0]

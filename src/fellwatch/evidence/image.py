@@ -148,7 +148,6 @@ class ImageEvidence:
 
     def _tsk_items(self, state: _VolumeState) -> Iterator[Item]:
         fs, _ = self._tsk_fs(state.spec_json)
-        volume_spec = state.volume.spec
 
         def blocks_in_use(ranges: list[tuple[int, int]]) -> bool:
             amap = self._allocation_map(state)
@@ -165,7 +164,7 @@ class ImageEvidence:
                 size=record.size,
                 origin="filesystem",
                 allocated=record.allocated,
-                path_spec=dfvfs_adapter.tsk_file_spec(volume_spec, record.inode,
+                path_spec=dfvfs_adapter.tsk_file_spec(state.spec_json, record.inode,
                                                       base_path or "/", stream),
                 inode=record.inode,
                 partition=state.volume.label,

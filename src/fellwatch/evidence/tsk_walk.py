@@ -7,7 +7,8 @@ walk is done here, directly on pytsk3. Each regular file gives one `TskRecord` p
 What counts as an item (see docs/evidence.md):
 - regular files, allocated or not, and the named data streams of files and directories;
 - not directories, symbolic links, devices, TSK's virtual files ($MBR, $FAT1, $OrphanFiles…),
-  the FAT volume label entry, NTFS MFT records 0-23 (system files and reserved records),
+  the FAT/exFAT volume label entry, exFAT's $ALLOC_BITMAP and $UPCASE_TABLE, NTFS MFT
+  records 0-23 (system files and reserved records),
   anything under NTFS's $Extend directory, or HFS+ special files (catalog IDs below 16).
 
 A deleted name whose metadata now belongs to another file ("realloc" in fls) is listed with an
@@ -16,7 +17,8 @@ error and no content: reading it would give the other file's bytes.
 
 from __future__ import annotations
 
-import datetime as dt
+import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,9 +81,14 @@ BLOCKS_REUSED = (
     "recoverable from the file system"
 )
 
+_PLAIN_NAME = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")  # printable ASCII, no backslash
 _MAX_DEPTH = 256
 _NTFS_RESERVED_RECORDS = 24  # MFT records 0-15 are system files, 16-23 are reserved
 _NTFS_EXTEND = 11
+_EXFAT_METADATA = {  # what TSK lists in an exFAT root for the file system's own structures
+    b"$ALLOC_BITMAP", b"$UPCASE_TABLE", b"$TEX_FAT", b"$ACCESS_CONTROL_TABLE", b"$VOLUME_GUID",
+    b"$EMPTY_VOLUME_LABEL",
+}
 _HFS_RESERVED_IDS = 16  # HFS+ catalog node IDs below 16 are the volume's special files
 
 
@@ -109,10 +116,9 @@ def _iso(seconds: int, nanos: int) -> str | None:
     if not seconds:
         return None
     try:
-        moment = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     except (OverflowError, OSError, ValueError):
         return None
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if nanos:
         text += f".{nanos:09d}".rstrip("0")
     return text + "Z"
@@ -164,7 +170,8 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
     """Every data stream of every regular file name, allocated and deleted, orphans included."""
     ftype = fs_name(fs)
     is_ntfs = ftype == "ntfs"
-    is_fat = ftype.startswith("fat")
+    is_fat = ftype.startswith("fat") or ftype == "exfat"
+    is_exfat = ftype == "exfat"
     is_hfs = ftype == "hfs+"
     block_size = int(fs.info.block_size)
     root = int(fs.info.root_inum)
@@ -187,7 +194,8 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
                 continue
             name_type = int(name.type)
             meta_addr = int(name.meta_addr)
-            path = f"{dir_path}/{display_name(raw)}"
+            shown = raw.decode("ascii") if _PLAIN_NAME.fullmatch(raw) else display_name(raw)
+            path = f"{dir_path}/{shown}"
             if name_type == NAME_VIRT_DIR:  # $OrphanFiles: list what it holds
                 if meta_addr not in visited:
                     visited.add(meta_addr)
@@ -198,6 +206,8 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
             if is_ntfs and (meta_addr < _NTFS_RESERVED_RECORDS or meta_addr == _NTFS_EXTEND):
                 continue
             if is_hfs and meta_addr < _HFS_RESERVED_IDS:
+                continue
+            if is_exfat and not dir_path and raw in _EXFAT_METADATA:
                 continue
             name_alloc = bool(int(name.flags) & NAME_ALLOC) and dir_alloc
             fs_file = entry
