@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dfvfs.resolver import resolver
 
-from fellwatch.evidence import dfvfs_adapter
+from fellwatch.evidence import Item, dfvfs_adapter
 from fellwatch.evidence.image import ImageEvidence
 
 from ._image_builders import MIB, blank, payload, run
@@ -20,7 +20,7 @@ B = payload(5000, 2)
 C = payload(70000, 3)
 
 
-def _read(evidence: ImageEvidence, item) -> bytes:  # type: ignore[no-untyped-def]
+def _read(evidence: ImageEvidence, item: Item) -> bytes:
     with evidence.open_item(item) as stream:
         return stream.read()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from ._image_builders import (
 )
 
 
-def _snapshot(evidence: ImageEvidence) -> tuple[object, ...]:
+def _snapshot(evidence: ImageEvidence) -> tuple[Any, ...]:
     items = []
     for item in evidence.items():
         digest = hashlib.md5()
