@@ -96,6 +96,12 @@ def test_mbr_every_partition_scanned(mbr_disk: Path) -> None:
     assert _read(evidence, items["/p1/a.bin"]) == A
     assert _read(evidence, items["/p2/b.bin"]) == B
     assert items["/p1/_arker.bin"].allocated is False
+    # an item's offset is where its first block lies in the image: check it like a hex viewer
+    image = mbr_disk.read_bytes()
+    for path, data in (("/p1/a.bin", A), ("/p2/b.bin", B), ("/p1/_arker.bin", MARKER_FREE)):
+        offset = items[path].offset
+        assert offset is not None
+        assert image[offset:offset + 64] == data[:64]
     assert _read(evidence, items["/p1/_arker.bin"]) == MARKER_FREE
     keys = [i.key for i in evidence.items()]
     assert keys == sorted(keys)

@@ -168,6 +168,9 @@ class ImageEvidence:
                                                       base_path or "/", stream),
                 inode=record.inode,
                 partition=state.volume.label,
+                offset=(state.volume.offset + record.first_byte
+                        if record.first_byte is not None and state.volume.offset is not None
+                        else None),
                 times=record.times,
                 locator=("tsk", state.spec_json, record.inode, record.attr_type, record.attr_id,
                          record.allocated, record.meta_seq),

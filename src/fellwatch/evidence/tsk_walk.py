@@ -110,6 +110,7 @@ class TskRecord:
     stream: str | None = None  # escaped name of a named data stream (the part after ":")
     times: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    first_byte: int | None = None  # volume-relative offset of the content's first block
 
 
 def _iso(seconds: int, nanos: int) -> str | None:
@@ -293,8 +294,11 @@ def _file_records(
         error = None
         if not allocated:
             error = _deleted_content_error(stream, block_size, blocks_in_use)
+        first = next((a for a, n, f in stream.runs if n and not f & (RUN_SPARSE | RUN_FILLER)),
+                     None)
         yield TskRecord(stream_path, inode, stream.attr_type, stream.attr_id, stream.size,
-                        allocated, seq, shown, times, error)
+                        allocated, seq, shown, times, error,
+                        first * block_size if first and stream.size else None)
 
 
 def _named_streams(
