@@ -189,3 +189,72 @@ def test_luks_partition_is_reported_encrypted(tmp_path: Path) -> None:
     assert [i.path for i in evidence.items()] == ["/p1/a.bin"]
     # ciphertext is not handed to the carvers
     assert not [r for r in evidence.unallocated() if r.partition == "p2"]
+
+
+# keep the host's /etc/lvm free of test volume groups, and do not wait for udev
+_LVM_CONFIG = ("--config", "backup { backup = 0 archive = 0 } "
+               "devices { obtain_device_list_from_udev = 0 } activation { udev_sync = 0 }")
+
+_LVM_VOLUMES = """
+    logical_volumes {
+        lv1 {
+            id = "Fw0000-0000-0000-0000-0000-0000-000001"
+            status = ["READ", "WRITE", "VISIBLE"]
+            segment_count = 1
+            segment1 {
+                start_extent = 0
+                extent_count = 2
+                type = "striped"
+                stripe_count = 1
+                stripes = ["pv0", 0]
+            }
+        }
+        lv2 {
+            id = "Fw0000-0000-0000-0000-0000-0000-000002"
+            status = ["READ", "WRITE", "VISIBLE"]
+            segment_count = 1
+            segment1 {
+                start_extent = 0
+                extent_count = 1
+                type = "striped"
+                stripe_count = 1
+                stripes = ["pv0", 3]
+            }
+        }
+    }
+"""
+
+
+def test_lvm_logical_volumes_are_scanned(tmp_path: Path) -> None:
+    image = blank(tmp_path / "lvm.raw", 24 * MIB)
+    vg = f"fw{tmp_path.name[-8:].replace('-', '').replace('_', '')}"
+    # No device-mapper is needed: the volume group's metadata is written with vgcfgrestore
+    # onto a loop device and nothing is ever activated.
+    loop = run("losetup", "-f", "--show", image).strip()
+    try:
+        run("pvcreate", "-q", *_LVM_CONFIG, loop)
+        run("vgcreate", "-q", *_LVM_CONFIG, "-s", "4M", vg, loop)
+        backup = tmp_path / "vg.txt"
+        run("vgcfgbackup", "-q", *_LVM_CONFIG, "-f", backup, vg)
+        text = backup.read_text()
+        end = text.rindex("}")
+        backup.write_text(text[:end] + _LVM_VOLUMES + text[end:])
+        run("vgcfgrestore", "-q", *_LVM_CONFIG, "-f", backup, vg)
+    finally:
+        run("losetup", "-d", loop)
+    pe_start = int(next(line.split("=")[1].split()[0] for line in text.splitlines()
+                        if "pe_start" in line)) * 512
+    volume = tmp_path / "lv1.raw"
+    spec = fat_image(volume, 8 * MIB)
+    src = write_files(tmp_path, {"a": A})
+    mtools(spec, "mcopy", src["a"], "::/a.bin")
+    splice(image, volume, pe_start)
+    evidence = ImageEvidence(image)
+    volumes = evidence.describe()["volumes"]
+    assert [(v["partition"], v["size"], v["filesystem"], v["error"]) for v in volumes] == [
+        ("lvm1", 8 * MIB, "fat12", None), ("lvm2", 4 * MIB, None, "no recognised file system")
+    ]
+    items = list(evidence.items())
+    assert [i.path for i in items] == ["/lvm1/a.bin"]
+    assert items[0].partition == "lvm1"
+    assert _read(evidence, items[0]) == A

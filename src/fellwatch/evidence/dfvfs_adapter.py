@@ -257,6 +257,8 @@ def scan(path: Path) -> Layout:
                             sub_base = base + int(extents[0].offset)
                         if node is not None and base == 0 and label is None:
                             top_level.append((sub_base or 0, sub_size))
+                if sub_size is None:
+                    sub_size = _size_of(spec, context)
                 if sub.sub_nodes:
                     visit(sub, sub_label, sub_base, sub_size)
                 else:
@@ -304,6 +306,15 @@ def _scan_node_by_node(scanner: Any, scan_context: Any, path: Path) -> dict[str,
             failures[serialise(node.path_spec)] = f"cannot be read: {_one_line(exception)}"
             node.scanned = True
     return failures
+
+
+def _size_of(spec: Any, context: Any) -> int | None:
+    """A volume's size from its byte stream, where it has one (not APFS volumes)."""
+    try:
+        file_object = resolver.Resolver.OpenFileObject(spec, resolver_context=context)
+        return int(file_object.get_size()) if file_object is not None else None
+    except (errors.Error, OSError, RuntimeError):
+        return None
 
 
 def _vs_kwargs(spec: Any) -> dict[str, Any]:
