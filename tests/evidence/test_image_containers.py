@@ -175,3 +175,18 @@ def test_empty_file_is_unrecognised(tmp_path: Path) -> None:
     with pytest.raises(EvidenceError) as caught:
         ImageEvidence(tmp_path / "empty.raw")
     assert "unrecognised evidence" in str(caught.value)
+
+
+def test_evidence_is_never_written(shared_testdata: Path) -> None:
+    names = [*EXT2_CONTAINERS, "ext2.split.E02", "ext2.splitraw.001", "apfs.raw", "hfsplus.raw"]
+    before = {n: hashlib.sha256((shared_testdata / n).read_bytes()).hexdigest() for n in names}
+    mtimes = {n: (shared_testdata / n).stat().st_mtime_ns for n in names}
+    for name in [*EXT2_CONTAINERS, "apfs.raw", "hfsplus.raw"]:
+        evidence = ImageEvidence(shared_testdata / name)
+        _md5s(evidence)
+        list(evidence.unallocated())
+        evidence.read_range(0, 1 << 16)
+        evidence.close()
+    after = {n: hashlib.sha256((shared_testdata / n).read_bytes()).hexdigest() for n in names}
+    assert after == before
+    assert {n: (shared_testdata / n).stat().st_mtime_ns for n in names} == mtimes

@@ -196,8 +196,6 @@ def scan(path: Path) -> Layout:
     if root.sub_nodes and root.sub_nodes[0].type_indicator in _IMAGE_FORMATS:
         image_node = root.sub_nodes[0]
         fmt = _IMAGE_FORMATS[image_node.type_indicator]
-    if not image_node.sub_nodes and image_node is not root:
-        pass
     if not _has_content(image_node, scan_context):
         raise EvidenceError(
             f"unrecognised evidence: {path.name}, not a disk image, volume or file system "
@@ -255,7 +253,7 @@ def scan(path: Path) -> Layout:
                         sub_size = int(extents[0].size)
                         if base is not None:
                             sub_base = base + int(extents[0].offset)
-                        if node is not None and base == 0 and label is None:
+                        if base == 0 and label is None:  # the outermost volume system
                             top_level.append((sub_base or 0, sub_size))
                 if sub_size is None:
                     sub_size = _size_of(spec, context)

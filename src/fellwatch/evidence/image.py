@@ -44,7 +44,7 @@ class ImageEvidence:
         self._given = str(path)
         self._path = Path(path)
         self.path = self._given
-        if not self._path.is_file():
+        if not self._path.exists() or self._path.is_dir():  # files and block devices
             raise EvidenceError(f"evidence not found: {self._path}")
         self._context = dfvfs_adapter.new_context()
         self._layout = dfvfs_adapter.scan(self._path)
