@@ -241,3 +241,27 @@ def test_ntfs_deleted_file_and_alternate_data_streams(ntfs_with_deleted: Path) -
     assert md5(_read(evidence, gone)) == md5(C)
     # system files ($MFT ...) and reserved MFT records are not items
     assert not [p for p in items if "$" in p]
+
+
+def test_ntfs_corrupt_mft_record_is_an_item_error(ntfs_with_deleted: Path, tmp_path: Path) -> None:
+    import struct
+
+    image = ntfs_with_deleted
+    inode = next(i.inode for i in ImageEvidence(image).items() if i.path == "/small.txt")
+    with image.open("r+b") as handle:
+        boot = handle.read(512)
+        sector, per_cluster = struct.unpack_from("<HB", boot, 11)
+        (mft_cluster,) = struct.unpack_from("<q", boot, 48)
+        record = mft_cluster * sector * per_cluster + (inode or 0) * 1024
+        handle.seek(record + 510)  # break the update sequence at the end of the first sector
+        handle.write(b"\xde\xad")
+    evidence = ImageEvidence(image)
+    items = _by_path(evidence)
+    broken = items["/small.txt"]
+    assert broken.error is not None
+    assert broken.error.startswith(f"metadata entry {inode} unreadable: ")
+    assert "update sequence" in broken.error
+    with pytest.raises(ItemError):
+        evidence.open_item(broken)
+    assert _read(evidence, items["/kept.bin"]) == A  # the walk carried on
+    assert _read(evidence, items["/folder/gone.bin"]) == C

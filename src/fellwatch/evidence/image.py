@@ -216,7 +216,7 @@ class ImageEvidence:
                 fs_file = fs.open_meta(inode=inode)
             except (OSError, RuntimeError) as exception:
                 raise ItemError(f"cannot open inode {inode}: "
-                                f"{' '.join(str(exception).split())}") from None
+                                f"{tsk_walk.tsk_message(exception)}") from None
             meta = fs_file.info.meta
             # The evidence is read-only, so this only differs if the locator is stale or
             # forged; reading another file's content under this item's name must not happen.
@@ -345,7 +345,7 @@ class _TskStream(io.RawIOBase):
                 data = self._file.read_random(self._pos, want, self._type, self._id)
         except OSError as exception:
             raise ItemError(f"read failed at offset {self._pos}: "
-                            f"{' '.join(str(exception).split())}") from None
+                            f"{tsk_walk.tsk_message(exception)}") from None
         if not data:
             raise ItemError(f"read returned nothing at offset {self._pos} of {self._size}")
         n = len(data)

@@ -92,6 +92,14 @@ _EXFAT_METADATA = {  # what TSK lists in an exFAT root for the file system's own
 _HFS_RESERVED_IDS = 16  # HFS+ catalog node IDs below 16 are the volume's special files
 
 
+_TSK_PREFIX = re.compile(r"^\w+: \(tsk3\.cpp:\d+\) (Unable to open file: )?")
+
+
+def tsk_message(exception: BaseException) -> str:
+    """pytsk3's message on one line, without its C++ source location."""
+    return _TSK_PREFIX.sub("", " ".join(str(exception).split()))
+
+
 def fs_name(fs: pytsk3.FS_Info) -> str:
     return _FS_NAMES.get(int(fs.info.ftype), f"tsk-{int(fs.info.ftype)}")
 
@@ -186,7 +194,7 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
             entries = list(directory)
         except OSError as exception:
             yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
-                            error=f"directory unreadable: {' '.join(str(exception).split())}")
+                            error=f"directory unreadable: {tsk_message(exception)}")
             continue
         for entry in entries:
             name = entry.info.name
@@ -213,14 +221,16 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
             name_alloc = bool(int(name.flags) & NAME_ALLOC) and dir_alloc
             fs_file = entry
             meta = entry.info.meta
+            meta_problem = ""
             if meta is None and meta_addr:
                 # TSK withholds metadata whose sequence number differs from the name's;
                 # fetch it to decide whether it is the same file (deleted) or another one.
                 try:
                     fs_file = fs.open_meta(inode=meta_addr)
                     meta = fs_file.info.meta
-                except OSError:
+                except OSError as exception:
                     meta = None
+                    meta_problem = tsk_message(exception)
             meta_type = int(meta.type) if meta is not None else META_UNDEF
             meta_alloc = bool(meta is not None and int(meta.flags) & META_ALLOC)
             reallocated = False
@@ -250,9 +260,16 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
                                               is_ntfs)
                 continue
             if meta is None:
-                if name_type in (NAME_REG, NAME_UNDEF) and not name_alloc:
-                    yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, False, None,
-                                    error="deleted; no metadata left, content not recoverable")
+                if name_type == NAME_LNK:
+                    continue
+                if not name_alloc:
+                    error = "deleted; no metadata left, content not recoverable"
+                else:  # a live name whose metadata cannot be read: corrupt, say so
+                    error = f"metadata entry {meta_addr} unreadable: {meta_problem or 'unknown'}"
+                    if name_type == NAME_DIR:
+                        error = f"directory {error}; its contents are not listed"
+                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, name_alloc, None,
+                                error=error)
                 continue
             if meta_type != META_REG:
                 continue  # symbolic links, devices, sockets, FIFOs
@@ -279,7 +296,7 @@ def _file_records(
         streams = _streams(fs_file)
     except OSError as exception:
         yield TskRecord(path, inode, ATTR_DEFAULT, -1, int(meta.size), allocated, seq, None, times,
-                        error=f"attributes unreadable: {' '.join(str(exception).split())}")
+                        error=f"attributes unreadable: {tsk_message(exception)}")
         return
     main = [s for s in streams if s.name is None]
     if not main:
