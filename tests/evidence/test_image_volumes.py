@@ -258,3 +258,4 @@ def test_lvm_logical_volumes_are_scanned(tmp_path: Path) -> None:
     assert [i.path for i in items] == ["/lvm1/a.bin"]
     assert items[0].partition == "lvm1"
     assert _read(evidence, items[0]) == A
+    assert list(evidence.unallocated()) == []  # see docs/evidence.md: no LVM offsets
