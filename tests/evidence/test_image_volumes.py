@@ -259,3 +259,25 @@ def test_lvm_logical_volumes_are_scanned(tmp_path: Path) -> None:
     assert items[0].partition == "lvm1"
     assert _read(evidence, items[0]) == A
     assert list(evidence.unallocated()) == []  # see docs/evidence.md: no LVM offsets
+
+
+def test_unreadable_allocation_map_hands_the_volume_over_whole(
+    mbr_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fellwatch.evidence import fs_bitmaps
+
+    evidence = ImageEvidence(mbr_disk)
+    described = evidence.describe()
+
+    def broken(*args: object) -> None:
+        raise OSError("simulated unreadable allocation map")
+
+    monkeypatch.setattr(fs_bitmaps, "allocation_map", broken)
+    ranges = list(evidence.unallocated())
+    assert [(r.offset, r.length, r.partition) for r in ranges
+            if r.kind == "unrecognised-volume"] == [
+        (1 * MIB, 4 * MIB, "p1"), (6 * MIB, 4 * MIB, "p2"), (11 * MIB, 1 * MIB, "p3")
+    ]
+    assert not [r for r in ranges if r.kind == "unallocated"]
+    assert evidence.describe() == described  # describe() does not depend on what ran before
+    assert len(list(evidence.items())) == 3  # items are still listed

@@ -52,6 +52,7 @@ class ImageEvidence:
         self._image: Any = None
         self._tsk: dict[str, tuple[pytsk3.FS_Info, Any]] = {}
         self._maps: dict[str, fs_bitmaps.AllocationMap | None] = {}
+        self._unmapped: set[str] = set()  # volumes whose allocation map could not be read
         self._volumes = [self._open_volume(i, v) for i, v in enumerate(self._layout.volumes)]
 
     # -- opening -------------------------------------------------------------------------
@@ -104,11 +105,11 @@ class ImageEvidence:
                 amap = fs_bitmaps.allocation_map(
                     fs, state.filesystem or "", lambda o, n: bytes(image.read(o, n)), size
                 )
-            except (OSError, ValueError, struct.error) as exception:
-                state.error = state.error or (
-                    f"allocation map unreadable: {' '.join(str(exception).split())}"
-                )
+            except (OSError, ValueError, IndexError, struct.error):
+                # describe() stays the same whatever was called before it, so this is not
+                # written into the volume's error; unallocated() hands the volume over whole.
                 amap = None
+                self._unmapped.add(state.spec_json)
             self._maps[state.spec_json] = amap
         return self._maps[state.spec_json]
 
@@ -259,6 +260,9 @@ class ImageEvidence:
                 continue
             amap = self._allocation_map(state)
             if amap is None:
+                if state.spec_json in self._unmapped and v.size:
+                    # free space unknown: the carvers get the whole volume rather than none
+                    ranges.append(ByteRange(v.offset, v.size, v.label, "unrecognised-volume"))
                 continue
             for start, length in amap.free_runs():
                 ranges.append(ByteRange(v.offset + start, length, v.label, "unallocated"))
