@@ -169,7 +169,8 @@ def test_gpt_corrupt_partition_is_reported_and_others_scanned(gpt_disk: Path) ->
     assert sum(unpartitioned[2]) == 16 * MIB
 
 
-def test_luks_partition_is_reported_encrypted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("luks_type", ["luks1", "luks2"])
+def test_luks_partition_is_reported_encrypted(tmp_path: Path, luks_type: str) -> None:
     disk = blank(tmp_path / "luks-disk.raw", 16 * MIB)
     run("sfdisk", "-q", disk, stdin="label: dos\nstart=2048, size=8192, type=6\n"
         "start=12288, size=8192, type=83\n")
@@ -179,8 +180,10 @@ def test_luks_partition_is_reported_encrypted(tmp_path: Path) -> None:
     luks = blank(tmp_path / "luks.raw", 4 * MIB)
     key = tmp_path / "key"
     key.write_bytes(b"benign test key, not a real secret")
-    run("cryptsetup", "luksFormat", "--batch-mode", "--type", "luks1",
-        "--pbkdf-force-iterations", "1000", "--key-file", key, luks)
+    small_luks2 = ["--luks2-metadata-size", "16k", "--luks2-keyslots-size", "1m"]
+    run("cryptsetup", "luksFormat", "--batch-mode", "--type", luks_type, "--pbkdf", "pbkdf2",
+        "--pbkdf-force-iterations", "1000", *(small_luks2 if luks_type == "luks2" else []),
+        "--key-file", key, luks)
     splice(disk, luks, 6 * MIB)
     evidence = ImageEvidence(disk)
     volumes = evidence.describe()["volumes"]
