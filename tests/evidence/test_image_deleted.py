@@ -229,6 +229,7 @@ def test_ntfs_deleted_file_and_alternate_data_streams(ntfs_with_deleted: Path) -
     items = _by_path(evidence)
     assert evidence.describe()["volumes"][0]["filesystem"] == "ntfs"
     assert _read(evidence, items["/kept.bin"]) == A
+    assert set(items["/kept.bin"].times) == {"mtime", "atime", "ctime", "crtime"}
     stream = items["/kept.bin:hidden"]
     assert stream.inode == items["/kept.bin"].inode
     assert stream.key != items["/kept.bin"].key
