@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages Fellwatch's tests and fixtures need: file-system tools to build fixture images
-# (mkfs, mtools, ntfs-3g, debugfs, sfdisk, sgdisk, ewfacquire, qemu-img), the comparison tools
+# (mkfs, mtools, ntfs-3g, debugfs, sfdisk, sgdisk, ewfacquire, qemu-img, cryptsetup,
+# exfat-fuse, lvm2, genisoimage), the comparison tools
 # the benchmarks run (hashdeep, foremost, The Sleuth Kit), libmagic, ffmpeg for test videos,
 # PostgreSQL's server binaries and Chromium for the browser tests.
 set -euo pipefail
 packages=(ntfs-3g mtools dosfstools ewf-tools fdisk gdisk hashdeep foremost testdisk qemu-utils
-          exfatprogs sleuthkit libmagic1 e2fsprogs ffmpeg chromium postgresql)
+          exfatprogs sleuthkit libmagic1 e2fsprogs ffmpeg chromium postgresql cryptsetup-bin
+          exfat-fuse lvm2 genisoimage)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,382 @@
+"""Disk images as evidence: containers, volumes and file systems, deleted files included.
+
+`ImageEvidence(path)` scans the source with dfVFS (E01/split E01, raw/split raw, VHD/VHDX, VMDK,
+QCOW2; MBR, GPT, APFS containers, LVM; BitLocker, LUKS and FileVault reported, never unlocked),
+then walks every file system The Sleuth Kit can read with pytsk3 directly, so deleted names and
+orphan files are listed as `fls -r` shows them. File systems TSK cannot read (APFS) are walked
+through dfVFS, allocated files only. See docs/evidence.md for the path, key and locator scheme.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytsk3
+
+from fellwatch.evidence import dfvfs_adapter, fs_bitmaps, tsk_walk
+from fellwatch.evidence.base import ByteRange
+from fellwatch.evidence.item import EvidenceError, Item, ItemError
+
+_READ_CHUNK = 1 << 20
+
+
+@dataclass
+class _VolumeState:
+    """A volume of this evidence and what was found when opening it."""
+
+    index: int
+    volume: dfvfs_adapter.Volume
+    spec_json: str
+    walker: str | None  # "tsk", "dfvfs" or None (nothing to walk)
+    filesystem: str | None
+    error: str | None
+
+
+class ImageEvidence:
+    """A disk image, volume image or file system image, opened read-only."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._given = str(path)
+        self._path = Path(path)
+        self.path = self._given
+        if not self._path.exists() or self._path.is_dir():  # files and block devices
+            raise EvidenceError(f"evidence not found: {self._path}")
+        self._context = dfvfs_adapter.new_context()
+        self._layout = dfvfs_adapter.scan(self._path)
+        self.format = self._layout.format
+        self._image: Any = None
+        self._tsk: dict[str, tuple[pytsk3.FS_Info, Any]] = {}
+        self._maps: dict[str, fs_bitmaps.AllocationMap | None] = {}
+        self._unmapped: set[str] = set()  # volumes whose allocation map could not be read
+        self._volumes = [self._open_volume(i, v) for i, v in enumerate(self._layout.volumes)]
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open_volume(self, index: int, volume: dfvfs_adapter.Volume) -> _VolumeState:
+        spec_json = dfvfs_adapter.serialise(volume.spec)
+        if volume.encrypted:
+            detail = f"; {volume.error}" if volume.error else ""
+            return _VolumeState(index, volume, spec_json, None, None,
+                                f"encrypted ({volume.encrypted}); not decrypted, no credentials "
+                                f"are asked for{detail}")
+        if volume.error:
+            return _VolumeState(index, volume, spec_json, None, None, volume.error)
+        tsk_error = None
+        try:
+            fs, _ = self._tsk_fs(spec_json)
+            return _VolumeState(index, volume, spec_json, "tsk", tsk_walk.fs_name(fs), None)
+        except (OSError, RuntimeError) as exception:
+            tsk_error = " ".join(str(exception).split()).rpartition("with error: ")[2]
+        if volume.fs_spec is not None:
+            error = dfvfs_adapter.file_system_open_error(volume.fs_spec, self._context)
+            if error is None:
+                return _VolumeState(index, volume, spec_json, "dfvfs", volume.filesystem, None)
+            return _VolumeState(index, volume, spec_json, None, volume.filesystem,
+                                f"file system {volume.filesystem} cannot be read: {error}")
+        if volume.filesystem:
+            return _VolumeState(index, volume, spec_json, None, volume.filesystem,
+                                f"file system cannot be read: {tsk_error}")
+        claimed = dfvfs_adapter.detect_file_system(volume.spec, self._context)
+        if claimed:
+            return _VolumeState(index, volume, spec_json, None, claimed,
+                                f"{claimed} file system cannot be read (corrupt?): {tsk_error}")
+        if tsk_error and "determine file system type" not in tsk_error:
+            return _VolumeState(index, volume, spec_json, None, None,
+                                f"file system cannot be read: {tsk_error}")
+        return _VolumeState(index, volume, spec_json, None, None, "no recognised file system")
+
+    def _tsk_fs(self, spec_json: str) -> tuple[pytsk3.FS_Info, Any]:
+        if spec_json not in self._tsk:
+            spec = dfvfs_adapter.deserialise(spec_json)
+            image = dfvfs_adapter.tsk_image(spec, self._context)
+            self._tsk[spec_json] = (pytsk3.FS_Info(image), image)
+        return self._tsk[spec_json]
+
+    def _allocation_map(self, state: _VolumeState) -> fs_bitmaps.AllocationMap | None:
+        if state.spec_json not in self._maps:
+            fs, image = self._tsk_fs(state.spec_json)
+            size = int(image.get_size())
+            try:
+                amap = fs_bitmaps.allocation_map(
+                    fs, state.filesystem or "", lambda o, n: bytes(image.read(o, n)), size
+                )
+            except (OSError, ValueError, IndexError, struct.error):
+                # describe() stays the same whatever was called before it, so this is not
+                # written into the volume's error; unallocated() hands the volume over whole.
+                amap = None
+                self._unmapped.add(state.spec_json)
+            self._maps[state.spec_json] = amap
+        return self._maps[state.spec_json]
+
+    # -- describe ------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        volumes = []
+        for state in self._volumes:
+            v = state.volume
+            volumes.append({
+                "partition": v.label,
+                "offset": v.offset,
+                "size": v.size,
+                "filesystem": state.filesystem,
+                "encrypted": v.encrypted,
+                "error": state.error,
+                "walker": state.walker,
+            })
+        return {"path": self._given, "format": self.format, "volumes": volumes}
+
+    # -- items ---------------------------------------------------------------------------
+
+    def items(self) -> Iterator[Item]:
+        for state in self._volumes:
+            if state.walker == "tsk":
+                batch = list(self._tsk_items(state))
+            elif state.walker == "dfvfs":
+                batch = list(self._dfvfs_items(state))
+            else:
+                continue
+            batch.sort(key=lambda item: item.key)
+            yield from _unique_keys(batch)
+
+    def _display(self, state: _VolumeState, fs_path: str) -> str:
+        label = state.volume.label
+        return f"/{label}{fs_path}" if label else fs_path
+
+    def _tsk_items(self, state: _VolumeState) -> Iterator[Item]:
+        fs, _ = self._tsk_fs(state.spec_json)
+
+        def blocks_in_use(ranges: list[tuple[int, int]]) -> bool:
+            amap = self._allocation_map(state)
+            return amap.in_use(ranges) if amap is not None else False
+
+        for record in tsk_walk.walk(fs, blocks_in_use):
+            stream = record.stream
+            base_path = record.path[: len(record.path) - len(stream) - 1] if stream else record.path
+            yield Item(
+                evidence=self._given,
+                path=self._display(state, record.path),
+                key=(f"{state.index:03d}/{record.inode:012d}/"
+                     f"{record.attr_type:05d}.{record.attr_id + 1:05d}/{record.path}"),
+                size=record.size,
+                origin="filesystem",
+                allocated=record.allocated,
+                path_spec=dfvfs_adapter.tsk_file_spec(state.spec_json, record.inode,
+                                                      base_path or "/", stream),
+                inode=record.inode,
+                partition=state.volume.label,
+                offset=(state.volume.offset + record.first_byte
+                        if record.first_byte is not None and state.volume.offset is not None
+                        else None),
+                times=record.times,
+                locator=("tsk", state.spec_json, record.inode, record.attr_type, record.attr_id,
+                         record.allocated, record.meta_seq),
+                error=record.error,
+            )
+
+    def _dfvfs_items(self, state: _VolumeState) -> Iterator[Item]:
+        from fellwatch.evidence.names import display_name
+
+        fs_spec = state.volume.fs_spec
+        for found in dfvfs_adapter.walk_files(fs_spec, self._context):
+            path = "/".join(display_name(p) for p in found.path.split("/"))
+            if found.stream:
+                path = f"{path}:{display_name(found.stream)}"
+            identifier = found.identifier if found.identifier is not None else 0
+            yield Item(
+                evidence=self._given,
+                path=self._display(state, path),
+                key=f"{state.index:03d}/{identifier:012d}/{found.stream}/{path}",
+                size=found.size,
+                origin="filesystem",
+                allocated=True,
+                path_spec=found.spec_json,
+                inode=found.identifier,
+                partition=state.volume.label,
+                times=found.times,
+                locator=("dfvfs", found.spec_json, found.stream),
+                error=found.error,
+            )
+
+    # -- content -------------------------------------------------------------------------
+
+    def open_item(self, item: Item) -> BinaryIO:
+        if item.error:
+            raise ItemError(item.error)
+        locator = item.locator
+        if not locator:
+            raise ItemError("item has no locator")
+        if locator[0] == "tsk":
+            _, spec_json, inode, attr_type, attr_id, allocated, meta_seq = locator
+            try:
+                fs, _ = self._tsk_fs(spec_json)
+                fs_file = fs.open_meta(inode=inode)
+            except (OSError, RuntimeError) as exception:
+                raise ItemError(f"cannot open inode {inode}: "
+                                f"{tsk_walk.tsk_message(exception)}") from None
+            meta = fs_file.info.meta
+            # The evidence is read-only, so this only differs if the locator is stale or
+            # forged; reading another file's content under this item's name must not happen.
+            now_alloc = bool(int(meta.flags) & tsk_walk.META_ALLOC)
+            if (not allocated and now_alloc) or (allocated and not now_alloc):
+                raise ItemError(tsk_walk.REALLOCATED)
+            if meta_seq is not None and int(meta.seq) not in (meta_seq, meta_seq + 1):
+                raise ItemError(tsk_walk.REALLOCATED)
+            raw = _TskStream(fs_file, attr_type, attr_id, item.size)
+            return io.BufferedReader(raw, buffer_size=_READ_CHUNK)
+        if locator[0] == "dfvfs":
+            _, spec_json, stream = locator
+            file_object = dfvfs_adapter.open_stream(spec_json, stream, self._context)
+            return io.BufferedReader(_DfvfsStream(file_object), buffer_size=_READ_CHUNK)
+        raise ItemError(f"not an image item locator: {locator[0]!r}")
+
+    # -- unallocated space ---------------------------------------------------------------
+
+    def unallocated(self) -> Iterator[ByteRange]:
+        ranges: list[ByteRange] = []
+        layout = self._layout
+        if layout.has_volume_system and layout.top_level:
+            cursor = 0
+            for start, length in layout.top_level:
+                if start > cursor:
+                    ranges.append(ByteRange(cursor, start - cursor, None, "unpartitioned"))
+                cursor = max(cursor, start + length)
+            if layout.image_size > cursor:
+                ranges.append(
+                    ByteRange(cursor, layout.image_size - cursor, None, "unpartitioned")
+                )
+        for state in self._volumes:
+            v = state.volume
+            if v.offset is None or v.encrypted:
+                continue
+            if state.walker is None and v.size:
+                ranges.append(ByteRange(v.offset, v.size, v.label, "unrecognised-volume"))
+                continue
+            if state.walker != "tsk":
+                continue
+            amap = self._allocation_map(state)
+            if amap is None:
+                if state.spec_json in self._unmapped and v.size:
+                    # free space unknown: the carvers get the whole volume rather than none
+                    ranges.append(ByteRange(v.offset, v.size, v.label, "unrecognised-volume"))
+                continue
+            for start, length in amap.free_runs():
+                ranges.append(ByteRange(v.offset + start, length, v.label, "unallocated"))
+        ranges.sort(key=lambda r: (r.offset, r.length))
+        yield from ranges
+
+    def read_range(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0:
+            raise ValueError("offset and length must not be negative")
+        if self._image is None:
+            self._image = dfvfs_adapter.open_file_object(self._layout.image_spec, self._context)
+        self._image.seek(offset)
+        return bytes(self._image.read(length))
+
+    def close(self) -> None:
+        self._tsk.clear()
+        self._maps.clear()
+        if self._image is not None:
+            dfvfs_adapter.close_quietly(self._image)
+            self._image = None
+
+    def __enter__(self) -> ImageEvidence:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _unique_keys(items: list[Item]) -> Iterator[Item]:
+    """Keys stay unique even if one directory lists the same name twice (deleted entries)."""
+    seen: dict[str, int] = {}
+    for item in items:
+        count = seen.get(item.key, 0)
+        seen[item.key] = count + 1
+        if count:
+            item = _with_key(item, f"{item.key}#{count}")
+        yield item
+
+
+def _with_key(item: Item, key: str) -> Item:
+    from dataclasses import replace
+
+    return replace(item, key=key)
+
+
+class _TskStream(io.RawIOBase):
+    """One data attribute of a TSK file, read with read_random in large pieces."""
+
+    def __init__(self, fs_file: Any, attr_type: int, attr_id: int, size: int) -> None:
+        super().__init__()
+        self._file = fs_file
+        self._type = attr_type
+        self._id = attr_id
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._pos = self._size + offset
+        self._pos = max(self._pos, 0)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos, 16 * _READ_CHUNK)
+        if want <= 0:
+            return 0
+        try:
+            if self._id < 0:
+                data = self._file.read_random(self._pos, want, self._type, -1)
+            else:
+                data = self._file.read_random(self._pos, want, self._type, self._id)
+        except OSError as exception:
+            raise ItemError(f"read failed at offset {self._pos}: "
+                            f"{tsk_walk.tsk_message(exception)}") from None
+        if not data:
+            raise ItemError(f"read returned nothing at offset {self._pos} of {self._size}")
+        n = len(data)
+        buffer[:n] = data
+        self._pos += n
+        return n
+
+
+class _DfvfsStream(io.RawIOBase):
+    """A dfVFS file object as a raw stream."""
+
+    def __init__(self, file_object: Any) -> None:
+        super().__init__()
+        self._file = file_object
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._file.read(min(len(buffer), 16 * _READ_CHUNK))
+        except (OSError, RuntimeError) as exception:
+            raise ItemError(f"read failed: {' '.join(str(exception).split())}") from None
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        dfvfs_adapter.close_quietly(self._file)
+        super().close()

@@ -1,0 +1,348 @@
+"""Walk a file system with pytsk3 the way `fls -r` shows it: deleted names and orphans included.
+
+dfVFS's own TSK directory walker skips unallocated names and names it cannot decode, so the
+walk is done here, directly on pytsk3. Each regular file gives one `TskRecord` per data stream
+(the unnamed one, NTFS alternate data streams, HFS+ resource forks).
+
+What counts as an item (see docs/evidence.md):
+- regular files, allocated or not, and the named data streams of files and directories;
+- not directories, symbolic links, devices, TSK's virtual files ($MBR, $FAT1, $OrphanFiles…),
+  the FAT/exFAT volume label entry, exFAT's $ALLOC_BITMAP and $UPCASE_TABLE, NTFS MFT
+  records 0-23 (system files and reserved records),
+  anything under NTFS's $Extend directory, or HFS+ special files (catalog IDs below 16).
+
+A deleted name whose metadata now belongs to another file ("realloc" in fls) is listed with an
+error and no content: reading it would give the other file's bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytsk3
+
+from fellwatch.evidence.names import display_name
+
+NAME_ALLOC = int(pytsk3.TSK_FS_NAME_FLAG_ALLOC)
+META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
+ATTR_RESIDENT = int(pytsk3.TSK_FS_ATTR_RES)
+ATTR_NONRESIDENT = int(pytsk3.TSK_FS_ATTR_NONRES)
+RUN_SPARSE = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE)
+RUN_FILLER = int(pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER)
+
+NAME_DIR = int(pytsk3.TSK_FS_NAME_TYPE_DIR)
+NAME_REG = int(pytsk3.TSK_FS_NAME_TYPE_REG)
+NAME_UNDEF = int(pytsk3.TSK_FS_NAME_TYPE_UNDEF)
+NAME_LNK = int(pytsk3.TSK_FS_NAME_TYPE_LNK)
+NAME_VIRT = int(pytsk3.TSK_FS_NAME_TYPE_VIRT)
+NAME_VIRT_DIR = int(pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR)
+
+META_REG = int(pytsk3.TSK_FS_META_TYPE_REG)
+META_DIR = int(pytsk3.TSK_FS_META_TYPE_DIR)
+META_UNDEF = int(pytsk3.TSK_FS_META_TYPE_UNDEF)
+META_VIRT_DIR = int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+
+ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
+ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+ATTR_HFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_HFS_DATA)
+ATTR_HFS_RSRC = int(pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC)
+
+_FS_NAMES = {
+    int(pytsk3.TSK_FS_TYPE_NTFS): "ntfs",
+    int(pytsk3.TSK_FS_TYPE_FAT12): "fat12",
+    int(pytsk3.TSK_FS_TYPE_FAT16): "fat16",
+    int(pytsk3.TSK_FS_TYPE_FAT32): "fat32",
+    int(pytsk3.TSK_FS_TYPE_EXFAT): "exfat",
+    int(pytsk3.TSK_FS_TYPE_EXT2): "ext2",
+    int(pytsk3.TSK_FS_TYPE_EXT3): "ext3",
+    int(pytsk3.TSK_FS_TYPE_EXT4): "ext4",
+    int(pytsk3.TSK_FS_TYPE_HFS): "hfs+",
+    int(pytsk3.TSK_FS_TYPE_ISO9660): "iso9660",
+    int(pytsk3.TSK_FS_TYPE_FFS1): "ufs1",
+    int(pytsk3.TSK_FS_TYPE_FFS1B): "ufs1",
+    int(pytsk3.TSK_FS_TYPE_FFS2): "ufs2",
+    int(pytsk3.TSK_FS_TYPE_YAFFS2): "yaffs2",
+}
+
+REALLOCATED = (
+    "deleted; its metadata entry now belongs to another file, so its content is not "
+    "recoverable from the file system (carve unallocated space)"
+)
+POINTERS_CLEARED = (
+    "deleted; the file system cleared its block pointers, so its content is not "
+    "recoverable from the file system (carve unallocated space)"
+)
+BLOCKS_REUSED = (
+    "deleted; some of its blocks are now allocated to other files, so its content is not "
+    "recoverable from the file system"
+)
+
+_PLAIN_NAME = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")  # printable ASCII, no backslash
+_MAX_DEPTH = 256
+_NTFS_RESERVED_RECORDS = 24  # MFT records 0-15 are system files, 16-23 are reserved
+_NTFS_EXTEND = 11
+_EXFAT_METADATA = {  # what TSK lists in an exFAT root for the file system's own structures
+    b"$ALLOC_BITMAP", b"$UPCASE_TABLE", b"$TEX_FAT", b"$ACCESS_CONTROL_TABLE", b"$VOLUME_GUID",
+    b"$EMPTY_VOLUME_LABEL",
+}
+_HFS_RESERVED_IDS = 16  # HFS+ catalog node IDs below 16 are the volume's special files
+
+
+_TSK_PREFIX = re.compile(r"^\w+: \(tsk3\.cpp:\d+\) (Unable to open file: )?")
+
+
+def tsk_message(exception: BaseException) -> str:
+    """pytsk3's message on one line, without its C++ source location."""
+    return _TSK_PREFIX.sub("", " ".join(str(exception).split()))
+
+
+def fs_name(fs: pytsk3.FS_Info) -> str:
+    return _FS_NAMES.get(int(fs.info.ftype), f"tsk-{int(fs.info.ftype)}")
+
+
+@dataclass
+class TskRecord:
+    """One data stream of one file name found by the walk."""
+
+    path: str  # inside the file system, "/"-separated, names escaped; streams as "file:name"
+    inode: int
+    attr_type: int
+    attr_id: int  # -1: the file's default data attribute
+    size: int
+    allocated: bool
+    meta_seq: int | None  # NTFS: the sequence number the name refers to, checked on reopen
+    stream: str | None = None  # escaped name of a named data stream (the part after ":")
+    times: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    first_byte: int | None = None  # volume-relative offset of the content's first block
+
+
+def _iso(seconds: int, nanos: int) -> str | None:
+    if not seconds:
+        return None
+    try:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return None
+    if nanos:
+        text += f".{nanos:09d}".rstrip("0")
+    return text + "Z"
+
+
+def meta_times(meta: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in ("mtime", "atime", "ctime", "crtime"):
+        value = _iso(int(getattr(meta, name, 0) or 0), int(getattr(meta, f"{name}_nano", 0) or 0))
+        if value:
+            out[name] = value
+    return out
+
+
+@dataclass
+class _Stream:
+    attr_type: int
+    attr_id: int
+    name: bytes | None
+    size: int
+    runs: list[tuple[int, int, int]]  # (addr, len, flags)
+    resident: bool
+
+
+def _streams(fs_file: Any) -> list[_Stream]:
+    out: list[_Stream] = []
+    for attr in fs_file:
+        info = attr.info
+        attr_type = int(info.type)
+        if attr_type not in (ATTR_DEFAULT, ATTR_NTFS_DATA, ATTR_HFS_DATA, ATTR_HFS_RSRC):
+            continue
+        flags = int(info.flags)
+        runs: list[tuple[int, int, int]] = []
+        if flags & ATTR_NONRESIDENT:
+            runs = [(int(r.addr), int(r.len), int(r.flags)) for r in attr]
+        name = info.name or None
+        if attr_type == ATTR_HFS_RSRC:
+            name = b"rsrc"
+        out.append(_Stream(attr_type, int(info.id), name, int(info.size), runs,
+                           bool(flags & ATTR_RESIDENT)))
+    return out
+
+
+# Checks a deleted file's blocks: (byte offset in the volume, length) -> True if any is in use.
+BlockCheck = Callable[[list[tuple[int, int]]], bool]
+
+
+def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterator[TskRecord]:
+    """Every data stream of every regular file name, allocated and deleted, orphans included."""
+    ftype = fs_name(fs)
+    is_ntfs = ftype == "ntfs"
+    is_fat = ftype.startswith("fat") or ftype == "exfat"
+    is_exfat = ftype == "exfat"
+    is_hfs = ftype == "hfs+"
+    block_size = int(fs.info.block_size)
+    root = int(fs.info.root_inum)
+    visited = {root}
+    # (directory inode, its display path, depth, whether the directory itself is allocated)
+    stack: list[tuple[int, str, int, bool]] = [(root, "", 0, True)]
+    while stack:
+        dir_inode, dir_path, depth, dir_alloc = stack.pop()
+        try:
+            directory = fs.open_dir(inode=dir_inode)
+            entries = list(directory)
+        except OSError as exception:
+            yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
+                            error=f"directory unreadable: {tsk_message(exception)}")
+            continue
+        for entry in entries:
+            name = entry.info.name
+            raw = bytes(name.name or b"")
+            if raw in (b".", b"..") or not raw:
+                continue
+            name_type = int(name.type)
+            meta_addr = int(name.meta_addr)
+            shown = raw.decode("ascii") if _PLAIN_NAME.fullmatch(raw) else display_name(raw)
+            path = f"{dir_path}/{shown}"
+            if name_type == NAME_VIRT_DIR:  # $OrphanFiles: list what it holds
+                if meta_addr not in visited:
+                    visited.add(meta_addr)
+                    stack.append((meta_addr, path, depth + 1, False))
+                continue
+            if name_type == NAME_VIRT:  # $MBR, $FAT1, $FAT2: TSK's own pseudo files
+                continue
+            if is_ntfs and (meta_addr < _NTFS_RESERVED_RECORDS or meta_addr == _NTFS_EXTEND):
+                continue
+            if is_hfs and meta_addr < _HFS_RESERVED_IDS:
+                continue
+            if is_exfat and not dir_path and raw in _EXFAT_METADATA:
+                continue
+            name_alloc = bool(int(name.flags) & NAME_ALLOC) and dir_alloc
+            fs_file = entry
+            meta = entry.info.meta
+            meta_problem = ""
+            if meta is None and meta_addr:
+                # TSK withholds metadata whose sequence number differs from the name's;
+                # fetch it to decide whether it is the same file (deleted) or another one.
+                try:
+                    fs_file = fs.open_meta(inode=meta_addr)
+                    meta = fs_file.info.meta
+                except OSError as exception:
+                    meta = None
+                    meta_problem = tsk_message(exception)
+            meta_type = int(meta.type) if meta is not None else META_UNDEF
+            meta_alloc = bool(meta is not None and int(meta.flags) & META_ALLOC)
+            reallocated = False
+            if not name_alloc and meta is not None:
+                if meta_alloc:
+                    reallocated = True
+                elif is_ntfs:
+                    # NTFS bumps an MFT entry's sequence number when the file is deleted.
+                    reallocated = int(meta.seq) not in (int(name.meta_seq),
+                                                        int(name.meta_seq) + 1)
+            allocated = name_alloc and meta_alloc
+            is_dir = meta_type in (META_DIR, META_VIRT_DIR) or (
+                meta_type == META_UNDEF and name_type == NAME_DIR
+            )
+            if reallocated:
+                if is_dir or name_type in (NAME_DIR, NAME_LNK):
+                    continue
+                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, False, None,
+                                error=REALLOCATED)
+                continue
+            if is_dir:
+                if meta is not None and meta_addr not in visited and depth < _MAX_DEPTH:
+                    visited.add(meta_addr)
+                    stack.append((meta_addr, path, depth + 1, allocated))
+                if is_ntfs and meta is not None:
+                    yield from _named_streams(fs_file, meta, path, meta_addr, allocated, name,
+                                              is_ntfs)
+                continue
+            if meta is None:
+                if name_type == NAME_LNK:
+                    continue
+                if not name_alloc:
+                    error = "deleted; no metadata left, content not recoverable"
+                else:  # a live name whose metadata cannot be read: corrupt, say so
+                    error = f"metadata entry {meta_addr} unreadable: {meta_problem or 'unknown'}"
+                    if name_type == NAME_DIR:
+                        error = f"directory {error}; its contents are not listed"
+                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, name_alloc, None,
+                                error=error)
+                continue
+            if meta_type != META_REG:
+                continue  # symbolic links, devices, sockets, FIFOs
+            if is_fat and raw.endswith(b"(Volume Label Entry)") and int(meta.size) == 0:
+                continue
+            yield from _file_records(fs_file, meta, path, meta_addr, allocated, name, is_ntfs,
+                                     block_size, blocks_in_use)
+
+
+def _file_records(
+    fs_file: Any,
+    meta: Any,
+    path: str,
+    inode: int,
+    allocated: bool,
+    name: Any,
+    is_ntfs: bool,
+    block_size: int,
+    blocks_in_use: BlockCheck | None,
+) -> Iterator[TskRecord]:
+    times = meta_times(meta)
+    seq = int(name.meta_seq) if is_ntfs else None
+    try:
+        streams = _streams(fs_file)
+    except OSError as exception:
+        yield TskRecord(path, inode, ATTR_DEFAULT, -1, int(meta.size), allocated, seq, None, times,
+                        error=f"attributes unreadable: {tsk_message(exception)}")
+        return
+    main = [s for s in streams if s.name is None]
+    if not main:
+        size = int(meta.size)
+        error = None if size == 0 or allocated else POINTERS_CLEARED
+        if size and allocated:
+            error = "no data attribute found for a file of non-zero size"
+        yield TskRecord(path, inode, ATTR_DEFAULT, -1, size, allocated, seq, None, times, error)
+    for stream in streams:
+        shown = None if stream.name is None else display_name(stream.name)
+        stream_path = path if shown is None else f"{path}:{shown}"
+        error = None
+        if not allocated:
+            error = _deleted_content_error(stream, block_size, blocks_in_use)
+        first = next((a for a, n, f in stream.runs if n and not f & (RUN_SPARSE | RUN_FILLER)),
+                     None)
+        yield TskRecord(stream_path, inode, stream.attr_type, stream.attr_id, stream.size,
+                        allocated, seq, shown, times, error,
+                        first * block_size if first and stream.size else None)
+
+
+def _named_streams(
+    fs_file: Any, meta: Any, path: str, inode: int, allocated: bool, name: Any, is_ntfs: bool
+) -> Iterator[TskRecord]:
+    """Alternate data streams on an NTFS directory (a place to hide data)."""
+    try:
+        streams = [s for s in _streams(fs_file) if s.name is not None]
+    except OSError:
+        return
+    seq = int(name.meta_seq) if is_ntfs else None
+    for stream in streams:
+        shown = display_name(stream.name or b"")
+        yield TskRecord(f"{path}:{shown}", inode, stream.attr_type, stream.attr_id, stream.size,
+                        allocated, seq, shown, meta_times(meta))
+
+
+def _deleted_content_error(
+    stream: _Stream, block_size: int, blocks_in_use: BlockCheck | None
+) -> str | None:
+    if stream.size == 0 or stream.resident:
+        return None
+    real = [(a, n) for a, n, f in stream.runs if not f & (RUN_SPARSE | RUN_FILLER) and n]
+    if not real or all(a == 0 for a, _ in real):
+        return POINTERS_CLEARED
+    if blocks_in_use is not None and blocks_in_use(
+        [(a * block_size, n * block_size) for a, n in real]
+    ):
+        return BLOCKS_REUSED
+    return None
