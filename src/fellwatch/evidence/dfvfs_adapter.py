@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -474,6 +475,9 @@ def open_stream(spec_json: str, stream: str, context: Any) -> Any:
         raise ItemError(f"cannot open: {_one_line(exception)}") from None
     if file_object is None:
         raise ItemError("cannot open: the file is no longer found in the file system")
+    # dfVFS may hand back a file object it still holds from an earlier open of the same data
+    # stream, positioned where that reader stopped: every open must start at byte 0.
+    file_object.seek(0, os.SEEK_SET)
     return file_object
 
 
