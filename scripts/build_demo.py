@@ -102,8 +102,7 @@ def main() -> int:
         fb.build_disk(raw, "mbr", {"ntfs": fs_image}, partitions=[PARTITION],
                       disk_size=DISK_SIZE)
         listing = fb.fls_entries(raw, PARTITION.offset)
-        inodes = {(path, alloc): ino for path, ino, alloc in listing}
-        files = fb.file_records(planted, PARTITION, inodes, membership)
+        files = fb.file_records(planted, PARTITION, listing, membership)
         media_md5 = hashlib.md5(raw.read_bytes()).hexdigest()
         segments = fb.ewf_acquire(raw, work / "demo", compression="deflate:best")
         if [s.name for s in segments] != ["demo.E01"]:
