@@ -16,3 +16,7 @@ def shared_testdata() -> Path:
     if not (SHARED_TESTDATA / "ext2.E01").is_file():
         pytest.fail(f"shared test data missing: {SHARED_TESTDATA} (it must sit beside the project)")
     return SHARED_TESTDATA
+
+
+# The built fixture images (tests/fixtures/build.py): the `fixture_images` fixture.
+pytest_plugins = ["tests.fixtures.plugin"]
