@@ -144,7 +144,9 @@ class VicsJson:
         notes = notes if notes is not None else ReadNotes()
         try:
             with path.open("r", encoding="utf-8-sig", newline="") as stream:
-                for number, media in enumerate(self._media(_JsonStream(stream, path.name)), 1):
+                for number, media in enumerate(
+                    self._media(_JsonStream(stream, path.name, CHUNK_CHARS)), 1
+                ):
                     yield from _entries(media, f"{path.name}: media #{number}", notes)
         except UnicodeDecodeError as exc:
             raise HashSetError(f"{path.name}: not UTF-8 text ({exc.reason})") from None
@@ -167,8 +169,7 @@ class VicsJson:
                     context = value
                 elif key == "value":
                     seen_value = True
-                    cases = context is not None and context.endswith("#Cases")
-                    yield from self._value_array(s, cases)
+                    yield from self._value_array(s, context)
                 else:
                     s.value()
                 if not s.more("}"):
@@ -180,10 +181,11 @@ class VicsJson:
         if not seen_value:
             raise s.error("no 'value' array")
 
-    def _value_array(self, s: _JsonStream, cases: bool) -> Iterator[dict[str, Any]]:
+    def _value_array(self, s: _JsonStream, context: str | None) -> Iterator[dict[str, Any]]:
         s.expect("[")
         if s.empty("]"):
             return
+        cases = context is not None and context.endswith("#Cases")
         while True:
             if cases and s.peek() == "{":
                 yield from self._case(s)
@@ -191,7 +193,8 @@ class VicsJson:
                 element = s.value()
                 if not isinstance(element, dict):
                     raise s.error("a 'value' element is not an object")
-                if "Media" in element:  # a case without the #Cases context: small, in memory
+                if context is None and "Media" in element:
+                    # A case before the context was named: read whole, then its media.
                     yield from _media_list(element["Media"], s)
                 else:
                     yield element
@@ -251,6 +254,8 @@ def _entries(media: dict[str, Any], where: str, notes: ReadNotes) -> Iterator[Ha
     if media_id is not None:
         where = f"{where} (MediaID {media_id})"
     category = _text(media.get("Category"))
+    if category is not None and category.lower() == "null":
+        category = None  # some exporters write the null category as a string
     size = _size(media.get("MediaSize"), where)
     found = False
     for field_name, kind in _DIGEST_FIELDS:
