@@ -297,7 +297,7 @@ class HashSetStore:
                 continue
         names = list(set_names) if set_names is not None else [i.name for i in self.list()]
         found: dict[str, builtins.list[tuple[str, HashEntry]]] = {}
-        keys = list(wanted)
+        keys = sorted(wanted)  # neighbouring digests share B-tree pages
         for name in names:
             conn = self._set_conn(name)
             for start in range(0, len(keys), _LOOKUP_CHUNK):
