@@ -158,6 +158,30 @@ def test_malformed_vics_raises_a_clear_error(tmp_path: Path, text: str, message:
     assert "\n" not in str(err.value)
 
 
+def test_vics_malformed_early_in_a_big_file_fails_without_reading_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = [s.vics_media(n, 1) for n in range(200)]
+    path = s.write_vics13(tmp_path / "big.json", media)
+    text = path.read_text(encoding="utf-8")
+    cut = text.index('"MediaSize"', 2000)
+    path.write_text(text[:cut] + "oops" + text[cut:], encoding="utf-8")
+    monkeypatch.setattr(vics, "CHUNK_CHARS", 4096)
+    reads: list[int] = []
+    original = vics._JsonStream._fill
+
+    def counting_fill(self: vics._JsonStream, at_least: int = 0) -> bool:
+        reads.append(at_least)
+        return original(self, at_least)
+
+    monkeypatch.setattr(vics._JsonStream, "_fill", counting_fill)
+    with pytest.raises(HashSetError, match=r"big.json: malformed JSON \(Expecting") as err:
+        read(path, "vics")
+    offset = int(str(err.value).rsplit(" ", 1)[1])
+    assert text[:cut].count("\n") < offset <= cut + 1
+    assert len(reads) < 6  # not the whole file
+
+
 def test_vics_without_context_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plain.json"
     path.write_text(json.dumps({"value": [{"MD5": s.md5(1)}]}), encoding="utf-8")

@@ -36,6 +36,7 @@ _DIGEST_FIELDS: tuple[tuple[str, HashKind], ...] = (
     ("SHA256", "sha256"),
 )
 CHUNK_CHARS = 1 << 20
+MAX_VALUE_CHARS = 1 << 28  # no media object comes near; a runaway value must not eat the RAM
 
 
 class _JsonStream:
@@ -121,10 +122,18 @@ class _JsonStream:
             try:
                 obj, end = self._decoder.raw_decode(self._buf, self._pos)
             except json.JSONDecodeError as exc:
-                # Incomplete in the buffer, or malformed: read more (doubling, so one very large
-                # value costs linear time) and try again until the end of the file.
-                if self._fill(at_least=len(self._buf)):
+                # Cut off by the end of the buffer: read more (doubling, so one very large value
+                # costs linear time) and try again. Malformed before the end: fail now, without
+                # reading the rest of a multi-GB file into memory.
+                # (A literal cut short, "fals", fails at its start: hence the small margin.)
+                cut_off = exc.pos >= len(self._buf) - 16 or exc.msg.startswith("Unterminated")
+                if cut_off and len(self._buf) - self._pos > MAX_VALUE_CHARS:
+                    raise self.error(
+                        "a single JSON value is too large for a media object"
+                    ) from None
+                if cut_off and self._fill(at_least=len(self._buf)):
                     continue
+                self._pos = exc.pos
                 raise self.error(f"malformed JSON ({exc.msg})") from None
             if end == len(self._buf) and self._fill():
                 continue  # a bare number may go on in the next chunk
