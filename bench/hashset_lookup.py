@@ -110,7 +110,7 @@ def peak_in_subprocess(code: str, path: Path) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=10_000_000, help="0: VICS part only")
-    parser.add_argument("--vics-media", type=int, default=1_000_000)
+    parser.add_argument("--vics-media", type=int, default=1_000_000, help="0: skip VICS")
     parser.add_argument("--queries", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work" / "hashsets")
@@ -124,7 +124,8 @@ def main() -> int:
     store = HashSetStore(args.work / "store")
     if n:
         bench_store(args, rng, store)
-    bench_vics(args, rng, store)
+    if args.vics_media:
+        bench_vics(args, rng, store)
     store.close()
     return 0
 
