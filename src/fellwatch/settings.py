@@ -12,11 +12,28 @@ from pathlib import Path
 from typing import Any
 
 
-def default_data_dir() -> Path:
-    env = os.environ.get("FELLWATCH_DATA_DIR")
-    if env:
-        return Path(env)
-    return Path.home() / ".local" / "share" / "fellwatch"
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A setting that is not a scan setting (read from the environment only)."""
+
+    env: str
+    default: str
+    help: str
+
+
+DATA_DIR = Setting(
+    env="FELLWATCH_DATA_DIR",
+    default="~/.local/share/fellwatch",
+    help="where Fellwatch keeps its own data: imported hash sets, indexes, the records database",
+)
+
+SETTINGS: tuple[Setting, ...] = (DATA_DIR,)
+
+
+def data_dir() -> Path:
+    """The data directory: $FELLWATCH_DATA_DIR, else ~/.local/share/fellwatch (not created)."""
+    value = os.environ.get(DATA_DIR.env, "").strip()
+    return Path(value or DATA_DIR.default).expanduser()
 
 
 def _meta(env: str, help: str, affects_results: bool = True) -> dict[str, Any]:
@@ -122,10 +139,7 @@ def settings_markdown() -> str:
             f"| `{flag}` | `{s['env']}` | {s['default']} | "
             f"{'yes' if s['affects_results'] else 'no'} | {s['help']} |"
         )
-    lines += [
-        "",
-        "The data directory (imported hash sets, indexes, the records database) is "
-        "`$FELLWATCH_DATA_DIR`, by default `~/.local/share/fellwatch`.",
-        "",
-    ]
+    lines += ["", "Outside a scan:", ""]
+    lines += [f"- `{s.env}` (default `{s.default}`): {s.help}" for s in SETTINGS]
+    lines.append("")
     return "\n".join(lines)

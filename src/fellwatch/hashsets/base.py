@@ -47,10 +47,27 @@ class HashSetInfo:
     entries: int
     counts: dict[str, int] = field(default_factory=dict)  # entries per hash kind
     category_map: dict[str, str] = field(default_factory=dict)
+    # What the reader counted and left out on purpose (e.g. {"PhotoDNA": 12}: proprietary), and
+    # duplicate digests folded into one entry ({"duplicate": 3}). Never dropped silently.
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
         return f"sha256:{self.source_sha256[:16]} imported {self.imported}"
+
+
+class ReadNotes:
+    """What a reader saw but did not turn into entries, by reason, e.g. {"PhotoDNA": 12}.
+
+    A reader is a generator, so it reports through this object, which the caller passes in and
+    reads once the generator is exhausted.
+    """
+
+    def __init__(self) -> None:
+        self.skipped: dict[str, int] = {}
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
 class HashSetFormat(Protocol):
@@ -59,4 +76,4 @@ class HashSetFormat(Protocol):
 
     def sniff(self, head: bytes, path: Path) -> bool: ...
 
-    def read(self, path: Path) -> Iterator[HashEntry]: ...
+    def read(self, path: Path, notes: ReadNotes | None = None) -> Iterator[HashEntry]: ...
