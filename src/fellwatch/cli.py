@@ -83,6 +83,7 @@ def _register_scan(sub: SubParsers) -> None:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from fellwatch.evidence import EvidenceError
+    from fellwatch.hashsets.base import HashSetError
     from fellwatch.scan.job import scan
     from fellwatch.settings import ScanSettings, describe_settings
     from fellwatch.store.scanstore import ScanStoreError
@@ -95,12 +96,35 @@ def cmd_scan(args: argparse.Namespace) -> int:
             args.evidence,
             args.out,
             settings,
+            hashsets=args.hashset,
             cluster=args.cluster,
             restart=args.restart,
             progress=not args.quiet,
         )
-    except (EvidenceError, ScanStoreError) as exc:
+    except (EvidenceError, HashSetError, ScanStoreError) as exc:
         return _fail(str(exc))
+    _print_summary(report.findings, report.out_dir)
+    return 0
+
+
+def _register_demo(sub: SubParsers) -> None:
+    p = sub.add_parser("demo", help="scan the built-in demo evidence (benign pictures)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("fellwatch-demo"),
+        metavar="DIR",
+        help="output folder (default ./fellwatch-demo)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from fellwatch.demo import EVIDENCE, run_demo
+
+    sys.stdout.write(f"scanning the demo evidence {EVIDENCE.name} (benign generated pictures)\n")
+    report = run_demo(args.out, progress=not args.quiet)
     _print_summary(report.findings, report.out_dir)
     return 0
 
@@ -114,7 +138,7 @@ def _print_summary(findings: dict[str, object], out_dir: Path) -> None:
         f"matched         {summary['matched']}",
     ]
     for cat, n in summary["by_category"].items():
-        lines.append(f"  category {cat:<12} {n}")
+        lines.append(f"  {cat:<30} {n}")
     lines += [
         f"known-good      {summary['known_good']}",
         f"to review       {summary['review']}",
@@ -246,7 +270,7 @@ def _hashset_list(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS: list[Callable[[SubParsers], None]] = [_register_scan, _register_hashset]
+_COMMANDS: list[Callable[[SubParsers], None]] = [_register_scan, _register_demo, _register_hashset]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

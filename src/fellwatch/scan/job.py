@@ -5,12 +5,13 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fellwatch.matching.base import Matcher
+from fellwatch.hashsets.store import HashSetStore
 from fellwatch.reports.findings import (
     build_findings,
     write_findings,
@@ -18,6 +19,7 @@ from fellwatch.reports.findings import (
     write_run_record,
 )
 from fellwatch.reports.html import write_html
+from fellwatch.scan.matchers import build_matchers, describe_sets, resolve_sets
 from fellwatch.scan.pipeline import ScanRequest, run_scan
 from fellwatch.settings import ScanSettings
 from fellwatch.store.scanstore import ScanStore
@@ -39,32 +41,44 @@ def scan(
     out_dir: Path,
     settings: ScanSettings,
     *,
-    hashsets: list[dict[str, Any]] | None = None,
-    matchers: list[Matcher] | None = None,
+    hashsets: Sequence[str] = (),
+    store: HashSetStore | None = None,
     cluster: str | None = None,
     restart: bool = False,
     progress: bool = True,
 ) -> ScanReport:
+    """Scan `evidence` against the hash sets named by `hashsets` (files or stored names).
+
+    Raises EvidenceError, HashSetError or ScanStoreError with a one-line reason before any
+    item is read.
+    """
     started = datetime.now(UTC)
-    outcome = run_scan(
-        ScanRequest(
-            evidence=evidence,
-            out_dir=out_dir,
-            settings=settings,
-            hashsets=hashsets or [],
-            matchers=matchers or [],
-            cluster=cluster,
-            restart=restart,
-            progress=progress,
-        )
-    )
-    store = ScanStore(out_dir / "scan.sqlite")
+    store = store or HashSetStore.default()
+    infos = resolve_sets(hashsets, store)
+    matchers = build_matchers(infos, store, settings)
     try:
-        findings = build_findings(store)
-        write_findings(findings, out_dir / "findings.json")
-        write_inventory(store, out_dir / "inventory.csv")
+        outcome = run_scan(
+            ScanRequest(
+                evidence=evidence,
+                out_dir=out_dir,
+                settings=settings,
+                hashsets=describe_sets(infos),
+                matchers=matchers,
+                cluster=cluster,
+                restart=restart,
+                progress=progress,
+            )
+        )
     finally:
-        store.close()
+        for matcher in matchers:
+            matcher.close()
+    records = ScanStore(out_dir / "scan.sqlite")
+    try:
+        findings = build_findings(records)
+        write_findings(findings, out_dir / "findings.json")
+        write_inventory(records, out_dir / "inventory.csv")
+    finally:
+        records.close()
     run = {
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -81,6 +95,7 @@ def scan(
         "host": platform.node(),
         "python": platform.python_version(),
         "argv": sys.argv,
+        "hashsets_imported": {i.name: i.imported for i in infos},
         "clock": time.tzname[0],
     }
     write_run_record(out_dir / "run.json", run)

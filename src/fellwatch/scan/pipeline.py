@@ -173,8 +173,7 @@ def _drain(
     # Order of commits does not matter: records are keyed, reports sort them.
     for future in done:
         result = future.result()
-        for record in result.records:
-            classify(record, matchers)
+        classify(result.records, matchers)
         store.commit_batch(result.evidence_index, result.unit_keys, result.records)
         progress.advance(len(result.unit_keys), result.bytes_read)
         progress.batches += 1
@@ -183,19 +182,24 @@ def _drain(
     return set(pending)
 
 
-def classify(record: dict[str, Any], matchers: Sequence[Matcher]) -> None:
-    """Attach matches and the known-good / needs-review flags to one record."""
-    matches: list[dict[str, Any]] = []
-    if record["md5"] is not None or record["signals"]:
-        for matcher in matchers:
-            matches.extend(m.to_json() for m in matcher.match(record))
-    matches.sort(key=lambda m: sorted(m.items()))
-    record["matches"] = matches
-    known_bad = any(m["set_kind"] == "known-bad" for m in matches)
-    record["known_good"] = any(m["set_kind"] == "known-good" for m in matches)
-    content_type = record["content_type"] or ""
-    record["review"] = (
-        (is_picture(content_type) or is_video(content_type))
-        and not known_bad
-        and not record["known_good"]
-    )
+def classify(records: list[dict[str, Any]], matchers: Sequence[Matcher]) -> None:
+    """Attach matches and the known-good / needs-review flags to a batch of records."""
+    found: list[list[dict[str, Any]]] = [[] for _ in records]
+    readable = [i for i, r in enumerate(records) if r["md5"] is not None or r["signals"]]
+    for matcher in matchers:
+        batch = [records[i] for i in readable]
+        match_many = getattr(matcher, "match_many", None)
+        results = match_many(batch) if match_many else [matcher.match(r) for r in batch]
+        for i, matches in zip(readable, results, strict=True):
+            found[i].extend(m.to_json() for m in matches)
+    for record, matches in zip(records, found, strict=True):
+        matches.sort(key=lambda m: sorted(m.items()))
+        record["matches"] = matches
+        known_bad = any(m["set_kind"] == "known-bad" for m in matches)
+        record["known_good"] = any(m["set_kind"] == "known-good" for m in matches)
+        content_type = record["content_type"] or ""
+        record["review"] = (
+            (is_picture(content_type) or is_video(content_type))
+            and not known_bad
+            and not record["known_good"]
+        )

@@ -1,0 +1,49 @@
+"""From `--hashset` arguments to the matchers a scan runs, and how findings.json names the sets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fellwatch.hashsets.base import HashSetInfo
+from fellwatch.hashsets.store import HashSetStore
+from fellwatch.matching.base import Matcher
+from fellwatch.matching.exact import ExactMatcher
+from fellwatch.settings import ScanSettings
+
+
+def resolve_sets(refs: Sequence[str], store: HashSetStore) -> list[HashSetInfo]:
+    """Each reference is a file (imported on first use, by its SHA-256) or a stored set's name.
+
+    Raises HashSetError with a one-line reason (unknown name, unreadable file).
+    """
+    infos: list[HashSetInfo] = []
+    for ref in refs:
+        info = store.resolve(ref)
+        if info.name not in {i.name for i in infos}:
+            infos.append(info)
+    return infos
+
+
+def describe_sets(infos: Sequence[HashSetInfo]) -> list[dict[str, Any]]:
+    """findings.json's `hashsets`: the version is the source file's SHA-256 alone, so the same
+    set gives the same findings wherever and whenever it was imported."""
+    return [
+        {
+            "name": i.name,
+            "kind": i.kind,
+            "format": i.format,
+            "version": f"sha256:{i.source_sha256}",
+            "entries": i.entries,
+            "counts": dict(sorted(i.counts.items())),
+        }
+        for i in sorted(infos, key=lambda i: i.name)
+    ]
+
+
+def build_matchers(
+    infos: Sequence[HashSetInfo], store: HashSetStore, settings: ScanSettings
+) -> list[Matcher]:
+    if not infos:
+        return []
+    return [ExactMatcher(store, infos)]
