@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +104,53 @@ def test_demo_gives_exactly_the_expected_findings(tmp_path):
     assert summary["errors"] == 0
     for ev in report.findings["evidence"]:
         assert ev["sha256"] == ev["sha256_after"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fellwatch", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")},
+    )
+
+
+def test_truncated_e01_is_a_one_line_refusal(fixture_images, tmp_path):
+    bad = fixture_images.hostile("truncated-ewf")
+    result = _cli("scan", str(fixture_images.path(bad["path"])), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "fellwatch: " in result.stderr
+    assert not (tmp_path / "o" / "findings.json").exists()
+
+
+def test_e01_with_a_missing_segment_is_refused_naming_it(fixture_images, tmp_path):
+    bad = fixture_images.hostile("ewf-missing-segment")
+    result = _cli("scan", str(fixture_images.path(bad["path"])), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert bad["segment_missing"] in result.stderr
+
+
+def test_bomb_and_deep_nesting_are_item_outcomes(fixture_images, tmp_path):
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    for kind in ("archive-bomb", "deep-nesting"):
+        src = fixture_images.path(fixture_images.hostile(kind)["path"])
+        (folder / src.name).write_bytes(src.read_bytes())
+    report = scan([str(folder)], tmp_path / "o", ScanSettings(workers=1), progress=False)
+    errors = {i["path"]: i["error"] for i in report.findings["items"] if i["error"]}
+    assert any("bomb" in e for p, e in errors.items() if p.startswith("/bomb.zip!")), errors
+    assert any("nesting deeper" in e for e in errors.values()), errors
+    assert report.findings["summary"]["items"] > 2
+
+
+def test_ten_thousand_file_directory(fixture_images, tmp_path):
+    wide = fixture_images.hostile("wide-directory")
+    report = scan(
+        [str(fixture_images.path(wide["path"]))],
+        tmp_path / "o",
+        ScanSettings(workers=2),
+        progress=False,
+    )
+    assert report.findings["summary"]["items"] == wide["files"]
+    assert report.findings["summary"]["errors"] == 0
