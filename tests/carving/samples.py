@@ -136,6 +136,7 @@ def video(fmt: str, seconds: int = 3, fps: int = 10, index: int = 0,
     codec = "libx264" if fmt == "mp4" else "mpeg4"
     with av.open(out, mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)
