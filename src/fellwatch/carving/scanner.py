@@ -27,6 +27,11 @@ from fellwatch.evidence.item import Item
 Read = Callable[[int, int], bytes]
 
 DEFAULT_WINDOW = 16 * MiB
+# Zero-filled space (wiped, never written, TRIMmed) is skipped a block at a time with one memcmp
+# (`startswith`), far faster than a signature search; no magic holds a zero byte, so a magic
+# never lies partly in a zero block.
+_ZERO_BLOCK = 64 * 1024
+_ZEROS = bytes(_ZERO_BLOCK)
 FRAGMENT_ERROR = "fragment: not a complete {kind}"
 
 
@@ -84,6 +89,20 @@ def merge_ranges(ranges: Iterable[ByteRange]) -> list[ByteRange]:
     return merged
 
 
+def _nonzero_segments(buf: bytes) -> list[tuple[int, int]]:
+    """[start, end) runs of `buf` that are not whole zero blocks."""
+    segments: list[tuple[int, int]] = []
+    for at in range(0, len(buf), _ZERO_BLOCK):
+        size = min(_ZERO_BLOCK, len(buf) - at)
+        if buf.startswith(_ZEROS if size == _ZERO_BLOCK else _ZEROS[:size], at):
+            continue
+        if segments and segments[-1][1] == at:
+            segments[-1] = (segments[-1][0], at + size)
+        else:
+            segments.append((at, at + size))
+    return segments
+
+
 def _item(evidence: str, carver: Carver, r: ByteRange, offset: int, size: int,
           error: str | None) -> Item:
     return Item(
@@ -126,6 +145,8 @@ def carve(
         table += [(sig, c, max_sizes.get(n, c.default_max_size)) for sig in c.signatures]
     if not table:
         return
+    if any(b"\0" in sig.magic for sig, _, _ in table):
+        raise ValueError("a signature magic must not contain a zero byte")
     overlap = max(sig.at + len(sig.magic) for sig, _, _ in table)
     window = max(settings.window, 4096)
     for r in merge_ranges(ranges):
@@ -144,19 +165,28 @@ def _carve_range(
 ) -> Iterator[Item]:
     end = r.offset + r.length
     source = _RangeSource(read, end)
+    needles: dict[bytes, list[int]] = {}
+    for index, (sig, _, _) in enumerate(table):
+        needles.setdefault(sig.magic, []).append(index)
     resume = r.offset  # hits before this lie inside an object already carved
     wstart = r.offset
     while wstart < end:
         wend = min(end, wstart + window)
         buf = source.load(wstart, wend - wstart + overlap)
+        segments = _nonzero_segments(buf)
         hits: list[tuple[int, int]] = []
-        for index, (sig, _, _) in enumerate(table):
-            # Starts in [wstart, wend) put the magic in [sig.at, sig.at + window) of buf.
-            stop = wend - wstart + sig.at + len(sig.magic)
-            p = buf.find(sig.magic, sig.at, stop)
-            while p >= 0:
-                hits.append((wstart + p - sig.at, index))
-                p = buf.find(sig.magic, p + 1, stop)
+        span = wend - wstart
+        for magic, entries in needles.items():
+            ats = [(table[i][0].at, i) for i in entries]
+            lo_at = min(at for at, _ in ats)
+            hi_at = max(at for at, _ in ats)
+            for seg_start, seg_end in segments:
+                # A start in [wstart, wend) puts the magic in [at, span + at) of buf.
+                hi = min(seg_end, span + hi_at + len(magic))
+                p = buf.find(magic, max(seg_start, lo_at), hi)
+                while p >= 0:
+                    hits += [(wstart + p - at, i) for at, i in ats if 0 <= p - at < span]
+                    p = buf.find(magic, p + 1, hi)
         hits.sort()
         done = -1
         for start, index in hits:
