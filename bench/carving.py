@@ -35,9 +35,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from tests.carving import samples  # noqa: E402
+
 from fellwatch.carving import CarveSettings, carve  # noqa: E402
 from fellwatch.evidence.base import ByteRange  # noqa: E402
-from tests.carving import samples  # noqa: E402
 
 MiB = 1 << 20
 ALIGN = 4096
