@@ -3,14 +3,16 @@
 Segment lengths are followed, so an EXIF thumbnail (a whole JPEG inside APP1, with its own
 EOI) is stepped over and the picture is not cut short at the thumbnail's end. Inside scan data
 only FF00 (stuffing), FF D0-D7 (restart) and FF FF (fill) may occur; any other marker ends the
-scan. A marker that is not valid there, or a whole evidence sector of one repeated byte value
-(the zeroed or wiped clusters typical of a gap between two runs of a fragmented file), makes the
-candidate a fragment.
+scan. A marker that is not valid there, or a run of one repeated byte value that starts and ends
+on sector boundaries (the zeroed or wiped clusters typical of a gap between two runs of a
+fragmented file), makes the candidate a fragment. A whole picture is then decoded by Pillow and
+again by FFmpeg in strict mode, which catches a gap of random bytes that happened to end in EOI.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import ClassVar
 
 from fellwatch.carving.base import (
@@ -36,14 +38,53 @@ _SECTOR = 512
 _SCAN_END = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
 
 
-def _constant_sector(data: bytes, base: int) -> int:
-    """Absolute offset of the first 512-aligned sector in `data` made of one byte value, or -1."""
+def _constant_sectors(data: bytes, base: int) -> Iterator[int]:
+    """Absolute offsets of the 512-aligned sectors in `data` made of one byte value."""
     first = (-base) % _SECTOR
     for rel in range(first, len(data) - _SECTOR + 1, _SECTOR):
         sector = data[rel : rel + _SECTOR]
         if sector.count(sector[:1]) == _SECTOR:
-            return base + rel
-    return -1
+            yield base + rel
+
+
+def _run_bounds(source: Source, at: int, value: int, floor: int) -> tuple[int, int]:
+    """[start, end) of the run of `value` bytes around offset `at` (not before `floor`)."""
+    start = at
+    while start > floor:
+        prev = source.read(max(floor, start - _SECTOR), start - max(floor, start - _SECTOR))
+        kept = len(prev) - len(prev.rstrip(bytes([value])))
+        start -= kept
+        if kept < len(prev):
+            break
+    end = at
+    while end < source.end:
+        nxt = source.read(end, 64 * 1024)
+        kept = len(nxt) - len(nxt.lstrip(bytes([value])))
+        end += kept
+        if kept < len(nxt) or not nxt:
+            break
+    return start, end
+
+
+def _verify_entropy_data(data: bytes, length: int) -> None:
+    """Decode again with FFmpeg's MJPEG decoder in "explode" mode.
+
+    Pillow (libjpeg) only warns on corrupt entropy-coded data and still returns a picture; a
+    fragment whose gap happened to hold an FF D9 would pass it. FFmpeg with err_detect=explode
+    fails when the Huffman data runs out or does not decode. Only "invalid data" counts: a
+    JPEG variant FFmpeg does not implement (e.g. arithmetic coding) is not called a fragment.
+    """
+    import av
+
+    codec = av.CodecContext.create("mjpeg", "r")
+    codec.options = {"err_detect": "explode"}
+    try:
+        codec.decode(av.Packet(data))
+        codec.decode(None)
+    except av.InvalidDataError as exc:
+        raise CarvedFragmentError(f"entropy-coded data does not decode: {exc}", length) from exc
+    except av.FFmpegError:
+        return
 
 
 class JpegCarver:
@@ -79,6 +120,7 @@ class JpegCarver:
                     raise CarvedFragmentError("EOI before frame and scan", pos - start)
                 length = pos + 2 - start
                 verify_picture(source, start, length, "JPEG")
+                _verify_entropy_data(source.read(start, length), length)
                 return length
             if code not in _SEGMENT:
                 raise CarvedFragmentError(f"invalid marker FF{code:02X}", pos - start)
@@ -103,12 +145,23 @@ class JpegCarver:
                 break
             found = _SCAN_END.search(data)
             body = data if found is None else data[: found.start()]
-            constant = _constant_sector(body, pos)
-            if constant >= 0:
-                raise CarvedFragmentError(
-                    f"scan data runs into a constant sector at +{constant - start}",
-                    constant - start,
-                )
+            skip_to = pos
+            for sector in _constant_sectors(body, pos):
+                if sector < skip_to:
+                    continue
+                value = body[sector - pos]
+                run_start, run_end = _run_bounds(source, sector, value, start)
+                # A gap between two runs of a fragmented file is whole sectors (clusters) of
+                # wiped or never-written space: it starts and ends on sector boundaries. A run
+                # of zero bytes that is real entropy data (a flat area under optimised Huffman
+                # tables) starts and ends anywhere, so it is not taken for a gap.
+                if run_start % _SECTOR == 0 and run_end % _SECTOR == 0:
+                    raise CarvedFragmentError(
+                        f"scan data holds {(run_end - run_start) // _SECTOR} whole sector(s) of "
+                        f"0x{value:02X} at +{run_start - start} (a gap between two runs)",
+                        run_start - start,
+                    )
+                skip_to = run_end
             if found is not None:
                 return pos + found.start()
             pos += len(data) - 1
