@@ -133,7 +133,8 @@ class Outcome:
         }
 
 
-def run_fellwatch(image: Path, runs: int, formats: tuple[str, ...] | None) -> Outcome:
+def run_fellwatch(image: Path, runs: int, formats: tuple[str, ...] | None,
+                  alignment: int | None = None) -> Outcome:
     size = image.stat().st_size
     times: list[float] = []
     complete: dict[int, str] = {}
@@ -147,7 +148,8 @@ def run_fellwatch(image: Path, runs: int, formats: tuple[str, ...] | None) -> Ou
                 return os.pread(fd, length, offset)
 
             ranges = [ByteRange(0, size, None, "unpartitioned")]
-            for item in carve(read, ranges, str(image), CarveSettings(formats=formats)):
+            for item in carve(read, ranges, str(image), CarveSettings(formats=formats,
+                                                                  alignment=alignment)):
                 assert item.offset is not None
                 if item.error is None:
                     complete[item.offset] = hashlib.md5(read(item.offset, item.size)).hexdigest()
@@ -230,6 +232,9 @@ def main() -> None:
     all_formats = run_fellwatch(image, args.runs, None)
     all_formats.tool = "fellwatch (all 7 formats)"
     outcomes.append(all_formats)
+    aligned = run_fellwatch(image, args.runs, ("jpeg", "png", "gif"), alignment=512)
+    aligned.tool = "fellwatch (sector-aligned)"
+    outcomes.append(aligned)
     base = statistics.median(outcomes[1].times)
     print(f"\n{'tool':28} {'recall':>7} {'precision':>9} {'outputs':>8} {'thumbs':>6} "
           f"{'broken-as-whole':>15} "

@@ -91,3 +91,19 @@ def test_zero_filled_space_is_skipped_but_objects_in_it_found() -> None:
     data[at : at + len(blob)] = blob
     result = found(bytes(data), [ByteRange(0, len(data), None, "unpartitioned")], window=MiB)
     assert result == {at: hashlib.md5(blob).hexdigest()}
+
+
+def test_aligned_scanning_finds_only_aligned_starts(disk: tuple[bytes, dict[int, str]]) -> None:
+    buf = bytearray(disk[0])
+    blob = samples.png(11)
+    buf[3 * 4096 : 3 * 4096 + len(blob)] = blob  # one more, on a 4 KiB boundary
+    ranges = [ByteRange(0, len(buf), None, "unallocated")]
+    result = found(bytes(buf), ranges, alignment=4096, window=65536)
+    assert result == {3 * 4096: hashlib.md5(blob).hexdigest()}
+    everything = found(bytes(buf), ranges)
+    assert 3 * 4096 in everything and len(everything) > len(result)
+
+
+def test_alignment_must_be_positive(disk: tuple[bytes, dict[int, str]]) -> None:
+    with pytest.raises(ValueError, match="alignment"):
+        found(disk[0], [ByteRange(0, 100, None, "unallocated")], alignment=0)

@@ -112,6 +112,11 @@ def verify_picture(source: Source, start: int, length: int, fmt: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data), formats=(fmt,)) as picture:
+                if fmt == "JPEG":
+                    # DCT scaling to 1/8: every Huffman code is still decoded (what shows a
+                    # break), the inverse DCT mostly skipped; about twice as fast.
+                    picture.draft(picture.mode, (max(1, picture.width // 8),
+                                                 max(1, picture.height // 8)))
                 picture.load()
     except Exception as exc:  # Pillow raises many types for corrupt data; all mean "broken"
         raise CarvedFragmentError(f"does not decode: {exc}", length) from exc

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from fellwatch.carving.base import (
     CarvedFragmentError,
     Carver,
@@ -43,6 +45,10 @@ class CarveSettings:
     max_sizes: Mapping[str, int] | None = None  # per carver name; default: the carver's own
     report_fragments: bool = True
     window: int = DEFAULT_WINDOW
+    # None: a signature may start at any byte (thorough: pictures inside other files, EXIF
+    # thumbnails of fragments). 512 or 4096: only at sector / cluster starts, as PhotoRec does
+    # (files start on a cluster boundary), several times faster on high-entropy space.
+    alignment: int | None = None
 
 
 class _RangeSource:
@@ -103,6 +109,28 @@ def _nonzero_segments(buf: bytes) -> list[tuple[int, int]]:
     return segments
 
 
+def _aligned_hits(
+    buf: bytes,
+    wstart: int,
+    wend: int,
+    alignment: int,
+    needles: dict[bytes, list[int]],
+    table: list[tuple[Signature, Carver, int]],
+) -> list[tuple[int, int]]:
+    """Hits whose object starts on an `alignment` boundary (absolute), compared all at once."""
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    starts = np.arange((-wstart) % alignment, wend - wstart, alignment, dtype=np.int64)
+    hits: list[tuple[int, int]] = []
+    for magic, entries in needles.items():
+        pattern = np.frombuffer(magic, dtype=np.uint8)
+        for index in entries:
+            at = table[index][0].at
+            ok = starts[starts + at + len(magic) <= len(arr)]
+            rows = arr[ok[:, None] + at + np.arange(len(magic))]
+            hits += [(wstart + int(p), index) for p in ok[(rows == pattern).all(axis=1)]]
+    return hits
+
+
 def _item(evidence: str, carver: Carver, r: ByteRange, offset: int, size: int,
           error: str | None) -> Item:
     return Item(
@@ -149,9 +177,13 @@ def carve(
         raise ValueError("a signature magic must not contain a zero byte")
     overlap = max(sig.at + len(sig.magic) for sig, _, _ in table)
     window = max(settings.window, 4096)
+    if settings.alignment is not None:
+        if settings.alignment <= 0:
+            raise ValueError("alignment must be positive")
+        window = -(-window // settings.alignment) * settings.alignment
     for r in merge_ranges(ranges):
         yield from _carve_range(read, r, evidence, table, window, overlap,
-                                settings.report_fragments)
+                                settings.report_fragments, settings.alignment)
 
 
 def _carve_range(
@@ -162,6 +194,7 @@ def _carve_range(
     window: int,
     overlap: int,
     report_fragments: bool,
+    alignment: int | None = None,
 ) -> Iterator[Item]:
     end = r.offset + r.length
     source = _RangeSource(read, end)
@@ -173,20 +206,23 @@ def _carve_range(
     while wstart < end:
         wend = min(end, wstart + window)
         buf = source.load(wstart, wend - wstart + overlap)
-        segments = _nonzero_segments(buf)
-        hits: list[tuple[int, int]] = []
-        span = wend - wstart
-        for magic, entries in needles.items():
-            ats = [(table[i][0].at, i) for i in entries]
-            lo_at = min(at for at, _ in ats)
-            hi_at = max(at for at, _ in ats)
-            for seg_start, seg_end in segments:
-                # A start in [wstart, wend) puts the magic in [at, span + at) of buf.
-                hi = min(seg_end, span + hi_at + len(magic))
-                p = buf.find(magic, max(seg_start, lo_at), hi)
-                while p >= 0:
-                    hits += [(wstart + p - at, i) for at, i in ats if 0 <= p - at < span]
-                    p = buf.find(magic, p + 1, hi)
+        if alignment is not None:
+            hits = _aligned_hits(buf, wstart, wend, alignment, needles, table)
+        else:
+            hits = []
+            segments = _nonzero_segments(buf)
+            span = wend - wstart
+            for magic, entries in needles.items():
+                ats = [(table[i][0].at, i) for i in entries]
+                lo_at = min(at for at, _ in ats)
+                hi_at = max(at for at, _ in ats)
+                for seg_start, seg_end in segments:
+                    # A start in [wstart, wend) puts the magic in [at, span + at) of buf.
+                    hi = min(seg_end, span + hi_at + len(magic))
+                    p = buf.find(magic, max(seg_start, lo_at), hi)
+                    while p >= 0:
+                        hits += [(wstart + p - at, i) for at, i in ats if 0 <= p - at < span]
+                        p = buf.find(magic, p + 1, hi)
         hits.sort()
         done = -1
         for start, index in hits:
