@@ -131,9 +131,9 @@ def frames(count: int, index: int = 0, size: tuple[int, int] = (160, 120)) -> li
 
 def video(fmt: str, seconds: int = 3, fps: int = 10, index: int = 0,
           size: tuple[int, int] = (160, 120)) -> bytes:
-    """An mp4 (H.264) or avi (MPEG-4 part 2) of generated frames, encoded with PyAV."""
+    """An mp4 or mov (H.264) or avi (MPEG-4 part 2) of generated frames, encoded with PyAV."""
     out = io.BytesIO()
-    codec = "libx264" if fmt == "mp4" else "mpeg4"
+    codec = "mpeg4" if fmt == "avi" else "libx264"
     with av.open(out, mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=fps)
         assert isinstance(stream, av.VideoStream)

@@ -21,7 +21,8 @@ def disk() -> tuple[bytes, dict[int, str]]:
     data = bytearray(rng.randbytes(2 * MiB))
     planted: dict[int, str] = {}
     blobs = [samples.jpeg_with_exif(1), samples.png(2), samples.gif(3), samples.webp(4),
-             samples.bmp(5), samples.video("mp4", seconds=1), samples.video("avi", seconds=1)]
+             samples.bmp(5), samples.video("mp4", seconds=1), samples.video("avi", seconds=1),
+             samples.video("mov", seconds=1)]
     at = 1234
     for blob in blobs * 2:
         data[at : at + len(blob)] = blob

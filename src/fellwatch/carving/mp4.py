@@ -38,7 +38,8 @@ class Mp4Carver:
         if len(head) < 16:
             raise NotACandidate("short ftyp")
         ftyp_size = int.from_bytes(head[:4], "big")
-        if not 16 <= ftyp_size <= 256 or (ftyp_size % 4) or not head[8:12].isalnum():
+        brand = head[8:12]  # e.g. "isom", "mp42", "qt  " (QuickTime pads with spaces)
+        if not 16 <= ftyp_size <= 256 or (ftyp_size % 4) or not all(32 <= b < 127 for b in brand):
             raise NotACandidate("implausible ftyp box")
         limit = min(source.end, start + max_size)
         pos = start

@@ -118,16 +118,26 @@ def _aligned_hits(
     table: list[tuple[Signature, Carver, int]],
 ) -> list[tuple[int, int]]:
     """Hits whose object starts on an `alignment` boundary (absolute), compared all at once."""
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    starts = np.arange((-wstart) % alignment, wend - wstart, alignment, dtype=np.int64)
+    first = (-wstart) % alignment
+    count = max(0, -(-(wend - wstart - first) // alignment))
     hits: list[tuple[int, int]] = []
     for magic, entries in needles.items():
-        pattern = np.frombuffer(magic, dtype=np.uint8)
+        # Compare the first (up to) four bytes of every aligned row as one little-endian word,
+        # then check the whole magic on the few rows that pass.
+        head = magic[:4]
+        mask = (1 << (8 * len(head))) - 1
+        key = int.from_bytes(head, "little")
         for index in entries:
             at = table[index][0].at
-            ok = starts[starts + at + len(magic) <= len(arr)]
-            rows = arr[ok[:, None] + at + np.arange(len(magic))]
-            hits += [(wstart + int(p), index) for p in ok[(rows == pattern).all(axis=1)]]
+            rows = min(count, (len(buf) - first - at - 4) // alignment + 1)
+            if rows <= 0:
+                continue
+            words = np.ndarray((rows,), dtype="<u4", buffer=buf, offset=first + at,
+                               strides=(alignment,))
+            for k in np.flatnonzero((words & mask) == key):
+                start = first + int(k) * alignment
+                if buf.startswith(magic, start + at):
+                    hits.append((wstart + start, index))
     return hits
 
 
