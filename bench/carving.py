@@ -8,7 +8,8 @@ with random or zeroed gaps), then runs each tool on it and scores the output aga
 - precision: outputs reported complete that are byte-exact planted pictures / all such outputs
   (whole EXIF thumbnails, real pictures but not planted ones, are counted apart as "thumbs")
 - broken-as-complete: outputs reported complete that start at a planted fragment
-- time: median wall time of --runs runs (page cache warmed first), and the ratio to foremost
+- time: median wall time of --runs runs (page cache warmed first), and the ratio to foremost;
+  the same for CPU time (all threads; steadier than wall time on a shared machine)
 
     python -m bench.carving [--size-mib 1024] [--runs 3] [--keep DIR] [--no-photorec]
 """
@@ -19,6 +20,7 @@ import argparse
 import hashlib
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -113,6 +115,7 @@ def build_image(path: Path, size: int, seed: int = 1) -> Truth:
 class Outcome:
     tool: str
     times: list[float]
+    cpu: list[float]
     complete: dict[int, str]  # offset -> md5 of outputs the tool reports as complete
     fragments_reported: int = 0
 
@@ -130,6 +133,7 @@ class Outcome:
             "thumbnails": embedded,
             "broken_as_complete": broken,
             "time": statistics.median(self.times),
+            "cpu": statistics.median(self.cpu),
         }
 
 
@@ -137,11 +141,12 @@ def run_fellwatch(image: Path, runs: int, formats: tuple[str, ...] | None,
                   alignment: int | None = None) -> Outcome:
     size = image.stat().st_size
     times: list[float] = []
+    cpu: list[float] = []
     complete: dict[int, str] = {}
     fragments = 0
     for _ in range(runs):
         complete, fragments = {}, 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fd = os.open(image, os.O_RDONLY)
         try:
             def read(offset: int, length: int, fd: int = fd) -> bytes:
@@ -158,7 +163,8 @@ def run_fellwatch(image: Path, runs: int, formats: tuple[str, ...] | None,
         finally:
             os.close(fd)
         times.append(time.perf_counter() - t0)
-    return Outcome("fellwatch", times, complete, fragments)
+        cpu.append(time.process_time() - c0)
+    return Outcome("fellwatch", times, cpu, complete, fragments)
 
 
 def _collect(out: Path, name_to_sector: Callable[[str], int | None]) -> dict[int, str]:
@@ -171,28 +177,36 @@ def _collect(out: Path, name_to_sector: Callable[[str], int | None]) -> dict[int
     return found
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_foremost(image: Path, runs: int, work: Path) -> Outcome:
     times: list[float] = []
+    cpu: list[float] = []
     complete: dict[int, str] = {}
     for r in range(runs):
         out = work / f"foremost{r}"
         shutil.rmtree(out, ignore_errors=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _children_cpu()
         subprocess.run(["foremost", "-Q", "-t", "jpg,png,gif", "-i",
                         str(image), "-o", str(out)], check=True, capture_output=True)
         times.append(time.perf_counter() - t0)
+        cpu.append(_children_cpu() - c0)
         complete = _collect(out, lambda s: int(s) if s.isdigit() else None)
-    return Outcome("foremost", times, complete)
+    return Outcome("foremost", times, cpu, complete)
 
 
 def run_photorec(image: Path, runs: int, work: Path) -> Outcome:
     times: list[float] = []
+    cpu: list[float] = []
     complete: dict[int, str] = {}
     for r in range(runs):
         base = work / f"photorec{r}"
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _children_cpu()
         subprocess.run(
             ["photorec", "/log", "/d", str(base / "out"), "/cmd", str(image),
              "partition_none,options,paranoid,fileopt,everything,disable,jpg,enable,png,enable,"
@@ -200,9 +214,10 @@ def run_photorec(image: Path, runs: int, work: Path) -> Outcome:
             check=True, capture_output=True, cwd=base,
         )
         times.append(time.perf_counter() - t0)
+        cpu.append(_children_cpu() - c0)
         complete = _collect(base, lambda s: int(s[1:]) if s[:1] == "f" and s[1:].isdigit()
                             else None)
-    return Outcome("photorec", times, complete)
+    return Outcome("photorec", times, cpu, complete)
 
 
 def main() -> None:
@@ -236,14 +251,16 @@ def main() -> None:
     aligned.tool = "fellwatch (sector-aligned)"
     outcomes.append(aligned)
     base = statistics.median(outcomes[1].times)
+    base_cpu = statistics.median(outcomes[1].cpu)
     print(f"\n{'tool':28} {'recall':>7} {'precision':>9} {'outputs':>8} {'thumbs':>6} "
           f"{'broken-as-whole':>15} "
-          f"{'time s':>8} {'MiB/s':>7} {'speed vs foremost':>17}")
+          f"{'time s':>8} {'MiB/s':>7} {'vs foremost':>11} {'cpu s':>7} {'cpu vs foremost':>15}")
     for o in outcomes:
         s = o.score(truth)
         print(f"{o.tool:28} {s['recall']:7.3f} {s['precision']:9.3f} {s['outputs']:8.0f} "
               f"{s['thumbnails']:6.0f} {s['broken_as_complete']:15.0f} {s['time']:8.2f} "
-              f"{args.size_mib / s['time']:7.0f} {base / s['time']:16.2f}x")
+              f"{args.size_mib / s['time']:7.0f} {base / s['time']:10.2f}x "
+              f"{s['cpu']:7.2f} {base_cpu / s['cpu']:14.2f}x")
     fw = outcomes[0]
     print(f"\nfellwatch fragments reported as fragments: {fw.fragments_reported} "
           f"(planted fragmented: {len(truth.fragments)})")
