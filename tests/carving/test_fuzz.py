@@ -26,12 +26,33 @@ def carve_bytes(data: bytes, fmt: str) -> list:
                       "fuzz", CarveSettings(formats=(fmt,), window=4096)))
 
 
+HEADS = {
+    "jpeg": b"\xff\xd8\xff\xe0",
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR",
+    "gif": b"GIF89a",
+    "webp": b"RIFF\x00\x10\x00\x00WEBPVP8 ",
+    "avi": b"RIFF\x00\x10\x00\x00AVI LIST",
+    "bmp": b"BM",
+    "mp4": b"\x00\x00\x00\x18ftypisom",
+}
+
+
 @FUZZ
-@given(st.binary(max_size=4096), st.sampled_from(["jpeg", "png"]))
+@given(st.binary(max_size=4096), st.sampled_from(sorted(HEADS)))
 def test_random_bytes_after_a_signature(tail: bytes, fmt: str) -> None:
-    head = b"\xff\xd8\xff\xe0" if fmt == "jpeg" else b"\x89PNG\r\n\x1a\n"
-    for item in carve_bytes(head + tail, fmt):
+    for item in carve_bytes(HEADS[fmt] + tail, fmt):
         assert item.error is None or item.error.startswith("fragment:")
+
+
+def test_deeply_nested_mp4_boxes_are_a_fragment_not_a_crash() -> None:
+    depth = 5000
+    boxes = b""
+    for _ in range(depth):
+        boxes = (8 + len(boxes)).to_bytes(4, "big") + b"trak" + boxes
+    moov = (8 + len(boxes)).to_bytes(4, "big") + b"moov" + boxes
+    data = b"\x00\x00\x00\x18ftypisom" + bytes(12) + moov + b"\x00\x00\x00\x10mdat" + bytes(8)
+    [item] = carve_bytes(data, "mp4")
+    assert item.error is not None and "deep" in item.error
 
 
 @FUZZ

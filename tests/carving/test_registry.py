@@ -14,3 +14,14 @@ def test_every_carver_declares_its_contract() -> None:
         assert carver.signatures and carver.default_max_size > 0
         assert carver.content_type.split("/")[0] == ("image" if carver.kind == "picture"
                                                      else "video")
+
+
+def test_settings_are_recorded_deterministically() -> None:
+    settings = carving.CarveSettings(formats=("png", "jpeg"), max_sizes={"png": 1024})
+    assert settings.to_json() == {
+        "formats": ["jpeg", "png"],
+        "max_sizes": {"jpeg": 64 << 20, "png": 1024},
+        "report_fragments": True,
+        "alignment": None,
+    }
+    assert set(carving.CarveSettings().to_json()["formats"]) == set(carving.registered())

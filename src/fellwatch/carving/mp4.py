@@ -23,6 +23,8 @@ _TOP = frozenset(
     b"ftyp moov mdat free skip wide uuid pdin moof mfra meta sidx styp pnot junk".split()
 )
 _CONTAINERS = frozenset(b"moov trak mdia minf stbl edts dinf udta mvex".split())
+_MAX_DEPTH = 12  # real files nest moov/trak/mdia/minf/stbl: 5 levels; crafted ones go deeper
+_MAX_TABLE = 256 * MiB  # a chunk-offset table larger than this is not a real one
 
 
 class Mp4Carver:
@@ -64,14 +66,17 @@ class Mp4Carver:
         if missing:
             raise CarvedFragmentError(f"no {' '.join(missing)} box", length)
         moov_at, moov_size = seen[b"moov"]
-        offsets = self._walk(source, start, moov_at + 8, moov_at + moov_size, length)
+        offsets = self._walk(source, start, moov_at + 8, moov_at + moov_size, length, 0)
         # Chunk offsets count from the first byte of the file.
         if any(not 0 <= o < length for o in offsets):
             raise CarvedFragmentError("chunk offsets point outside the file", length)
         return length
 
-    def _walk(self, source: Source, start: int, pos: int, end: int, length: int) -> list[int]:
+    def _walk(self, source: Source, start: int, pos: int, end: int, length: int,
+              depth: int) -> list[int]:
         """Chunk offsets (stco/co64) found in the box tree between `pos` and exactly `end`."""
+        if depth > _MAX_DEPTH:
+            raise CarvedFragmentError("boxes nested implausibly deep", length)
         offsets: list[int] = []
         while pos < end:
             header = need(source, pos, 8, start, "box header")
@@ -82,8 +87,10 @@ class Mp4Carver:
             if size < 8 or pos + size > end:
                 raise CarvedFragmentError(f"bad box size in moov at +{pos - start}", length)
             if tag in _CONTAINERS:
-                offsets += self._walk(source, start, pos + 8, pos + size, length)
+                offsets += self._walk(source, start, pos + 8, pos + size, length, depth + 1)
             elif tag in (b"stco", b"co64"):
+                if size > _MAX_TABLE:
+                    raise CarvedFragmentError(f"{tag.decode()} implausibly large", length)
                 body = need(source, pos + 8, size - 8, start, tag.decode())
                 count = int.from_bytes(body[4:8], "big")
                 width = 4 if tag == b"stco" else 8

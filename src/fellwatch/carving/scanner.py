@@ -50,6 +50,19 @@ class CarveSettings:
     # (files start on a cluster boundary), several times faster on high-entropy space.
     alignment: int | None = None
 
+    def to_json(self) -> dict[str, object]:
+        """The settings as findings.json records them (every format's effective limit)."""
+        carvers = registered()
+        names = sorted(carvers) if self.formats is None else sorted(self.formats)
+        limits = dict(self.max_sizes or {})
+        return {
+            "formats": names,
+            "max_sizes": {n: limits.get(n, carvers[n].default_max_size) for n in names
+                          if n in carvers},
+            "report_fragments": self.report_fragments,
+            "alignment": self.alignment,
+        }
+
 
 class _RangeSource:
     """Reads of one range, served from the current window when they fall inside it."""
