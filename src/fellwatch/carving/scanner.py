@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class CarveSettings:
     # (files start on a cluster boundary), several times faster on high-entropy space.
     alignment: int | None = None
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         """The settings as findings.json records them (every format's effective limit)."""
         carvers = registered()
         names = sorted(carvers) if self.formats is None else sorted(self.formats)
