@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,8 +151,6 @@ def mbr(tmp_path_factory: pytest.TempPathFactory) -> Planted:
     with image.open("wb") as f:
         f.truncate(48 * MiB)
     layout = "label: dos\nstart=2048, size=16384, type=c\nstart=51200, size=16384, type=c\n"
-    import subprocess
-
     subprocess.run(["sfdisk", "-q", str(image)], input=layout, text=True, check=True,
                    capture_output=True)
     planted = Planted(image, [])
