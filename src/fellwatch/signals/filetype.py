@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar
+
+from fellwatch.signals.base import register
+
 # (offset, magic, content type); the first that fits wins, so longer, more specific magics first.
 _MAGICS: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xff\xd8\xff", "image/jpeg"),
@@ -53,3 +59,128 @@ def is_video(content_type: str) -> bool:
 
 def is_archive(content_type: str) -> bool:
     return content_type in ("application/zip", "application/gzip", "application/x-tar")
+
+
+# --- libmagic as a second opinion, and names that lie -------------------------------------
+
+_SECOND_OPINION_BYTES = 8192
+_magic_lock = threading.Lock()
+_magic: Any = None
+
+
+def magic_type(head: bytes) -> str:
+    """libmagic's MIME type of the same first bytes (python-magic). A second opinion only:
+    our own sniff decides, libmagic is recorded beside it and fills in when ours knows nothing.
+    """
+    global _magic
+    with _magic_lock:  # one libmagic handle per process; it is not thread-safe
+        if _magic is None:
+            import magic
+
+            _magic = magic.Magic(mime=True)
+        try:
+            return str(_magic.from_buffer(head[:_SECOND_OPINION_BYTES]))
+        except Exception as exc:  # libmagic errors on odd input are not ours to crash on
+            return f"error: {exc}"
+
+
+# Types that are the same thing under two names (libmagic's word vs ours).
+_ALIASES: dict[str, str] = {
+    "image/x-ms-bmp": "image/bmp",
+    "image/x-bmp": "image/bmp",
+    "video/avi": "video/x-msvideo",
+    "video/msvideo": "video/x-msvideo",
+    "application/x-gzip": "application/gzip",
+    "image/heif": "image/heic",
+    "video/webm": "video/x-matroska",
+    "video/3gpp": "video/mp4",
+}
+
+
+def same_type(a: str, b: str) -> bool:
+    return _ALIASES.get(a, a) == _ALIASES.get(b, b)
+
+
+@dataclass(frozen=True, slots=True)
+class FileType:
+    content_type: str  # ours, from the magics above (or libmagic's when ours knows nothing)
+    libmagic: str
+    agree: bool
+
+
+def identify(head: bytes) -> FileType:
+    ours = sniff(head)
+    theirs = magic_type(head)
+    content_type = ours
+    if ours == "application/octet-stream" and theirs.startswith(("image/", "video/")):
+        content_type = _ALIASES.get(theirs, theirs)
+    return FileType(content_type, theirs, same_type(ours, theirs))
+
+
+_P = "image/"
+_BY_EXTENSION: dict[str, frozenset[str]] = {
+    ext: frozenset(types)
+    for exts, types in (
+        (("jpg", "jpeg", "jpe", "jfif"), ["image/jpeg"]),
+        (("png",), ["image/png"]),
+        (("gif",), ["image/gif"]),
+        (("bmp", "dib"), ["image/bmp"]),
+        (("tif", "tiff"), ["image/tiff"]),
+        (("webp",), ["image/webp"]),
+        (("heic", "heif"), ["image/heic"]),
+        (("avif",), ["image/avif"]),
+        (("mp4", "m4v", "m4a", "3gp", "3g2"), ["video/mp4", "video/quicktime"]),
+        (("mov", "qt"), ["video/quicktime", "video/mp4"]),
+        (("avi",), ["video/x-msvideo"]),
+        (("mkv", "webm", "mka"), ["video/x-matroska"]),
+        (("zip", "docx", "xlsx", "pptx", "odt", "ods", "jar", "apk", "epub"),
+         ["application/zip"]),
+        (("gz", "tgz"), ["application/gzip"]),
+        (("tar",), ["application/x-tar"]),
+    )
+    for ext in exts
+}
+# Extensions of known non-media kinds: a picture, video or archive under one of these names has
+# been renamed to hide it. Generic names (.dat, .tmp, .bin, none) prove nothing either way.
+_NOT_MEDIA = frozenset(
+    [
+        "txt", "log", "ini", "cfg", "conf", "xml", "json", "csv", "htm", "html", "js", "css", "exe",
+        "dll", "sys", "drv", "ocx", "com", "msi", "lnk", "doc", "xls", "ppt", "rtf", "pdf", "mp3",
+        "wav", "wma", "flac", "ogg", "db", "sqlite", "mdb", "pst", "eml",
+    ]
+)
+
+
+def extension_mismatch(name: str, content_type: str) -> bool:
+    """Whether the file name's extension claims a different kind of content than the bytes.
+
+    False when there is nothing to compare: no extension, a generic one (.dat, .tmp), or content
+    we could not identify (application/octet-stream).
+    """
+    _, dot, ext = name.rpartition(".")
+    ext = ext.lower()
+    if not dot or not ext or "/" in ext or content_type == "application/octet-stream":
+        return False
+    expected = _BY_EXTENSION.get(ext)
+    if expected is not None:
+        return not any(same_type(content_type, t) for t in expected)
+    if ext in _NOT_MEDIA:
+        return content_type.startswith((_P, "video/")) or is_archive(content_type)
+    return False
+
+
+class FiletypeSignal:
+    """Records libmagic's opinion beside ours, so a disagreement is visible in the findings."""
+
+    name: ClassVar[str] = "filetype"
+
+    def applies_to(self, content_type: str) -> bool:
+        return True
+
+    def compute(self, content: BinaryIO, content_type: str) -> dict[str, Any] | None:
+        found = identify(content.read(_SECOND_OPINION_BYTES))
+        return {"content_type": found.content_type, "libmagic": found.libmagic,
+                "agree": found.agree}
+
+
+register(FiletypeSignal())

@@ -1,0 +1,122 @@
+"""The contract of a carver (one per format) and the registry that holds them.
+
+A carver is told "a signature of yours starts here" and answers with the length of the whole
+object, found by walking the format's own structure (JPEG markers, PNG chunks, MP4 boxes, RIFF
+chunks). It never guesses a length from a footer alone: a footer search stops a JPEG at its
+EXIF thumbnail's EOI and glues a fragment to whatever follows it.
+
+Outcomes of one candidate:
+- `NotACandidate`: the bytes only look like a signature (e.g. "BM" in random data); nothing is
+  reported.
+- `CarvedFragmentError`: the header is valid but the structure breaks before the end (the file
+  was fragmented, overwritten or truncated). The scanner reports it as an Item with an error
+  that starts "fragment:", never as a complete picture.
+- a length: the structure is complete (and, for pictures, Pillow decodes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+MiB = 1 << 20
+
+
+class NotACandidate(Exception):
+    """The signature matched but the header is not a plausible start of this format."""
+
+
+class CarvedFragmentError(Exception):
+    """A valid header whose structure breaks before the end: not a complete file.
+
+    `examined` is how many bytes from the start belong to the candidate as far as the walk got;
+    it is what the scanner reports as the fragment's size.
+    """
+
+    def __init__(self, reason: str, examined: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.examined = examined
+
+
+class Source(Protocol):
+    """Bytes of one carving range, addressed by absolute offset in the evidence.
+
+    `read` returns fewer bytes than asked at the end of the range (never bytes beyond it).
+    """
+
+    @property
+    def end(self) -> int: ...
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """`magic` occurs `at` bytes after the object's first byte (e.g. MP4's "ftyp" at 4)."""
+
+    magic: bytes
+    at: int = 0
+
+
+class Carver(Protocol):
+    name: ClassVar[str]  # e.g. "jpeg"
+    extension: ClassVar[str]  # e.g. "jpg"
+    content_type: ClassVar[str]  # e.g. "image/jpeg"
+    kind: ClassVar[str]  # "picture" | "video"
+    signatures: ClassVar[tuple[Signature, ...]]
+    default_max_size: ClassVar[int]
+
+    def carve(self, source: Source, start: int, max_size: int) -> int:
+        """The length of the complete object starting at `start`.
+
+        Raises NotACandidate when the header is not plausible and CarvedFragmentError when the
+        header is valid but the object is not complete within `max_size` and the range.
+        """
+        ...
+
+
+_REGISTRY: dict[str, Carver] = {}
+
+
+def register(carver: Carver) -> Carver:
+    """Add a carver; a duplicate name is a programming error, refused like dfVFS does."""
+    if carver.name in _REGISTRY:
+        raise ValueError(f"carver already registered: {carver.name}")
+    _REGISTRY[carver.name] = carver
+    return carver
+
+
+def registered() -> dict[str, Carver]:
+    return dict(_REGISTRY)
+
+
+def need(source: Source, offset: int, length: int, start: int, what: str) -> bytes:
+    """Exactly `length` bytes at `offset`, or a fragment error naming what was cut short."""
+    data = source.read(offset, length)
+    if len(data) != length:
+        raise CarvedFragmentError(f"{what} cut short by the end of the range", offset - start)
+    return data
+
+
+def verify_picture(source: Source, start: int, length: int, fmt: str) -> None:
+    """Decode the carved bytes with Pillow: a structure that walks but does not decode is a
+    fragment (e.g. PNG IDAT data that inflates wrong, a truncated GIF frame)."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    data = source.read(start, length)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=(fmt,)) as picture:
+                if fmt == "JPEG":
+                    # DCT scaling to 1/8: every Huffman code is still decoded (what shows a
+                    # break), the inverse DCT mostly skipped; about twice as fast.
+                    picture.draft(picture.mode, (max(1, picture.width // 8),
+                                                 max(1, picture.height // 8)))
+                picture.load()
+    except Exception as exc:  # Pillow raises many types for corrupt data; all mean "broken"
+        raise CarvedFragmentError(f"does not decode: {exc}", length) from exc
