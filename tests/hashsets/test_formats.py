@@ -21,7 +21,7 @@ def read(path: Path, fmt: str | None = None) -> tuple[list[HashEntry], ReadNotes
 
 
 def test_registry_holds_exactly_the_expected_formats() -> None:
-    assert set(registry.FORMATS) == {"vics", "hashdeep", "sumlist", "nsrl", "pdqlist"}
+    assert set(registry.FORMATS) == {"vics", "hashdeep", "sumlist", "nsrl", "pdqlist", "vpdq"}
     for name, fmt in registry.FORMATS.items():
         assert fmt.name == name
     assert registry.FORMATS["nsrl"].default_kind == "known-good"

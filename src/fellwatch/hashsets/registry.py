@@ -14,6 +14,7 @@ from fellwatch.hashsets.nsrl import NsrlRds
 from fellwatch.hashsets.pdqlist import PdqList
 from fellwatch.hashsets.sumlist import SumList
 from fellwatch.hashsets.vics import VicsJson
+from fellwatch.hashsets.vpdq import VpdqFormat
 
 HEAD_BYTES = 64 * 1024
 
@@ -28,7 +29,8 @@ def register(fmt: HashSetFormat) -> HashSetFormat:
     return fmt
 
 
-for _fmt in (NsrlRds(), Hashdeep(), VicsJson(), PdqList(), SumList()):
+# vPDQ lines start with a frame number, so vPDQ goes before the bare sum list.
+for _fmt in (NsrlRds(), Hashdeep(), VicsJson(), PdqList(), VpdqFormat(), SumList()):
     register(_fmt)
 
 

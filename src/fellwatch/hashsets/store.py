@@ -320,14 +320,18 @@ class HashSetStore:
             self._lookup_sql[count] = sql
         return sql
 
-    def pdq_entries(self, set_name: str) -> builtins.list[HashEntry]:
-        """The set's PDQ entries, ordered by hash (the order `pdq_hashes` uses)."""
+    def entries(self, set_name: str, kind: HashKind) -> builtins.list[HashEntry]:
+        """The set's entries of one kind, ordered by hash."""
         rows = self._set_conn(set_name).execute(
             "SELECT digest, category, media_id, size, quality FROM entry "
             "WHERE kind = ? ORDER BY digest",
-            (KIND_CODES["pdq"],),
+            (KIND_CODES[kind],),
         )
-        return [HashEntry("pdq", d.hex(), c, m, s, q) for d, c, m, s, q in rows]
+        return [HashEntry(kind, d.hex(), c, m, s, q) for d, c, m, s, q in rows]
+
+    def pdq_entries(self, set_name: str) -> builtins.list[HashEntry]:
+        """The set's PDQ entries, ordered by hash (the order `pdq_hashes` uses)."""
+        return self.entries(set_name, "pdq")
 
     def pdq_hashes(self, set_name: str) -> tuple[np.ndarray, builtins.list[str | None]]:
         """The set's PDQ hashes as a uint8 array [n, 32] (for a faiss binary index) and their

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from fellwatch.hashsets.base import HashSetInfo
+from fellwatch.hashsets.categories import label
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.matching.base import Matcher
 from fellwatch.matching.exact import ExactMatcher
+from fellwatch.matching.video import VideoMatcher, known_videos
 from fellwatch.settings import ScanSettings
 
 
@@ -46,4 +49,15 @@ def build_matchers(
 ) -> list[Matcher]:
     if not infos:
         return []
-    return [ExactMatcher(store, infos)]
+    matchers: list[Matcher] = [ExactMatcher(store, infos)]
+    videos = []
+    for info in infos:
+        if info.counts.get("vpdq"):
+            frames = [
+                replace(e, category=label(info.kind, info.category_map, e.category))
+                for e in store.entries(info.name, "vpdq")
+            ]
+            videos += known_videos(info.name, info.kind, frames)
+    if videos:
+        matchers.append(VideoMatcher(videos))
+    return matchers

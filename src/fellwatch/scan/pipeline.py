@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
-from fellwatch.evidence import Evidence, Item, open_evidence
+from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.matching.base import Matcher
 from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
 from fellwatch.scan.verify import evidence_sha256
-from fellwatch.scan.worker import Batch, BatchResult
+from fellwatch.scan.worker import Batch, BatchResult, range_key
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
 from fellwatch.store.scanstore import ScanStore
@@ -86,11 +86,11 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     store.set_meta("settings", request.settings.affecting_results())
 
     verify_seconds = time.monotonic() - verify_started
-    plans = [_plan(i, ev, store) for i, ev in enumerate(opened)]
+    plans = [_plan(i, ev, store, request.settings) for i, ev in enumerate(opened)]
     scan_started = time.monotonic()
     progress = Progress(
         total_items=sum(len(p) for p in plans),
-        total_bytes=sum(it.size for p in plans for it in p),
+        total_bytes=sum(p.bytes() for p in plans),
         enabled=request.progress,
     )
     executor = make_executor(request.cluster, request.settings.worker_count())
@@ -98,12 +98,13 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     try:
         in_flight: set[Future[BatchResult]] = set()
         for index, (ev, plan) in enumerate(zip(opened, plans, strict=True)):
-            for items in _batches(plan):
+            for items, ranges in _batches(plan):
                 while len(in_flight) >= executor.slots:
                     in_flight = _drain(
                         in_flight, store, request.matchers, progress, FIRST_COMPLETED
                     )
-                in_flight.add(executor.submit(Batch(index, ev.path, items, request.settings)))
+                batch = Batch(index, ev.path, items, request.settings, ranges)
+                in_flight.add(executor.submit(batch))
         _drain(in_flight, store, request.matchers, progress, None)
         scanned_items, scanned_bytes = progress.items, progress.bytes
     finally:
@@ -132,26 +133,42 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     )
 
 
-def _plan(index: int, ev: Evidence, store: ScanStore) -> list[Item]:
+@dataclass
+class Plan:
+    """What is left to do in one evidence: items to read and byte ranges to carve."""
+
+    items: list[Item]
+    ranges: list[ByteRange]
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.ranges)
+
+    def bytes(self) -> int:
+        return sum(i.size for i in self.items) + sum(r.length for r in self.ranges)
+
+
+def _plan(index: int, ev: Evidence, store: ScanStore, settings: ScanSettings) -> Plan:
     done = store.done_units(index)
-    return [item for item in _units(ev) if item.key not in done]
+    items = [item for item in ev.items() if item.key not in done]
+    ranges = []
+    if settings.carve:
+        ranges = [r for r in ev.unallocated() if range_key(r) not in done]
+    return Plan(items, ranges)
 
 
-def _units(ev: Evidence) -> Iterator[Item]:
-    yield from ev.items()
-
-
-def _batches(items: list[Item]) -> Iterator[list[Item]]:
+def _batches(plan: Plan) -> Iterator[tuple[list[Item], list[ByteRange]]]:
     batch: list[Item] = []
     size = 0
-    for item in items:
+    for item in plan.items:
         batch.append(item)
         size += item.size
         if len(batch) >= BATCH_ITEMS or size >= BATCH_BYTES:
-            yield batch
+            yield batch, []
             batch, size = [], 0
     if batch:
-        yield batch
+        yield batch, []
+    for byte_range in plan.ranges:
+        yield [], [byte_range]
 
 
 def _fault_after() -> int | None:

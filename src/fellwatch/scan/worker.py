@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from fellwatch.evidence import Evidence, Item, open_evidence
+from fellwatch.carving import carve
+from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.evidence.archives import ArchiveLimits, iter_archive
 from fellwatch.settings import ScanSettings
 from fellwatch.signals import filetype
+from fellwatch.signals.base import HEAD_BYTES
 from fellwatch.signals.catalogue import load_signals
 from fellwatch.signals.digests import CHUNK, DigestHasher
 
@@ -24,10 +26,20 @@ HEAD = 4096
 
 @dataclass
 class Batch:
+    """Work for one worker: items to read, or byte ranges to carve (each range is one unit)."""
+
     evidence_index: int
     evidence_path: str
     items: list[Item]
     settings: ScanSettings
+    ranges: list[ByteRange] = field(default_factory=list)
+
+    def unit_keys(self) -> list[str]:
+        return [item.key for item in self.items] + [range_key(r) for r in self.ranges]
+
+
+def range_key(byte_range: ByteRange) -> str:
+    return f"range/{byte_range.offset:016x}"
 
 
 @dataclass
@@ -51,11 +63,16 @@ def _evidence(path: str) -> Evidence:
 def process_batch(batch: Batch) -> BatchResult:
     """Entry point in a worker (a local process, a Dask worker, or inline)."""
     ev = _evidence(batch.evidence_path)
-    result = BatchResult(batch.evidence_index, [item.key for item in batch.items])
+    result = BatchResult(batch.evidence_index, batch.unit_keys())
     processor = ItemProcessor(ev, batch.settings)
     for item in batch.items:
         result.records.extend(processor.process(item))
         result.bytes_read += item.size
+    for byte_range in batch.ranges:
+        # Carved items are items like any other: hashed, signalled, matched.
+        for carved in carve(ev.read_range, [byte_range], ev.path):
+            result.records.extend(processor.process(carved))
+        result.bytes_read += byte_range.length
     return result
 
 
@@ -68,6 +85,7 @@ def base_record(item: Item) -> dict[str, Any]:
         "sha1": None,
         "sha256": None,
         "content_type": None,
+        "extension_mismatch": False,
         "signals": {},
         "error": item.error,
     }
@@ -136,6 +154,8 @@ class ItemProcessor:
             first = stream.read(CHUNK)
             content_type = filetype.sniff(first[:HEAD])
             record["content_type"] = content_type
+            record["extension_mismatch"] = filetype.extension_mismatch(record["path"], content_type)
+            self._signals(first[:HEAD_BYTES], record, head_only=True)
             wants = self._wants_content(content_type)
             if wants and record["size"] <= self.settings.max_content_bytes:
                 kept = []
@@ -166,13 +186,13 @@ class ItemProcessor:
         return b"".join(kept) if kept is not None else None
 
     def _wants_content(self, content_type: str) -> bool:
-        return any(s.applies_to(content_type) for s in self.signals.values())
+        return any(s.applies_to(content_type) for s in self.signals.values() if not s.head_only)
 
-    def _signals(self, content: bytes, record: dict[str, Any]) -> None:
+    def _signals(self, content: bytes, record: dict[str, Any], head_only: bool = False) -> None:
         content_type = record["content_type"]
         for name in sorted(self.signals):
             signal = self.signals[name]
-            if not signal.applies_to(content_type):
+            if signal.head_only != head_only or not signal.applies_to(content_type):
                 continue
             try:
                 value = signal.compute(io.BytesIO(content), content_type)

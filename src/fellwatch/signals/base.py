@@ -12,6 +12,9 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 
 class ContentSignal(Protocol):
     name: ClassVar[str]
+    # A signal that reads only the first bytes (HEAD_BYTES) is given those for every item; the
+    # others are given the whole content, held in memory only for the types they apply to.
+    head_only: ClassVar[bool]
 
     def applies_to(self, content_type: str) -> bool:
         """Whether this signal reads content of this type (e.g. "image/jpeg", "video/mp4")."""
@@ -21,6 +24,8 @@ class ContentSignal(Protocol):
         """The signal's value for one item. Raises on malformed content (recorded per item)."""
         ...
 
+
+HEAD_BYTES = 1 << 16
 
 _REGISTRY: dict[str, ContentSignal] = {}
 

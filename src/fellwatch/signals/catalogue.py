@@ -7,7 +7,11 @@ import importlib
 from fellwatch.signals.base import ContentSignal, registered
 
 # One module per signal; the registry test asserts exactly these are registered.
-SIGNAL_MODULES: tuple[str, ...] = ()
+SIGNAL_MODULES: tuple[str, ...] = (
+    "fellwatch.signals.exif",
+    "fellwatch.signals.filetype",
+    "fellwatch.signals.vpdq",
+)
 
 
 def load_signals() -> dict[str, ContentSignal]:

@@ -132,6 +132,7 @@ def read_exif(picture: Image.Image) -> dict[str, Any] | None:
 
 class ExifSignal:
     name: ClassVar[str] = "exif"
+    head_only: ClassVar[bool] = False
 
     def applies_to(self, content_type: str) -> bool:
         return content_type in _APPLIES

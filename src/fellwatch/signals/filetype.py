@@ -173,6 +173,7 @@ class FiletypeSignal:
     """Records libmagic's opinion beside ours, so a disagreement is visible in the findings."""
 
     name: ClassVar[str] = "filetype"
+    head_only: ClassVar[bool] = True
 
     def applies_to(self, content_type: str) -> bool:
         return True

@@ -29,6 +29,7 @@ def pdq_hex(bits: np.ndarray) -> str:
 
 class VpdqSignal:
     name: ClassVar[str] = "vpdq"
+    head_only: ClassVar[bool] = False
 
     def __init__(self, seconds_per_hash: float = DEFAULT_SECONDS_PER_HASH,
                  downscale: int = DEFAULT_DOWNSCALE) -> None:
