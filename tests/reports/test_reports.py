@@ -80,3 +80,48 @@ def test_hostile_names_are_inert_in_csv_and_html(tmp_path):
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;.jpg" in html
     assert json.loads(json.dumps(findings))["summary"]["errors"] == 1
+
+
+def test_exif_leads_reach_inventory_and_report(tmp_path):
+    import io
+
+    import piexif
+    from PIL import Image
+
+    from fellwatch.scan.job import scan
+    from fellwatch.settings import ScanSettings
+
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    exif = piexif.dump(
+        {
+            "0th": {piexif.ImageIFD.Make: b"Fellwatch", piexif.ImageIFD.Model: b"Cam 2"},
+            "Exif": {
+                piexif.ExifIFD.BodySerialNumber: b"SN-0042",
+                piexif.ExifIFD.DateTimeOriginal: b"2024:05:06 07:08:09",
+            },
+            "GPS": {
+                piexif.GPSIFD.GPSLatitudeRef: b"N",
+                piexif.GPSIFD.GPSLatitude: ((54, 1), (35, 1), (5010, 100)),
+                piexif.GPSIFD.GPSLongitudeRef: b"W",
+                piexif.GPSIFD.GPSLongitude: ((2, 1), (55, 1), (630, 100)),
+            },
+        }
+    )
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(buf, "JPEG", exif=exif)
+    (folder / "holiday.txt").write_bytes(buf.getvalue())  # a picture hiding behind .txt
+    scan([str(folder)], tmp_path / "o", ScanSettings(workers=1), progress=False)
+    with (tmp_path / "o" / "inventory.csv").open(newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["content_type"] == "image/jpeg"
+    assert row["extension_mismatch"] == "True"
+    assert row["camera"] == "Fellwatch Cam 2"
+    assert row["camera_serial"] == "SN-0042"
+    assert row["taken"] == "2024:05:06 07:08:09"
+    lat, lon = (float(v) for v in row["gps"].split(","))
+    assert abs(lat - (54 + 35 / 60 + 50.10 / 3600)) < 1e-6
+    assert abs(lon + (2 + 55 / 60 + 6.30 / 3600)) < 1e-6
+    html = (tmp_path / "o" / "report.html").read_text()
+    lead = html[html.index("Victim-identification leads") :]
+    assert "/holiday.txt" in lead[: lead.index("<h2>")] and "SN-0042" in lead

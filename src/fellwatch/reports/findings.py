@@ -19,25 +19,30 @@ from fellwatch.store.scanstore import ScanStore
 SCHEMA_VERSION = 1
 
 INVENTORY_COLUMNS = (
-    "evidence",
-    "path",
-    "size",
-    "allocated",
-    "origin",
-    "partition",
-    "inode",
-    "offset",
-    "md5",
-    "sha1",
-    "sha256",
-    "content_type",
-    "categories",
-    "known_good",
-    "review",
-    "error",
-    "mtime",
-    "path_spec",
-)
+    "evidence", "path", "size", "allocated", "origin", "partition", "inode", "offset",
+    "md5", "sha1", "sha256", "content_type", "extension_mismatch", "categories", "known_good",
+    "review", "error", "mtime", "camera", "camera_serial", "taken", "gps", "path_spec",
+)  # fmt: skip
+
+
+def exif_lead(record: dict[str, Any]) -> dict[str, str]:
+    """Camera, serial, date taken and GPS of a picture, as text (empty when absent)."""
+    exif = record.get("signals", {}).get("exif") or {}
+    gps = exif.get("gps") or {}
+    camera = " ".join(str(exif[k]) for k in ("make", "model") if exif.get(k))
+    serial = exif.get("serial") or ""
+    return {
+        "camera": camera,
+        "camera_serial": str(serial),
+        "taken": str(exif.get("datetime_original") or ""),
+        "gps": f"{gps['lat']:.6f},{gps['lon']:.6f}" if "lat" in gps and "lon" in gps else "",
+    }
+
+
+def is_lead(record: dict[str, Any]) -> bool:
+    """A picture whose EXIF can tie it to a place or a device: victim-identification lead."""
+    lead = exif_lead(record)
+    return bool(lead["gps"] or lead["camera_serial"])
 
 
 def is_listed(record: dict[str, Any]) -> bool:
@@ -131,6 +136,7 @@ def write_inventory(store: ScanStore, path: Path) -> None:
         writer = csv.writer(fh)
         writer.writerow(INVENTORY_COLUMNS)
         for r in store.records():
+            lead = exif_lead(r)
             writer.writerow(
                 _cell(v)
                 for v in [
@@ -146,11 +152,16 @@ def write_inventory(store: ScanStore, path: Path) -> None:
                     r["sha1"] or "",
                     r["sha256"] or "",
                     r["content_type"] or "",
+                    r.get("extension_mismatch", False),
                     ";".join(categories(r)),
                     r["known_good"],
                     r["review"],
                     r["error"] or "",
                     r.get("times", {}).get("mtime", ""),
+                    lead["camera"],
+                    lead["camera_serial"],
+                    lead["taken"],
+                    lead["gps"],
                     r["path_spec"] or "",
                 ]
             )

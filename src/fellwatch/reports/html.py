@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from fellwatch.reports.findings import categories
+from fellwatch.reports.findings import categories, exif_lead, is_lead
 
 
 def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> None:
@@ -19,11 +19,13 @@ def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> Non
     items = findings["items"]
     matched = [i for i in items if categories(i)]
     errors = [i for i in items if i["error"]]
+    leads = [(i, exif_lead(i)) for i in items if is_lead(i)]
     html = env.get_template("report.html").render(
         findings=findings,
         run=run,
         matched=matched,
         errors=errors,
+        leads=leads,
         review=sum(1 for i in items if i["review"]),
         categories=categories,
     )
