@@ -1,0 +1,25 @@
+"""The admin holds reference data and people only: units, officers (role, unit), offence types.
+Case data is reached through the records' own pages, where case-level access applies."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from fellwatch.web.records.models import OffenceType, Officer, Unit
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ("name",)
+
+
+@admin.register(Officer)
+class OfficerAdmin(admin.ModelAdmin):
+    list_display = ("user", "unit", "role", "collar_number")
+    list_filter = ("unit", "role")
+
+
+@admin.register(OffenceType)
+class OffenceTypeAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "active")
+    list_filter = ("active",)
