@@ -29,15 +29,15 @@ def record(
     object_id: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry, chained onto the last. Runs in its own savepoint so a caller's later
-    failure cannot leave a gap (the entry goes or stays with the caller's transaction)."""
+    """Append one entry, chained onto the last, inside the caller's transaction if there is one
+    (the entry then goes or stays with what it records; no savepoint, so no gap either)."""
     if username is None:
         user = getattr(request, "user", None)
         username = user.get_username() if user is not None and user.is_authenticated else ""
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_id = object_id or str(obj.pk)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
         entry = AuditEntry(
             seq=head.last_seq + 1,
