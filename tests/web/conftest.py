@@ -20,11 +20,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fellwatch.web.settings")
 django.setup()
 
 
+from django.contrib.auth.hashers import Argon2PasswordHasher  # noqa: E402  (after setup)
+
+
+class QuickArgon2Hasher(Argon2PasswordHasher):
+    """Argon2id at test cost: the same algorithm and format, a fraction of the time.
+    The production parameters are Django's, checked in test_security."""
+
+    time_cost = 1
+    memory_cost = 1024
+    parallelism = 1
+
+
+@pytest.fixture(autouse=True)
+def _quick_argon2(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["tests.web.conftest.QuickArgon2Hasher",
+                                 *settings.PASSWORD_HASHERS]
+
+
 @pytest.fixture
 def make_user(db: Any) -> Any:
     from django.contrib.auth import get_user_model
 
-    from fellwatch.web.records.models import Officer, Unit
+    from fellwatch.web.records.models import OffenceType, Officer, Unit
+
+    # A transactional test (the browser's) empties every table, seeded reference data included.
+    OffenceType.ensure_defaults()
 
     def make(username: str, role: str, unit: str = "Cyber Unit North",
              password: str | None = None) -> Any:

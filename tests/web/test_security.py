@@ -22,7 +22,11 @@ def _login(client: Client, password: str) -> Any:
 
 
 def test_passwords_are_stored_with_argon2(officer: Any) -> None:
+    from fellwatch.web import settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     assert officer.password.startswith("argon2$argon2id$")
+    assert officer.check_password(PASSWORD)
 
 
 def test_login_logout_and_failures_are_audited(officer: Any, client: Client) -> None:

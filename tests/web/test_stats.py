@@ -5,21 +5,37 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
 
-@pytest.fixture
-def seeded_year(make_user: Any) -> Any:
+@pytest.fixture(scope="module")
+def seeded_year(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """One synthetic year for the module's tests (seeding is the slow part), inside a
+    transaction of its own that is rolled back at the end; each test nests in it."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from fellwatch.web.records.models import Officer, Unit
     from fellwatch.web.records.synthetic import seed_year
 
-    make_user("sam.supervisor", "supervisor")
-    return seed_year("Cyber Unit North")
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            user = get_user_model().objects.create_user("sam.supervisor")
+            unit = Unit.objects.create(name="Cyber Unit North")
+            Officer.objects.create(user=user, unit=unit, role="supervisor")
+            yield seed_year("Cyber Unit North")
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
-def test_a_seeded_year_gives_exactly_its_figures(seeded_year: Any) -> None:
+def test_a_seeded_year_gives_exactly_its_figures(seeded_year: Any, db: Any) -> None:
     from fellwatch.web.records import stats
     from fellwatch.web.records.models import Unit
 
@@ -42,7 +58,7 @@ def test_a_seeded_year_gives_exactly_its_figures(seeded_year: Any) -> None:
         assert sum(per_month.values()) == figures.totals[name], name
 
     # The period's edges are included, the days either side are not. All units, the whole
-    # database: the records just outside the year are in it., the whole database: the records just outside the year are in it.
+    # database: the records just outside the year are in it.
     wide = stats.compute(date(2024, 12, 31), date(2026, 1, 1))
     assert wide.totals["arrests"] == 38 + 2
     assert wide.totals["warrants_executed"] == 28 + 2 + 1  # + the neighbouring unit's
@@ -74,7 +90,7 @@ def test_a_child_with_two_actions_is_one_child(make_user: Any) -> None:
                          unit).totals["children_safeguarded"] == 1
 
 
-def test_page_api_and_publishable_summary(seeded_year: Any, client: Any) -> None:
+def test_page_api_and_publishable_summary(seeded_year: Any, db: Any, client: Any) -> None:
     from django.contrib.auth import get_user_model
 
     from fellwatch.web.records.models import Case, Exhibit, Person, SafeguardingRecord

@@ -52,6 +52,12 @@ class OffenceType(models.Model):
     def __str__(self) -> str:
         return str(self.name)
 
+    @classmethod
+    def ensure_defaults(cls) -> None:
+        """The unit's usual offences (settings.DEFAULT_OFFENCE_TYPES), where missing."""
+        for code, name in settings.DEFAULT_OFFENCE_TYPES:
+            cls.objects.get_or_create(code=code, defaults={"name": name})
+
 
 class Operation(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="operations")

@@ -64,6 +64,7 @@ def seed_year(unit_name: str = "Cyber Unit North", plan: YearPlan | None = None,
     y = plan.year
     with acting_as("synthetic-seed"):
         unit, _ = m.Unit.objects.get_or_create(name=unit_name)
+        m.OffenceType.ensure_defaults()
         oic = get_user_model().objects.filter(officer__unit=unit).order_by("pk").first()
         offences = list(m.OffenceType.objects.order_by("code"))
         operations = [
