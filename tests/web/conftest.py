@@ -60,10 +60,10 @@ def make_user(db: Any) -> Any:
     return make
 
 
-def aware(*args: int) -> datetime:
+def aware(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     from django.utils import timezone
 
-    return timezone.make_aware(datetime(*args))
+    return timezone.make_aware(datetime(year, month, day, hour, minute))
 
 
 @pytest.fixture
