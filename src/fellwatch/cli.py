@@ -94,6 +94,18 @@ def _register_records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     c.add_argument("--unit", required=True, help="the unit the records belong to")
     c.add_argument("--user", default=None, help="who imports (for the audit log)")
     c.set_defaults(handler=_cmd_records_import_csv)
+    u = rsub.add_parser("add-user", help="add an officer: a user with a role in a unit")
+    u.add_argument("username")
+    u.add_argument("--role", required=True,
+                   choices=["examiner", "reviewer", "supervisor", "auditor", "administrator"])
+    u.add_argument("--unit", required=True)
+    u.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input (else it is asked for)")
+    u.set_defaults(handler=_cmd_records_add_user)
+    d = rsub.add_parser("seed-demo", help="fill the store with a year of invented records")
+    d.add_argument("--unit", default="Cyber Unit North")
+    d.add_argument("--year", type=int, default=2025)
+    d.set_defaults(handler=_cmd_records_seed_demo)
     m = rsub.add_parser("manage", help="run a Django management command (e.g. createsuperuser)")
     m.add_argument("manage_args", nargs=argparse.REMAINDER)
     m.set_defaults(handler=_cmd_records_manage)
@@ -128,6 +140,42 @@ def _cmd_records_import_csv(args: argparse.Namespace) -> int:
         sys.stderr.write(f"fellwatch records import-csv: {exc}\n")
         return 1
     sys.stdout.write(f"imported {n} {args.kind}\n")
+    return 0
+
+
+def _cmd_records_add_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from fellwatch.web.bootstrap import ensure_django
+
+    ensure_django(migrate=True)
+    from fellwatch.web.records.people import AddUserError, add_officer
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            sys.stderr.write("fellwatch records add-user: the passwords differ\n")
+            return 1
+    try:
+        add_officer(args.username, password, args.role, args.unit)
+    except AddUserError as exc:
+        sys.stderr.write(f"fellwatch records add-user: {exc}\n")
+        return 1
+    sys.stdout.write(f"added {args.username} ({args.role}, {args.unit})\n")
+    return 0
+
+
+def _cmd_records_seed_demo(args: argparse.Namespace) -> int:
+    from fellwatch.web.bootstrap import ensure_django
+
+    ensure_django(migrate=True)
+    from fellwatch.web.records.synthetic import YearPlan, seed_year
+
+    plan = seed_year(args.unit, YearPlan(year=args.year), seed=args.year)
+    sys.stdout.write(f"seeded {args.year}: {plan.arrests} arrests, {plan.warrants_executed} "
+                     f"warrants executed, {plan.children_safeguarded} children safeguarded\n")
     return 0
 
 

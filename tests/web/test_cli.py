@@ -69,3 +69,19 @@ def test_the_real_command_on_a_fresh_store_detects_tampering(tmp_path: Path) -> 
     done = _fellwatch(data, "audit", "verify")
     assert done.returncode == 1
     assert "broken at entry #2:" in done.stderr
+
+
+def test_records_add_user(db: Any, monkeypatch: Any, capsys: Any) -> None:
+    import io
+
+    from django.contrib.auth import get_user_model
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a synthetic passphrase 77\n"))
+    assert main(["records", "add-user", "ann.auditor", "--role", "auditor",
+                 "--unit", "Cyber Unit North", "--password-stdin"]) == 0
+    user = get_user_model().objects.get(username="ann.auditor")
+    assert user.officer.role == "auditor" and user.check_password("a synthetic passphrase 77")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["records", "add-user", "bob", "--role", "examiner", "--unit", "U",
+                 "--password-stdin"]) == 1
+    assert "too short" in capsys.readouterr().err

@@ -20,6 +20,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "FELLWATCH_SECRET_KEY": ("", "Django's secret key; empty: generated once into the data dir"),
     "FELLWATCH_DEBUG": ("0", "1 shows Django's debug pages (never on a live system)"),
     "FELLWATCH_ALLOWED_HOSTS": ("localhost,127.0.0.1", "comma-separated host names served"),
+    "FELLWATCH_HTTPS": ("0", "1 behind TLS: redirect to HTTPS and send HSTS for a year"),
     "FELLWATCH_SESSION_MINUTES": ("30", "idle minutes before a session ends"),
     "FELLWATCH_TEST_DB_NAME": ("", "tests only: the name of the throw-away test database"),
 }
@@ -156,6 +157,13 @@ SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
+
+if _env("FELLWATCH_HTTPS") == "1":
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = [f"https://{h}" for h in ALLOWED_HOSTS]
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pygal
 from csp.decorators import csp_update
@@ -129,4 +130,18 @@ def chart_svg(request: HttpRequest, chart: str) -> HttpResponse:
     bar.x_labels = month_labels
     for key in CHARTS[chart]:
         bar.add(stats.FIGURES[key], [figures.per_month[key][m] for m in month_labels])
-    return HttpResponse(bar.render(), content_type="image/svg+xml")
+    return HttpResponse(_svg_without_script(bar), content_type="image/svg+xml")
+
+
+def _svg_without_script(chart: Any) -> bytes:
+    """pygal always embeds a small configuration script for its optional interactive
+    layer; a picture shown as <img> needs none, so it is taken out rather than trusted."""
+    from pygal.etree import etree
+
+    tree = chart.render_tree()
+    for parent in tree.iter():
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    body: bytes = etree.tostring(tree)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body

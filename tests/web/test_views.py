@@ -1,0 +1,85 @@
+"""Forms and pages of the records, through Django's test client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+
+from tests.web.conftest import write_findings
+
+
+def test_closing_a_case_and_refusing_impossible_dates(world: dict[str, Any],
+                                                      client: Client) -> None:
+    case = world["case"]
+    client.force_login(world["examiner"])
+    url = reverse("case-edit", kwargs={"case_id": case.pk})
+    form = {"operation": case.operation_id, "status": "closed", "opened_on": "2026-03-02",
+            "officer_in_charge": world["examiner"].pk, "assigned": [world["examiner"].pk],
+            "offence_types": list(case.offence_types.values_list("pk", flat=True))}
+    bad = client.post(url, {**form, "closed_on": "2026-03-01"})
+    assert "A case cannot close before it opened." in bad.content.decode()
+    assert client.post(url, {**form, "closed_on": "2026-06-30"}).status_code == 302
+    case.refresh_from_db()
+    assert (case.status, str(case.closed_on), case.reference) == (
+        "closed", "2026-06-30", "CUN/2026/001")
+
+
+def test_custody_form_checks_hashes_and_destination(world: dict[str, Any],
+                                                    client: Client) -> None:
+    exhibit = world["exhibit"]
+    client.force_login(world["examiner"])
+    url = reverse("custody-new", kwargs={"case_id": world["case"].pk, "exhibit_id": exhibit.pk})
+    page = client.post(url, {"action": "moved", "at": "2026-03-04T09:00", "reason": "to lab",
+                             "seal_intact": "unknown", "hash_before": "xyz"}).content.decode()
+    assert "A SHA-256 is 64 hexadecimal digits." in page
+    assert "A movement needs the place it went to." in page
+    done = client.post(url, {"action": "imaged", "at": "2026-03-04T09:00", "reason": "imaging",
+                             "seal_intact": "true", "hash_before": "AB" * 32,
+                             "hash_after": "ab" * 32})
+    assert done.status_code == 302
+    entry = exhibit.custody.last()
+    assert (entry.action, entry.by, entry.hash_before) == ("imaged", "erin.examiner", "ab" * 32)
+
+
+def test_duplicate_exhibit_reference_is_refused_by_the_form(world: dict[str, Any],
+                                                            client: Client) -> None:
+    client.force_login(world["examiner"])
+    url = reverse("exhibit-new", kwargs={"case_id": world["case"].pk})
+    page = client.post(url, {"reference": "JD/1", "type": "usb", "seized_at": "2026-03-03T08:00",
+                             "seized_by": "PC 1"}).content.decode()
+    assert "already has an exhibit with that reference" in page
+
+
+def test_exhibit_page_counts_findings_and_links_the_report(world: dict[str, Any],
+                                                           client: Client,
+                                                           tmp_path: Path) -> None:
+    from fellwatch.web.scans import import_scan_dir
+
+    out = write_findings(tmp_path / "scan")
+    (out / "report.html").write_text("<html><body>synthetic report</body></html>")
+    import_scan_dir(out, "CUN/2026/001", "JD/1")
+    exhibit = world["exhibit"]
+    scan = exhibit.scans.get()
+    client.force_login(world["examiner"])
+    kwargs = {"case_id": world["case"].pk, "exhibit_id": exhibit.pk}
+    page = client.get(reverse("exhibit", kwargs=kwargs)).content.decode()
+    assert "A: 2 · C: 1 · error: 1 · known good: 1 · needs review: 1" in page
+    scan_page = client.get(reverse("scan", kwargs={**kwargs, "scan_id": scan.pk})).content
+    report_url = reverse("scan-report", kwargs={**kwargs, "scan_id": scan.pk})
+    assert report_url.encode() in scan_page
+    report = client.get(report_url)
+    assert b"synthetic report" in b"".join(report.streaming_content)
+    assert report["Content-Security-Policy"].startswith("sandbox")
+
+
+def test_chart_is_svg_without_script(world: dict[str, Any], client: Client) -> None:
+    client.force_login(world["supervisor"])
+    svg = client.get("/stats/chart/enforcement.svg?from=2026-01-01&to=2026-12-31")
+    assert svg["Content-Type"] == "image/svg+xml"
+    body = svg.content.decode()
+    assert body.lstrip().startswith("<?xml") and "<svg" in body
+    assert "<script" not in body
+    assert client.get("/stats/chart/nonsense.svg").status_code == 404
