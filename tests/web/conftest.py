@@ -164,3 +164,13 @@ def _item(evidence: str, key: str, path: str, category: str | None = None,
         "content_type": "image/jpeg", "signals": {}, "matches": matches,
         "known_good": known_good, "review": review, "error": error,
     }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest test (the PostgreSQL run, a child pytest) first, so that under
+    `pytest -n 2` it overlaps the rest instead of trailing behind it."""
+    longest = [i for i in items
+               if i.nodeid.endswith("test_model_and_statistics_suites_on_postgresql")]
+    for item in longest:
+        items.remove(item)
+    items[:0] = longest

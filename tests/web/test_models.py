@@ -227,3 +227,19 @@ def test_exhibit_reference_is_unique_within_a_case(world: dict[str, Any]) -> Non
     # The same reference in another case is another exhibit.
     Exhibit.objects.create(case=world["other_case"], reference="JD/1", type="usb",
                            seized_at=aware(2026, 3, 3, 8, 0), seized_by="PC 9")
+
+
+def test_assigning_an_officer_to_a_case_is_audited(world: dict[str, Any]) -> None:
+    from fellwatch.web.audit.actor import acting_as
+    from fellwatch.web.audit.models import AuditEntry
+
+    case, outsider = world["case"], world["outsider"]
+    with acting_as("sam.supervisor"):
+        case.assigned.add(outsider)
+        outsider.assigned_cases.remove(case)
+    entries = list(AuditEntry.objects.filter(object_type="case", object_id=str(case.pk),
+                                             username="sam.supervisor").order_by("seq"))
+    assert [e.detail for e in entries] == [
+        f'{{"action":"add","case":{case.pk},"field":"assigned","ids":[{outsider.pk}]}}',
+        f'{{"action":"remove","case":{case.pk},"field":"assigned","ids":[{outsider.pk}]}}',
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_save
 
 from fellwatch.web.audit import actor
 from fellwatch.web.audit.log import record
@@ -14,16 +14,19 @@ AUDITED = (m.Operation, m.Case, m.Person, m.SearchWarrant, m.Arrest, m.Exhibit, 
            m.Evidence, m.Scan, m.SafeguardingRecord, m.Officer, m.Unit, m.OffenceType)
 
 
+def _actor() -> tuple[Any, str | None]:
+    who = actor.current()
+    if who is not None and who.request is not None:
+        return who.request, None
+    if who is not None:
+        return None, who.username or "system"
+    return None, "system"
+
+
 def _saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw:  # loaddata
         return
-    who = actor.current()
-    request: Any = None
-    username: str | None = "system"
-    if who is not None and who.request is not None:
-        request, username = who.request, None
-    elif who is not None:
-        username = who.username or "system"
+    request, username = _actor()
     record(
         "create" if created else "change",
         request=request,
@@ -42,6 +45,24 @@ def _case_id(instance: Any) -> int | None:
     return int(case_id) if case_id is not None else None
 
 
+def _case_links_changed(sender: Any, instance: Any, action: str, reverse: bool,
+                        model: Any, pk_set: set[int] | None, **kwargs: Any) -> None:
+    """Who is assigned to a case decides who sees it: each change of it is audited."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    field = "assigned" if sender is m.Case.assigned.through else "offence_types"
+    request, username = _actor()
+    cases = [instance.pk] if not reverse else sorted(pk_set or [])
+    for case_id in cases:
+        record("change", request=request, username=username, object_type="case",
+               object_id=str(case_id),
+               detail={"case": case_id, "field": field, "action": action.removeprefix("post_"),
+                       "ids": [instance.pk] if reverse else sorted(pk_set or [])})
+
+
 def connect() -> None:
     for model in AUDITED:
         post_save.connect(_saved, sender=model, dispatch_uid=f"audit-{model.__name__}")
+    for through in (m.Case.assigned.through, m.Case.offence_types.through):
+        m2m_changed.connect(_case_links_changed, sender=through,
+                            dispatch_uid=f"audit-{through.__name__}")
