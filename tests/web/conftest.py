@@ -51,7 +51,7 @@ def make_user(db: Any) -> Any:
              password: str | None = None) -> Any:
         user = get_user_model().objects.create_user(username=username, password=password)
         if role == "administrator":
-            user.is_staff = True
+            user.is_staff = user.is_superuser = True
             user.save()
         Officer.objects.create(user=user, unit=Unit.objects.get_or_create(name=unit)[0],
                                role=role)

@@ -67,8 +67,9 @@ def test_exhibit_page_counts_findings_and_links_the_report(world: dict[str, Any]
     kwargs = {"case_id": world["case"].pk, "exhibit_id": exhibit.pk}
     page = client.get(reverse("exhibit", kwargs=kwargs)).content.decode()
     assert "A: 2 · C: 1 · error: 1 · known good: 1 · needs review: 1" in page
-    scan_page = client.get(reverse("scan", kwargs={**kwargs, "scan_id": scan.pk})).content
     report_url = reverse("scan-report", kwargs={**kwargs, "scan_id": scan.pk})
+    assert f'href="{report_url}"' in page
+    scan_page = client.get(reverse("scan", kwargs={**kwargs, "scan_id": scan.pk})).content
     assert report_url.encode() in scan_page
     report = client.get(report_url)
     assert b"synthetic report" in b"".join(report.streaming_content)
@@ -83,3 +84,16 @@ def test_chart_is_svg_without_script(world: dict[str, Any], client: Client) -> N
     assert body.lstrip().startswith("<?xml") and "<svg" in body
     assert "<script" not in body
     assert client.get("/stats/chart/nonsense.svg").status_code == 404
+
+
+def test_the_admin_manages_reference_data_and_people(world: dict[str, Any],
+                                                     client: Client) -> None:
+    client.force_login(world["admin"])
+    for url in ("/admin/", "/admin/records/offencetype/", "/admin/records/unit/",
+                "/admin/auth/user/add/", f"/admin/auth/user/{world['examiner'].pk}/change/",
+                "/admin/audit/auditentry/"):
+        assert client.get(url).status_code == 200, url
+    page = client.get(f"/admin/auth/user/{world['examiner'].pk}/change/").content.decode()
+    assert "officer (unit and role)" in page.lower()
+    client.force_login(world["examiner"])
+    assert client.get("/admin/").status_code == 302  # not staff: to the admin's log-in

@@ -4,6 +4,8 @@ Case data is reached through the records' own pages, where case-level access app
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from fellwatch.web.records.models import OffenceType, Officer, Unit
 
@@ -23,3 +25,20 @@ class OfficerAdmin(admin.ModelAdmin):
 class OffenceTypeAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "active")
     list_filter = ("active",)
+
+
+class OfficerInline(admin.StackedInline):
+    model = Officer
+    can_delete = False
+    verbose_name_plural = "officer (unit and role)"
+
+
+class OfficerUserAdmin(UserAdmin):
+    """Users with their unit and role on the same page."""
+
+    inlines = [OfficerInline]
+    list_display = ("username", "is_active", "is_staff", "last_login")
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), OfficerUserAdmin)

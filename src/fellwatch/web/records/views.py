@@ -231,7 +231,10 @@ def exhibit_new(request: HttpRequest, case: Case) -> HttpResponse:
 def exhibit_detail(request: HttpRequest, case: Case, exhibit_id: int) -> HttpResponse:
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
     record("view", request=request, obj=exhibit, detail={"case": case.pk})
-    scans = [(scan, category_counts(scan)) for scan in exhibit.scans.all()]
+    scans = []
+    for scan in exhibit.scans.all():
+        scan.has_report = _report_path(scan) is not None
+        scans.append((scan, category_counts(scan)))
     return render(request, "records/exhibit_detail.html", _ctx(
         request, case=case, exhibit=exhibit, custody=exhibit.custody.all(),
         evidence=exhibit.evidence.all(), scans=scans))
