@@ -13,6 +13,22 @@ from django.db import connection
 from tests.web.conftest import aware, write_findings
 
 
+def tamper(sql: str, params: list[Any]) -> None:
+    """Change the audit table behind the application's back. On PostgreSQL the database
+    refuses first; the tamperer then drops the trigger, as a DBA could (rolled back with the
+    test's transaction)."""
+    from django.db import DatabaseError, transaction
+
+    if connection.vendor == "postgresql":
+        with (pytest.raises(DatabaseError, match="append-only"), transaction.atomic(),
+              connection.cursor() as cursor):
+            cursor.execute(sql, params)
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER auditentry_append_only")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def test_custody_is_append_only(world: dict[str, Any]) -> None:
     from fellwatch.web.audit.models import AppendOnlyError
 
@@ -23,6 +39,14 @@ def test_custody_is_append_only(world: dict[str, Any]) -> None:
     with pytest.raises(AppendOnlyError):
         entry.delete()
     assert world["exhibit"].custody.get().reason == "seizure"
+    if connection.vendor == "postgresql":  # the database refuses too, whoever asks
+        from django.db import DatabaseError, transaction
+
+        for sql in ("UPDATE records_custodyentry SET reason = 'x'",
+                    "DELETE FROM records_custodyentry"):
+            with (pytest.raises(DatabaseError, match="append-only"), transaction.atomic(),
+                  connection.cursor() as cursor):
+                cursor.execute(sql)
 
 
 def test_every_save_of_case_data_is_audited(world: dict[str, Any]) -> None:
@@ -55,9 +79,8 @@ def test_audit_chain_holds_and_names_the_first_tampered_entry(world: dict[str, A
     with pytest.raises(AppendOnlyError):
         victim.delete()
     # Tampering goes round the application, straight to the table.
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditentry SET username = %s WHERE seq = %s",
-                       ["someone.else", victim.seq])
+    tamper("UPDATE audit_auditentry SET username = %s WHERE seq = %s",
+           ["someone.else", victim.seq])
     verdict = verify()
     assert not verdict.ok
     assert verdict.broken_seq == victim.seq
@@ -69,8 +92,7 @@ def test_audit_chain_notices_a_deleted_entry(world: dict[str, Any]) -> None:
     from fellwatch.web.audit.models import AuditEntry
 
     victim = AuditEntry.objects.order_by("seq")[3]
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditentry WHERE seq = %s", [victim.seq])
+    tamper("DELETE FROM audit_auditentry WHERE seq = %s", [victim.seq])
     verdict = verify()
     assert verdict.broken_seq == victim.seq
     assert "missing" in verdict.reason
@@ -82,8 +104,7 @@ def test_audit_chain_notices_a_deleted_tail(world: dict[str, Any]) -> None:
 
     last = AuditEntry.objects.order_by("-seq").first()
     assert last is not None
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditentry WHERE seq = %s", [last.seq])
+    tamper("DELETE FROM audit_auditentry WHERE seq = %s", [last.seq])
     verdict = verify()
     assert verdict.broken_seq == last.seq
 

@@ -23,9 +23,13 @@ def _actor() -> tuple[Any, str | None]:
     return None, "system"
 
 
-def _saved(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+def _saved(sender: Any, instance: Any, created: bool, raw: bool = False,
+           update_fields: Any = None, **kwargs: Any) -> None:
     if raw:  # loaddata
         return
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return  # every log-in; the log-in itself is audited
+
     request, username = _actor()
     record(
         "create" if created else "change",
@@ -61,7 +65,10 @@ def _case_links_changed(sender: Any, instance: Any, action: str, reverse: bool,
 
 
 def connect() -> None:
-    for model in AUDITED:
+    from django.contrib.auth import get_user_model
+
+    # Users too: who is staff, active or superuser is part of who sees what.
+    for model in (*AUDITED, get_user_model()):
         post_save.connect(_saved, sender=model, dispatch_uid=f"audit-{model.__name__}")
     for through in (m.Case.assigned.through, m.Case.offence_types.through):
         m2m_changed.connect(_case_links_changed, sender=through,
