@@ -101,6 +101,8 @@ def test_page_api_and_publishable_summary(seeded_year: Any, db: Any, client: Any
     assert "made 38 arrests" in text
     assert "executed 28 search warrants" in text
     assert "108 children were safeguarded" in text
+    assert "41 phones, 17 laptops, 12 USB sticks, 9 SD cards, 6 tablets, 5 hard drives, " \
+           "3 other devices" in text
     page = client.get("/stats/", period).content.decode()
     assert '<td class="n" id="fig-arrests">38</td>' in page
     body = client.get("/stats/summary.csv", period).content.decode()

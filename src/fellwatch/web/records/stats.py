@@ -152,11 +152,18 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+# How the press summary names each exhibit type: (one, many).
+TYPE_WORDS: dict[str, tuple[str, str]] = {
+    "phone": ("phone", "phones"), "laptop": ("laptop", "laptops"), "tablet": ("tablet", "tablets"),
+    "usb": ("USB stick", "USB sticks"), "sd": ("SD card", "SD cards"),
+    "hdd": ("hard drive", "hard drives"), "other": ("other device", "other devices"),
+}
+
+
 def summary_text(figures: Figures) -> str:
     """A short paragraph the press office can use as it stands."""
     t = figures.totals
-    labels = dict(ExhibitType.choices)
-    kinds = [f"{n} {labels[k].lower()}{'' if n == 1 else 's'}"
+    kinds = [_plural(n, *TYPE_WORDS[k])
              for k, n in sorted(figures.exhibits_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
              if n]
     seized = _plural(t["exhibits_seized"], "device", "devices")

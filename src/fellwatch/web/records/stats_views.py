@@ -17,7 +17,7 @@ from fellwatch.web.audit.log import record
 from fellwatch.web.records import stats
 from fellwatch.web.records.access import deny, officer_of, role_of
 from fellwatch.web.records.forms import PeriodForm
-from fellwatch.web.records.models import Role, Unit
+from fellwatch.web.records.models import ExhibitType, Role, Unit
 
 CHARTS: dict[str, list[str]] = {
     "enforcement": ["arrests", "warrants_executed", "cases_opened", "cases_closed"],
@@ -72,7 +72,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "role": role_of(request.user),
         "figures": figures,
         "rows": [(stats.FIGURES[k], k, figures.totals[k]) for k in stats.FIGURES],
-        "by_type": figures.exhibits_by_type.items(),
+        "by_type": [(t, label, figures.exhibits_by_type[t]) for t, label in ExhibitType.choices],
         "query": query,
         "charts": list(CHARTS),
         "summary": stats.summary_text(figures),
