@@ -21,6 +21,8 @@ def test_closing_a_case_and_refusing_impossible_dates(world: dict[str, Any],
             "offence_types": list(case.offence_types.values_list("pk", flat=True))}
     bad = client.post(url, {**form, "closed_on": "2026-03-01"})
     assert "A case cannot close before it opened." in bad.content.decode()
+    bad = client.post(url, {**form, "closed_on": ""})
+    assert "A closed case needs the date it closed." in bad.content.decode()
     assert client.post(url, {**form, "closed_on": "2026-06-30"}).status_code == 302
     case.refresh_from_db()
     assert (case.status, str(case.closed_on), case.reference) == (
@@ -97,3 +99,19 @@ def test_the_admin_manages_reference_data_and_people(world: dict[str, Any],
     assert 'name="officer-0-role"' in page
     client.force_login(world["examiner"])
     assert client.get("/admin/").status_code == 302  # not staff: to the admin's log-in
+
+
+def test_warrant_dates_and_results_must_agree(world: dict[str, Any], client: Client) -> None:
+    client.force_login(world["examiner"])
+    url = reverse("warrant-new", kwargs={"case_id": world["case"].pk})
+    base = {"address": "9 Synthetic Row", "issued_on": "2026-03-01"}
+    page = client.post(url, {**base, "executed_on": "2026-03-02",
+                             "result": "pending"}).content.decode()
+    assert "An executed warrant needs the result of its execution." in page
+    page = client.post(url, {**base, "result": "seized"}).content.decode()
+    assert "When was it executed?" in page
+    page = client.post(url, {**base, "executed_on": "2026-02-28",
+                             "result": "seized"}).content.decode()
+    assert "cannot be executed before it was issued" in page
+    assert client.post(url, {**base, "executed_on": "2026-03-02",
+                             "result": "nothing"}).status_code == 302

@@ -146,6 +146,8 @@ def _case(ctx: _Context, row: Row) -> None:
                 closed_on=_date(row, "closed_on", required=False), summary=_opt(row, "summary"))
     if case.closed_on and case.opened_on and case.closed_on < case.opened_on:
         raise RowError("closed_on is before opened_on")
+    if (case.status == CaseStatus.CLOSED) != bool(case.closed_on):
+        raise RowError("a closed case needs closed_on, and only a closed case has one")
     offences = [ctx.offence(c.strip()) for c in _opt(row, "offence_types").split(";") if c.strip()]
     _save(case)
     case.offence_types.set(offences)
@@ -158,9 +160,14 @@ def _warrant(ctx: _Context, row: Row) -> None:
         raise RowError("a warrant needs an operation or a case")
     executed_on = _date(row, "executed_on", required=False)
     default = str(WarrantResult.SEIZED if executed_on else WarrantResult.PENDING)
+    result = _choice(row, "result", WarrantResult, default)
+    unexecuted = (WarrantResult.PENDING, WarrantResult.NOT_EXECUTED)
+    if bool(executed_on) == (result in unexecuted):
+        raise RowError(f"result {result!r} does not agree with executed_on "
+                       f"{executed_on or '(empty)'}")
     _save(SearchWarrant(operation=operation, case=case, address=_req(row, "address"),
                         issued_on=_date(row, "issued_on"), executed_on=executed_on,
-                        result=_choice(row, "result", WarrantResult, default)))
+                        result=result))
 
 
 def _arrest(ctx: _Context, row: Row) -> None:

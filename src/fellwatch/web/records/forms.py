@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from fellwatch.web.records.models import (
     Arrest,
     Case,
+    CaseStatus,
     CustodyAction,
     CustodyEntry,
     Exhibit,
@@ -19,6 +20,7 @@ from fellwatch.web.records.models import (
     SafeguardingRecord,
     SearchWarrant,
     Unit,
+    WarrantResult,
 )
 
 
@@ -62,6 +64,11 @@ class CaseForm(forms.ModelForm):
         closed_on, opened_on = data.get("closed_on"), data.get("opened_on")
         if closed_on and opened_on and closed_on < opened_on:
             self.add_error("closed_on", "A case cannot close before it opened.")
+        # The closed figure counts closing dates: a closed case needs one, an open one none.
+        if data.get("status") == CaseStatus.CLOSED and not closed_on:
+            self.add_error("closed_on", "A closed case needs the date it closed.")
+        if closed_on and data.get("status") and data.get("status") != CaseStatus.CLOSED:
+            self.add_error("status", "A case with a closing date is closed.")
         return data
 
 
@@ -83,6 +90,12 @@ class WarrantForm(forms.ModelForm):
         executed_on, issued_on = data.get("executed_on"), data.get("issued_on")
         if executed_on and issued_on and executed_on < issued_on:
             self.add_error("executed_on", "A warrant cannot be executed before it was issued.")
+        # The executed figure counts execution dates: they must agree with the result.
+        unexecuted = (WarrantResult.PENDING, WarrantResult.NOT_EXECUTED)
+        if executed_on and data.get("result") in unexecuted:
+            self.add_error("result", "An executed warrant needs the result of its execution.")
+        if not executed_on and data.get("result") not in (None, *unexecuted):
+            self.add_error("executed_on", "When was it executed?")
         return data
 
 
