@@ -115,3 +115,28 @@ def test_warrant_dates_and_results_must_agree(world: dict[str, Any], client: Cli
     assert "cannot be executed before it was issued" in page
     assert client.post(url, {**base, "executed_on": "2026-03-02",
                              "result": "nothing"}).status_code == 302
+
+
+def test_supervisor_imports_past_records_from_the_browser(world: dict[str, Any],
+                                                          client: Client) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fellwatch.web.audit.models import AuditEntry
+    from fellwatch.web.records.models import Operation
+
+    def upload(text: str) -> Any:
+        return client.post(reverse("csv-import"), {
+            "kind": "operations",
+            "file": SimpleUploadedFile("ops.csv", text.encode(), content_type="text/csv")})
+
+    client.force_login(world["examiner"])
+    assert upload("name,starts_on,lead_officer\nOp X,2025-01-01,DI A\n").status_code == 403
+    assert AuditEntry.objects.filter(action="denied", object_type="import").exists()
+    client.force_login(world["supervisor"])
+    bad = upload("name,starts_on,lead_officer\nOp X,2025-01-01,DI A\nOp Y,yesterday,DI B\n")
+    assert "line 3: starts_on" in bad.content.decode()
+    assert not Operation.objects.filter(name="Op X").exists()
+    good = upload("name,starts_on,lead_officer\nOp X,2025-01-01,DI A\nOp Y,2025-02-01,DI B\n")
+    assert good.status_code == 302
+    assert set(Operation.objects.filter(unit=world["unit"]).values_list("name", flat=True)) == {
+        "Op Heron", "Op X", "Op Y"}

@@ -45,5 +45,6 @@ urlpatterns = [
     path("stats/summary.txt", stats_views.summary_text, name="stats-summary-txt"),
     path("api/stats", stats_views.api_stats, name="api-stats"),
     path("audit/", views.audit_log, name="audit-log"),
+    path("import/", views.csv_import, name="csv-import"),
     path("admin/", admin.site.urls),
 ]

@@ -249,13 +249,20 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[_Context, Row], None]]] = {
 
 def import_csv(kind: str, path: Path, unit: str, user: str | None = None) -> int:
     """Import one CSV file of `kind` for `unit` (created if new); returns the rows imported."""
-    if kind not in KINDS:
-        raise CsvImportError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
-    columns, importer = KINDS[kind]
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CsvImportError(f"{path}: cannot be read ({exc})") from exc
+    return import_csv_text(kind, text, unit, user, name=str(path))
+
+
+def import_csv_text(kind: str, text: str, unit: str, user: str | None = None,
+                    name: str = "CSV") -> int:
+    """The same, from the text of the file (a web upload)."""
+    if kind not in KINDS:
+        raise CsvImportError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    columns, importer = KINDS[kind]
+    path = name
     reader = csv.DictReader(text.splitlines())
     unknown = sorted(set(reader.fieldnames or []) - set(columns))
     if unknown:

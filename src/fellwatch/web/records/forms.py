@@ -173,3 +173,15 @@ class PeriodForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             raise forms.ValidationError("The period ends before it starts.")
         return data
+
+
+class CsvImportForm(forms.Form):
+    kind = forms.ChoiceField(choices=[(k, k) for k in (
+        "operations", "cases", "warrants", "arrests", "exhibits", "custody", "safeguarding")])
+    file = forms.FileField(label="CSV file")
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > 10 * 1024 * 1024:
+            raise forms.ValidationError("A CSV file of more than 10 MB is not a unit's year.")
+        return upload

@@ -359,3 +359,32 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.order_by("-seq")[:300]
     return render(request, "records/audit_log.html",
                   _ctx(request, entries=entries, verdict=verify(), today=date.today()))
+
+
+# --- CSV import (supervisors) ---------------------------------------------------------------
+
+@login_required
+def csv_import(request: HttpRequest) -> HttpResponse:
+    from fellwatch.web.records.csv_import import KINDS, CsvImportError, import_csv_text
+
+    officer = officer_of(request.user)
+    if officer is None or officer.role != Role.SUPERVISOR:
+        deny(request, "import", "csv", status=403)
+    assert officer is not None
+    form = forms.CsvImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = upload.read().decode("utf-8-sig")
+            n = import_csv_text(form.cleaned_data["kind"], text, officer.unit.name,
+                                request.user.get_username(), name=upload.name)
+        except UnicodeDecodeError:
+            form.add_error("file", "The file is not UTF-8 text.")
+        except CsvImportError as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, f"Imported {n} {form.cleaned_data['kind']}.")
+            return redirect("csv-import")
+    columns = {kind: ", ".join(cols) for kind, (cols, _) in KINDS.items()}
+    return render(request, "records/csv_import.html",
+                  _ctx(request, form=form, columns=columns))
