@@ -94,3 +94,18 @@ def test_anonymous_users_are_sent_to_log_in(world: dict[str, Any], client: Clien
                 reverse("stats")):
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_an_idle_session_ends(officer: Any, client: Client) -> None:
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    _login(client, PASSWORD)
+    assert client.get(reverse("home")).status_code == 200
+    # Thirty-one idle minutes later (the server keeps the expiry; the cookie dies with the
+    # browser).
+    Session.objects.update(expire_date=timezone.now() - timedelta(minutes=1))
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
