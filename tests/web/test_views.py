@@ -140,3 +140,19 @@ def test_supervisor_imports_past_records_from_the_browser(world: dict[str, Any],
     assert good.status_code == 302
     assert set(Operation.objects.filter(unit=world["unit"]).values_list("name", flat=True)) == {
         "Op Heron", "Op X", "Op Y"}
+
+
+def test_recording_an_image_adds_evidence_and_an_imaged_entry(world: dict[str, Any],
+                                                             client: Client) -> None:
+    exhibit = world["exhibit"]
+    client.force_login(world["examiner"])
+    url = reverse("evidence-new", kwargs={"case_id": world["case"].pk,
+                                          "exhibit_id": exhibit.pk})
+    bad = client.post(url, {"path": "/images/JD-1.E01", "format": "ewf", "sha256": "nope"})
+    assert "A SHA-256 is 64 hexadecimal digits." in bad.content.decode()
+    assert client.post(url, {"path": "/images/JD-1.E01", "format": "ewf",
+                             "sha256": "E" * 64}).status_code == 302
+    assert list(exhibit.evidence.values_list("path", "sha256")) == [
+        ("/images/JD-1.E01", "e" * 64)]
+    entry = exhibit.custody.last()
+    assert (entry.action, entry.hash_after, entry.seal_number) == ("imaged", "e" * 64, "S000001")

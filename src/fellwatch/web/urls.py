@@ -30,6 +30,8 @@ urlpatterns = [
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/", views.exhibit_detail, name="exhibit"),
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/custody/new/", views.custody_new,
          name="custody-new"),
+    path("cases/<int:case_id>/exhibits/<int:exhibit_id>/evidence/new/", views.evidence_new,
+         name="evidence-new"),
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/",
          views.scan_detail, name="scan"),
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/report/",

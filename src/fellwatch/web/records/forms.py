@@ -13,6 +13,7 @@ from fellwatch.web.records.models import (
     CaseStatus,
     CustodyAction,
     CustodyEntry,
+    Evidence,
     Exhibit,
     OffenceType,
     Operation,
@@ -152,6 +153,25 @@ class CustodyForm(forms.ModelForm):
         if data.get("action") == CustodyAction.MOVED and not data.get("to_location"):
             self.add_error("to_location", "A movement needs the place it went to.")
         return data
+
+
+def _sha256(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise forms.ValidationError("A SHA-256 is 64 hexadecimal digits.")
+    return value
+
+
+class EvidenceForm(forms.ModelForm):
+    """An image or extraction made of the exhibit; recording it adds an "imaged" entry."""
+
+    class Meta:
+        model = Evidence
+        fields = ["path", "format", "sha256"]
+        labels = {"sha256": "SHA-256 of the image"}
+
+    def clean_sha256(self) -> str:
+        return _sha256(str(self.cleaned_data["sha256"]))
 
 
 class SafeguardingForm(forms.ModelForm):

@@ -260,6 +260,26 @@ def custody_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpRespon
         request, form=form, title=f"Custody entry — exhibit {exhibit.reference}", case=case))
 
 
+@case_view(write=True)
+def evidence_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpResponse:
+    exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
+    form = forms.EvidenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.instance.exhibit = exhibit
+            evidence = form.save()
+            last = exhibit.custody.last()
+            CustodyEntry.objects.create(
+                exhibit=exhibit, at=timezone.now(), by=request.user.get_username(),
+                action=CustodyAction.IMAGED, reason=f"image made: {evidence.path}",
+                seal_number=last.seal_number if last else exhibit.seal_number,
+                hash_after=evidence.sha256)
+        messages.success(request, "Evidence recorded.")
+        return redirect("exhibit", case_id=case.pk, exhibit_id=exhibit.pk)
+    return render(request, "records/form.html", _ctx(
+        request, form=form, title=f"Evidence — exhibit {exhibit.reference}", case=case))
+
+
 @case_view()
 def scan_detail(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int) -> HttpResponse:
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
