@@ -50,6 +50,9 @@ def test_login_is_throttled_after_five_failures(officer: Any, client: Client) ->
     locked = _login(client, PASSWORD)  # even the right password is refused now
     assert locked.status_code == 429
     assert "Too many failed log-ins" in locked.content.decode()
+    from fellwatch.web.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="locked-out", username="pat.officer").exists()
     assert client.get(reverse("home")).status_code == 302
 
 

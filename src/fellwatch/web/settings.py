@@ -36,7 +36,7 @@ DATA_DIR = Path(_env("FELLWATCH_DATA_DIR")).expanduser()
 def database_from_url(url: str, data_dir: Path) -> dict[str, object]:
     """One DATABASES entry from FELLWATCH_DATABASE_URL (empty: SQLite in the data dir)."""
     if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(data_dir / "records.sqlite3")}
+        return _sqlite(str(data_dir / "records.sqlite3"))
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
         return {
@@ -48,8 +48,16 @@ def database_from_url(url: str, data_dir: Path) -> dict[str, object]:
             "PORT": str(parts.port or ""),
         }
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path)}
+        return _sqlite(unquote(parts.path))
     raise ValueError(f"FELLWATCH_DATABASE_URL: unsupported scheme {parts.scheme!r}")
+
+
+def _sqlite(name: str) -> dict[str, object]:
+    # Several officers at once: writers queue (IMMEDIATE takes the write lock up front, so the
+    # audit log's read-then-write cannot deadlock) and readers do not wait for them (WAL).
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": name,
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL;"}}
 
 
 def _secret_key() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -27,3 +28,9 @@ def _login_failed(
 ) -> None:
     # Django has already masked the password in `credentials`; only the user name is kept.
     record("login-failed", request=request, username=str(credentials.get("username", ""))[:150])
+
+
+@receiver(user_locked_out)
+def _locked_out(sender: Any, request: HttpRequest | None = None, username: str | None = None,
+                **kwargs: Any) -> None:
+    record("locked-out", request=request, username=str(username or "")[:150])
