@@ -264,3 +264,75 @@ def test_assigning_an_officer_to_a_case_is_audited(world: dict[str, Any]) -> Non
         f'{{"action":"add","case":{case.pk},"field":"assigned","ids":[{outsider.pk}]}}',
         f'{{"action":"remove","case":{case.pk},"field":"assigned","ids":[{outsider.pk}]}}',
     ]
+
+
+WRITER = """
+import sys
+from fellwatch.web.bootstrap import ensure_django
+ensure_django()
+from fellwatch.web.audit.log import record
+for i in range(15):
+    record("view", username="writer" + sys.argv[1], object_type="case", object_id=str(i))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
+    """Officers act at the same time: the log stays one chain, no number twice or missing.
+    PostgreSQL: four threads on the test database. SQLite: four processes on a store file
+    with the production settings (the in-memory test database cannot be shared that way)."""
+    if connection.vendor == "postgresql":
+        _threads_write(4)
+        from fellwatch.web.audit.log import verify
+
+        verdict = verify()
+        assert verdict.ok and verdict.entries == 60, verdict
+        return
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FELLWATCH_", "DJANGO_", "PYTEST_"))}
+    env.update({"FELLWATCH_DATA_DIR": str(tmp_path), "PYTHONPATH": str(root / "src")})
+    migrate = [sys.executable, "-c",
+               "from fellwatch.web.bootstrap import ensure_django; ensure_django(migrate=True)"]
+    subprocess.run(migrate, env=env, check=True, timeout=300)
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(n)], env=env,
+                                stderr=subprocess.PIPE, text=True) for n in range(4)]
+    for w in writers:
+        _, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err
+    done = subprocess.run([sys.executable, "-m", "fellwatch", "audit", "verify"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "intact: 60 entries" in done.stdout
+
+
+def _threads_write(n_threads: int) -> None:
+    import threading
+
+    from django.db import connections
+
+    from fellwatch.web.audit.log import record
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(n_threads)
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(15):
+                record("view", username=f"writer{n}", object_type="case", object_id=str(i))
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
