@@ -3,8 +3,10 @@ small world of synthetic records. Every record here is invented."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +17,10 @@ import pytest
 
 # Before Django reads its settings: a data directory of this test process, and the settings
 # module (pytest-django picks it up lazily, at the first database fixture).
-os.environ.setdefault("FELLWATCH_DATA_DIR", tempfile.mkdtemp(prefix="fellwatch-web-test-"))
+if "FELLWATCH_DATA_DIR" not in os.environ:
+    _data_dir = tempfile.mkdtemp(prefix="fellwatch-web-test-")
+    atexit.register(shutil.rmtree, _data_dir, True)
+    os.environ["FELLWATCH_DATA_DIR"] = _data_dir
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fellwatch.web.settings")
 django.setup()
 

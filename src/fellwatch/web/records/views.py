@@ -3,7 +3,6 @@ is audited here, every create/change where it is saved (`signals`)."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -378,7 +377,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     record("view", request=request, object_type="audit", object_id="log")
     entries = AuditEntry.objects.order_by("-seq")[:300]
     return render(request, "records/audit_log.html",
-                  _ctx(request, entries=entries, verdict=verify(), today=date.today()))
+                  _ctx(request, entries=entries, verdict=verify()))
 
 
 # --- CSV import (supervisors) ---------------------------------------------------------------
