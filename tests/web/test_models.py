@@ -336,3 +336,14 @@ def _threads_write(n_threads: int) -> None:
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_the_migrations_match_the_models() -> None:
+    """Every model change ships with its migration (a store is only ever migrated)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
