@@ -338,7 +338,7 @@ def _threads_write(n_threads: int) -> None:
     assert not errors, errors
 
 
-def test_the_migrations_match_the_models() -> None:
+def test_the_migrations_match_the_models(db: Any) -> None:
     """Every model change ships with its migration (a store is only ever migrated)."""
     from io import StringIO
 
