@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class RecordsConfig(AppConfig):
+    name = "fellwatch.web.records"
+    label = "records"
+    verbose_name = "Unit records"
+
+    def ready(self) -> None:
+        from fellwatch.web.records import signals
+
+        signals.connect()

@@ -1,0 +1,367 @@
+"""The unit's records: operations, cases, persons, warrants, arrests, exhibits and their chain of
+custody, evidence, scans and findings, safeguarding records. Vocabulary as ARCHITECTURE.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from fellwatch.web.audit.models import AppendOnlyError
+
+
+class Unit(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class Role(models.TextChoices):
+    EXAMINER = "examiner", "Examiner"
+    REVIEWER = "reviewer", "Reviewer"
+    SUPERVISOR = "supervisor", "Supervisor"
+    AUDITOR = "auditor", "Auditor"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+class Officer(models.Model):
+    """A user's place in the unit: their role decides what they may see and do."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="officer")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="officers")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    collar_number = models.CharField(max_length=32, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.role}, {self.unit})"
+
+
+class OffenceType(models.Model):
+    """Configurable list (admin); seeded with the unit's usual offences."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    @classmethod
+    def ensure_defaults(cls) -> None:
+        """The unit's usual offences (settings.DEFAULT_OFFENCE_TYPES), where missing."""
+        for code, name in settings.DEFAULT_OFFENCE_TYPES:
+            cls.objects.get_or_create(code=code, defaults={"name": name})
+
+
+class Operation(models.Model):
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="operations")
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    lead_officer = models.CharField(max_length=150, help_text="name or collar number")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [models.UniqueConstraint(fields=["unit", "name"], name="operation_unique")]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    AWAITING_EXAMINATION = "awaiting-examination", "Awaiting examination"
+    WITH_CPS = "with-cps", "With CPS"
+    CLOSED = "closed", "Closed"
+
+
+class Case(models.Model):
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cases")
+    reference = models.CharField(max_length=64, unique=True)
+    operation = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="cases")
+    offence_types = models.ManyToManyField(OffenceType, blank=True, related_name="cases")
+    status = models.CharField(max_length=24, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    officer_in_charge = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                          on_delete=models.PROTECT, related_name="cases_in_charge")
+    assigned = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                      related_name="assigned_cases")
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_on", "reference"]
+
+    def __str__(self) -> str:
+        return str(self.reference)
+
+
+class PersonRole(models.TextChoices):
+    SUSPECT = "suspect", "Suspect"
+    WITNESS = "witness", "Witness"
+    OTHER = "other", "Other"
+
+
+class Person(models.Model):
+    """Only what a case needs. Children at risk are *not* persons: see SafeguardingRecord."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="persons")
+    role = models.CharField(max_length=16, choices=PersonRole.choices, default=PersonRole.SUSPECT)
+    name = models.CharField(max_length=200)
+    date_of_birth = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+
+class WarrantResult(models.TextChoices):
+    PENDING = "pending", "Not yet executed"
+    SEIZED = "seized", "Executed, items seized"
+    NOTHING = "nothing", "Executed, nothing seized"
+    NO_TRACE = "no-trace", "Executed, no trace of subject"
+    NOT_EXECUTED = "not-executed", "Not executed (expired or withdrawn)"
+
+
+class SearchWarrant(models.Model):
+    operation = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="warrants")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="warrants")
+    address = models.CharField(max_length=300)
+    issued_on = models.DateField()
+    executed_on = models.DateField(null=True, blank=True)
+    result = models.CharField(max_length=16, choices=WarrantResult.choices,
+                              default=WarrantResult.PENDING)
+
+    class Meta:
+        ordering = ["issued_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"Warrant {self.address} ({self.issued_on})"
+
+
+class ArrestOutcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CHARGED = "charged", "Charged"
+    RUI = "rui", "Released under investigation"
+    BAIL = "bail", "Bail"
+    NFA = "nfa", "No further action"
+
+
+class Arrest(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="arrests")
+    operation = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="arrests")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="arrests")
+    arrested_on = models.DateField()
+    offence = models.ForeignKey(OffenceType, on_delete=models.PROTECT, related_name="arrests")
+    outcome = models.CharField(max_length=16, choices=ArrestOutcome.choices,
+                               default=ArrestOutcome.PENDING)
+
+    class Meta:
+        ordering = ["arrested_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"Arrest of {self.person.name} on {self.arrested_on}"
+
+
+class ExhibitType(models.TextChoices):
+    PHONE = "phone", "Phone"
+    LAPTOP = "laptop", "Laptop"
+    TABLET = "tablet", "Tablet"
+    USB = "usb", "USB stick"
+    SD = "sd", "SD card"
+    HDD = "hdd", "Hard drive"
+    OTHER = "other", "Other"
+
+
+class Exhibit(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="exhibits")
+    operation = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="exhibits")
+    warrant = models.ForeignKey(SearchWarrant, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="exhibits")
+    reference = models.CharField(max_length=64, help_text="e.g. JD/1")
+    type = models.CharField(max_length=8, choices=ExhibitType.choices)
+    make = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    serial = models.CharField(max_length=100, blank=True)
+    seal_number = models.CharField(max_length=64, blank=True)
+    seized_from = models.CharField(max_length=200, blank=True, help_text="person")
+    seized_where = models.CharField(max_length=300, blank=True)
+    seized_at = models.DateTimeField()
+    seized_by = models.CharField(max_length=150, help_text="name or collar number")
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "reference"], name="exhibit_unique_in_case"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.reference)
+
+
+class CustodyAction(models.TextChoices):
+    SEIZED = "seized", "Seized"
+    MOVED = "moved", "Moved"
+    ACCESSED = "accessed", "Accessed"
+    IMAGED = "imaged", "Imaged"
+    EXAMINED = "examined", "Examined"
+    RESEALED = "resealed", "Resealed"
+    RETURNED = "returned", "Returned"
+    DESTROYED = "destroyed", "Destroyed"
+
+
+class CustodyEntry(models.Model):
+    """One movement or access of an exhibit. Append-only: a mistake is corrected by a new entry."""
+
+    exhibit = models.ForeignKey(Exhibit, on_delete=models.PROTECT, related_name="custody")
+    at = models.DateTimeField()
+    by = models.CharField(max_length=150, help_text="who (user name or officer)")
+    action = models.CharField(max_length=16, choices=CustodyAction.choices)
+    from_location = models.CharField(max_length=200, blank=True)
+    to_location = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300)
+    seal_intact = models.BooleanField(null=True, help_text="unknown when left empty")
+    seal_number = models.CharField(max_length=64, blank=True, help_text="seal after this step")
+    hash_before = models.CharField(max_length=64, blank=True, help_text="evidence SHA-256")
+    hash_after = models.CharField(max_length=64, blank=True, help_text="evidence SHA-256")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name_plural = "custody entries"
+
+    def __str__(self) -> str:
+        return f"{self.exhibit} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("the chain of custody is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("the chain of custody is append-only")
+
+
+class Evidence(models.Model):
+    """An image or extraction of an exhibit, with its SHA-256."""
+
+    exhibit = models.ForeignKey(Exhibit, on_delete=models.PROTECT, related_name="evidence")
+    path = models.CharField(max_length=1000)
+    sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["exhibit", "path", "sha256"], name="evidence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.sha256[:12]}…)"
+
+
+class Scan(models.Model):
+    exhibit = models.ForeignKey(Exhibit, on_delete=models.PROTECT, related_name="scans")
+    evidence = models.ManyToManyField(Evidence, related_name="scans")
+    out_dir = models.CharField(max_length=1000)
+    findings_sha256 = models.CharField(max_length=64, unique=True,
+                                       help_text="SHA-256 of the imported findings.json")
+    tool_version = models.CharField(max_length=32)
+    schema = models.PositiveSmallIntegerField()
+    settings = models.JSONField(default=dict)
+    summary = models.JSONField(default=dict)
+    hashsets = models.JSONField(default=list)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["imported_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Scan {self.pk} of {self.exhibit}"
+
+
+class Finding(models.Model):
+    """One item of findings.json: matched, known-good, failed, or needing review."""
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="findings")
+    evidence_path = models.TextField()
+    key = models.TextField()
+    path = models.TextField()
+    size = models.BigIntegerField(default=0)
+    allocated = models.BooleanField(default=True)
+    origin = models.CharField(max_length=16, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    md5 = models.CharField(max_length=32, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=32, blank=True,
+                                help_text="hash-set category of the first match")
+    matches = models.JSONField(default=list)
+    known_good = models.BooleanField(default=False)
+    review = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["evidence_path", "key"]
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+class AgeBand(models.TextChoices):
+    UNDER_5 = "0-4", "0–4"
+    FROM_5 = "5-9", "5–9"
+    FROM_10 = "10-12", "10–12"
+    FROM_13 = "13-15", "13–15"
+    FROM_16 = "16-17", "16–17"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class IdentifiedHow(models.TextChoices):
+    DEVICE = "device", "From a device"
+    ONLINE_CONTACT = "online-contact", "From an online contact"
+    REFERRAL = "referral", "Referral from another agency"
+    OTHER = "other", "Other"
+
+
+class SafeguardingAction(models.TextChoices):
+    REFERRAL = "referral", "Referral to children's services"
+    STRATEGY = "strategy-meeting", "Strategy meeting"
+    PROTECTION = "police-protection", "Police protection"
+    JOINT_VISIT = "joint-visit", "Joint visit"
+    OTHER = "other", "Other"
+
+
+class SafeguardingRecord(models.Model):
+    """A child identified at risk. No name, no date of birth: a pseudonymous reference and an
+    age band are what the statistics and the hand-over need."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="safeguarding")
+    reference = models.CharField(max_length=64, help_text="pseudonymous, e.g. C-2026-014")
+    age_band = models.CharField(max_length=8, choices=AgeBand.choices)
+    identified_how = models.CharField(max_length=16, choices=IdentifiedHow.choices)
+    action = models.CharField(max_length=20, choices=SafeguardingAction.choices)
+    agency = models.CharField(max_length=200)
+    action_on = models.DateField()
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["action_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.action} {self.action_on}"

@@ -1,0 +1,198 @@
+"""The records in a real browser: Debian's Chromium, headless, driven by Playwright, against
+Django's live test server. One officer's day: an operation with a warrant, a case with an
+arrest and two exhibits, one exhibit moved, a child safeguarded, and the figures change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PASSWORD = "a long synthetic passphrase 42"
+PERIOD = "from=2026-03-01&to=2026-03-31"
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (scripts/setup-system.sh)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # synchronous and safe (the live server answers from its own thread).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    pw = sync_playwright().start()
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    page = browser.new_page()
+    page.set_default_timeout(15000)
+    try:
+        yield page
+    finally:
+        browser.close()
+        pw.stop()
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def live_url(transactional_db: Any) -> Iterator[str]:
+    """Django's live test server, answering one request at a time.
+
+    The test database is SQLite in memory, one connection shared with the server thread.
+    pytest-django's `live_server` answers each request in a new thread on that one connection;
+    the three charts of the statistics page, fetched at once, then lock each other up.
+    """
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connections
+    from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
+    from django.test.testcases import _StaticFilesHandler as StaticFilesHandler
+
+    class OneAtATime(LiveServerThread):
+        def _create_server(self, connections_override: Any = None) -> WSGIServer:
+            return WSGIServer((self.host, self.port), QuietWSGIRequestHandler,
+                              allow_reuse_address=False)
+
+    shared = {c.alias: c for c in connections.all()
+              if c.vendor == "sqlite" and c.is_in_memory_db()}
+    for conn in shared.values():
+        conn.inc_thread_sharing()
+    thread = OneAtATime("localhost", StaticFilesHandler, connections_override=shared, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    try:
+        yield f"http://localhost:{thread.port}"
+    finally:
+        thread.terminate()
+        for conn in shared.values():
+            conn.dec_thread_sharing()
+
+
+def _figures(page: Any, base: str) -> dict[str, int]:
+    page.goto(f"{base}/stats/?{PERIOD}")
+    keys = ["arrests", "warrants_executed", "exhibits_seized", "exhibits_examined",
+            "children_safeguarded", "cases_opened", "cases_closed"]
+    out = {k: int(page.inner_text(f"#fig-{k}")) for k in keys}
+    out.update({f"type:{t}": int(page.inner_text(f"#type-{t}")) for t in ("phone", "laptop")})
+    return out
+
+
+def _save(page: Any) -> None:
+    with page.expect_navigation():
+        page.click("#save")
+    errors = page.locator(".errorlist").all_inner_texts()
+    assert not errors, errors
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_an_officers_day_in_the_browser(live_url: str, make_user: Any,
+                                        browser_page: Any) -> None:
+    from fellwatch.web.audit.log import verify
+    from fellwatch.web.records.models import CustodyEntry
+
+    make_user("kim.examiner", "examiner", password=PASSWORD)
+    page, base = browser_page, live_url
+    csp_errors: list[str] = []
+    page.on("console", lambda msg: csp_errors.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "kim.examiner")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url(f"{base}/")
+    before = _figures(page, base)
+    assert before == dict.fromkeys(before, 0)
+
+    page.goto(f"{base}/operations/new/")
+    page.fill("#id_name", "Op Browser")
+    page.fill("#id_starts_on", "2026-03-02")
+    page.fill("#id_ends_on", "2026-03-08")
+    page.fill("#id_lead_officer", "DI Example")
+    _save(page)
+    assert page.inner_text("h1") == "Operation Op Browser"
+
+    page.click("#add-warrant")
+    page.fill("#id_address", "7 Synthetic Close, Exampleton")
+    page.fill("#id_issued_on", "2026-03-01")
+    page.fill("#id_executed_on", "2026-03-03")
+    page.select_option("#id_result", "seized")
+    _save(page)
+    assert "7 Synthetic Close" in page.inner_text("#warrants")
+
+    page.click("#add-case")
+    page.fill("#id_reference", "BRW/2026/001")
+    page.fill("#id_opened_on", "2026-03-02")
+    page.check("label:has-text('Possessing indecent images of children') input")
+    _save(page)
+    assert page.inner_text("h1") == "Case BRW/2026/001"
+
+    page.click("#add-person")
+    page.fill("#id_name", "Jamie Synthetic")
+    _save(page)
+    page.click("#add-arrest")
+    page.select_option("#id_person", label="Jamie Synthetic (suspect)")
+    page.fill("#id_arrested_on", "2026-03-03")
+    page.select_option("#id_offence", label="Possessing indecent images of children")
+    page.select_option("#id_outcome", "bail")
+    _save(page)
+    assert "Jamie Synthetic" in page.inner_text("#arrests")
+
+    case_url = page.url
+    for reference, kind in (("JS/1", "phone"), ("JS/2", "laptop")):
+        page.goto(case_url)
+        page.click("#add-exhibit")
+        page.fill("#id_reference", reference)
+        page.select_option("#id_type", kind)
+        page.fill("#id_seal_number", f"SEAL-{reference}")
+        page.fill("#id_seized_where", "7 Synthetic Close")
+        page.fill("#id_seized_at", "2026-03-03T07:30")
+        _save(page)
+        assert page.inner_text("h1").startswith(f"Exhibit {reference}")
+
+    # Move JS/2 to the exhibit store: a custody entry.
+    page.click("#add-custody")
+    page.select_option("#id_action", "moved")
+    page.fill("#id_to_location", "Exhibit store B")
+    page.fill("#id_reason", "booked into the store")
+    page.select_option("#id_seal_intact", "true")
+    _save(page)
+    custody = page.inner_text("#custody")
+    assert "Exhibit store B" in custody and "booked into the store" in custody
+    assert list(CustodyEntry.objects.filter(exhibit__reference="JS/2")
+                .values_list("action", "by")) == [("seized", "kim.examiner"),
+                                                  ("moved", "kim.examiner")]
+
+    page.goto(case_url)
+    page.click("#add-safeguarding")
+    page.fill("#id_reference", "C-BRW-001")
+    page.select_option("#id_age_band", "13-15")
+    page.select_option("#id_identified_how", "online-contact")
+    page.select_option("#id_action", "referral")
+    page.fill("#id_agency", "Exampleton Children's Services")
+    page.fill("#id_action_on", "2026-03-04")
+    _save(page)
+    assert "C-BRW-001" in page.inner_text("#safeguarding")
+
+    after = _figures(page, base)
+    assert after == {**before, "arrests": 1, "warrants_executed": 1, "exhibits_seized": 2,
+                     "children_safeguarded": 1, "cases_opened": 1, "type:phone": 1,
+                     "type:laptop": 1}
+    # The charts are real pictures, drawn on the server.
+    widths = page.eval_on_selector_all("img.chart", "imgs => imgs.map(i => i.naturalWidth)")
+    assert len(widths) == 3 and all(w > 0 for w in widths)
+    assert "made 1 arrest " in page.inner_text("#summary")
+
+    page.click("#logout")
+    page.wait_for_url(f"{base}/login/")
+    assert not csp_errors, csp_errors
+    assert verify().ok
