@@ -66,7 +66,7 @@ def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Pictur
     side is at most `max_side` (None: full resolution), as RGB. Raises PictureError."""
     _register_heif()
     try:
-        img = Image.open(content)
+        img: Image.Image = Image.open(content)
         img.seek(0)  # GIF, APNG, WebP, TIFF, HEIF: the first frame (or primary image)
         width, height = img.size
         fmt = img.format
