@@ -39,7 +39,7 @@ BITS = 256
 CODE_BYTES = BITS // 8
 SUBSTRINGS = 11
 SUBSTRING_BITS = 23
-MIH_MIN_SIZE = 20_000
+MIH_MIN_SIZE = 100_000
 INDEX_FORMAT = 1
 
 Backend = Literal["flat", "mih"]
@@ -239,7 +239,10 @@ class PdqIndex:
         pos = np.arange(total, dtype=np.int64) - np.repeat(run_begin - flat_start, lengths)
         cand = np.take(self._ids_flat, pos).astype(np.int64)
         cq = np.repeat(probe_query, lengths)
-        pair = np.unique(cq * n + cand)  # one candidate per (query, id), sorted by both
+        # One candidate per (query, id), sorted by both; sort + neighbour test is several
+        # times faster than np.unique here.
+        pair = np.sort(cq * n + cand)
+        pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
         cq, cand = pair // n, pair % n
         dist = np.zeros(cand.shape[0], dtype=np.int32)
         cw = self._words[cand]
