@@ -221,3 +221,22 @@ def test_malformed_picture_is_a_clear_error() -> None:
         hash_picture(io.BytesIO(junk))
     with pytest.raises(PictureError, match="not a picture"):
         hash_picture(io.BytesIO(b"plain text, not a picture at all"))
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [("RGBA", "PNG"), ("LA", "PNG"), ("P", "PNG"), ("L", "JPEG"), ("CMYK", "JPEG"),
+     ("I;16", "PNG"), ("1", "BMP")],
+)
+def test_every_pixel_mode_hashes(astronaut: Image.Image, reference: dict, mode: str,
+                                 fmt: str) -> None:
+    if mode == "I;16":
+        grey = np.asarray(astronaut.convert("L"), dtype=np.uint16) * 257
+        img = Image.fromarray(grey)
+        assert img.mode.startswith("I;16")
+    else:
+        img = astronaut.convert(mode)
+    result = hash_picture(io.BytesIO(encode(img, fmt)))
+    # Greyscale and palettes stay close; a 1-bit picture keeps only the rough shapes.
+    limit = 100 if mode == "1" else 24
+    assert hamming(result["hash"], reference["hash"]) <= limit, mode
