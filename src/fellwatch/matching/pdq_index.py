@@ -125,6 +125,13 @@ def _flip_masks(radius: int) -> np.ndarray:
     return np.array(masks, dtype=np.uint32)
 
 
+def _faiss_flat(codes: np.ndarray) -> Any:
+    flat = faiss.IndexBinaryFlat(BITS)
+    if codes.shape[0]:
+        flat.add(codes)
+    return flat
+
+
 class PdqIndex:
     """Exact Hamming range search over known PDQ codes. Ids are row numbers of ``codes``."""
 
@@ -138,10 +145,10 @@ class PdqIndex:
         if backend not in ("flat", "mih"):
             raise ValueError(f"unknown PDQ index backend: {backend}")
         self.backend: Backend = "mih" if backend == "mih" else "flat"
-        self._flat = faiss.IndexBinaryFlat(BITS)
-        if codes.shape[0]:
-            self._flat.add(codes)
         self._words = _words(codes)
+        # The mih backend reads the codes from `_words` only; a faiss copy beside them would
+        # double their memory (0.32 GB at 10 M), so it exists only for the flat backend.
+        self._flat = _faiss_flat(codes) if self.backend == "flat" else None
         self._offsets: np.ndarray | None = None
         self._ids: np.ndarray | None = None
         if backend == "mih":
@@ -149,7 +156,7 @@ class PdqIndex:
 
     @property
     def ntotal(self) -> int:
-        return int(self._flat.ntotal)
+        return int(self._words.shape[0])
 
     def _build_mih(self) -> None:
         n = self.ntotal
@@ -180,8 +187,9 @@ class PdqIndex:
         return self._words.astype(">u8").view(np.uint8).reshape(-1, CODE_BYTES)
 
     def memory_bytes(self) -> int:
-        """Bytes the index holds (codes twice: faiss's copy and the word view, plus tables)."""
-        total = self.ntotal * CODE_BYTES * 2
+        """Bytes the index holds: the codes (twice for flat: faiss's copy and the words),
+        and the mih tables."""
+        total = self.ntotal * CODE_BYTES * (2 if self._flat is not None else 1)
         if self._offsets is not None and self._ids is not None:
             total += self._offsets.nbytes + self._ids.nbytes
         return total
@@ -200,6 +208,7 @@ class PdqIndex:
         return self._search_mih(queries, threshold)
 
     def _search_flat(self, queries: np.ndarray, threshold: int) -> RangeResult:
+        assert self._flat is not None
         # The scan runs one process per core: faiss's OpenMP threads would only fight them
         # (measured 10x slower for a picture's 16 queries on a busy machine).
         faiss.omp_set_num_threads(self.threads)
@@ -260,7 +269,8 @@ class PdqIndex:
         """Write the index to the directory ``path``: the codes as a faiss binary index file,
         and the MIH tables as ``.npy`` files that ``load`` maps instead of reading."""
         path.mkdir(parents=True, exist_ok=True)
-        faiss.write_index_binary(self._flat, str(path / "codes.faissbin"))
+        flat = self._flat if self._flat is not None else _faiss_flat(self.codes())
+        faiss.write_index_binary(flat, str(path / "codes.faissbin"))
         if self._offsets is not None and self._ids is not None:
             np.save(path / "mih-offsets.npy", self._offsets)
             np.save(path / "mih-ids.npy", self._ids)
@@ -286,11 +296,12 @@ class PdqIndex:
             raise PdqIndexError(f"PDQ index at {path} is of another format: {meta}")
         self = cls.__new__(cls)
         self.backend = "mih" if meta["backend"] == "mih" else "flat"
-        self._flat = faiss.read_index_binary(str(path / "codes.faissbin"))
-        if self._flat.ntotal != meta["ntotal"]:
+        flat: Any = faiss.read_index_binary(str(path / "codes.faissbin"))
+        if flat.ntotal != meta["ntotal"]:
             raise PdqIndexError(f"PDQ index at {path} is incomplete")
-        codes = faiss.vector_to_array(self._flat.xb).reshape(-1, CODE_BYTES)
+        codes = faiss.vector_to_array(flat.xb).reshape(-1, CODE_BYTES)
         self._words = _words(codes)
+        self._flat = flat if self.backend == "flat" else None
         self._offsets = self._ids = None
         if self.backend == "mih":
             self._set_tables(
