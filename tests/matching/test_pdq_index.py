@@ -160,3 +160,24 @@ def test_auto_backend_by_size_and_empty_index() -> None:
     assert result.lims.tolist() == [0, 0, 0] and result.hits(1) == []
     with pytest.raises(ValueError):
         PdqIndex(np.zeros((3, 31), np.uint8))
+
+
+def test_faiss_multihash_is_exact_only_at_the_pigeonhole_bound(
+    random_set: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Why docs/perceptual.md says faiss's IndexBinaryMultiHash needs nflip >= t // nhash:
+    16 tables of 16 bits find every hash within 31 with nflip=1, and miss some with 0.
+    (It is not used: it was slower than flat or mih at every size measured.)"""
+    codes, queries = random_set
+    reference = hamming_brute_force(queries, codes)
+    expected = {(q, int(j)) for q, j in zip(*np.nonzero(reference <= 31), strict=True)}
+
+    def found(nflip: int) -> set[tuple[int, int]]:
+        index = faiss.IndexBinaryMultiHash(256, 16, 16)
+        index.nflip = nflip
+        index.add(codes)
+        lims, _, ids = index.range_search(queries, 32)
+        return {(q, int(i)) for q in range(len(queries)) for i in ids[lims[q] : lims[q + 1]]}
+
+    assert found(1) == expected
+    assert found(0) < expected
