@@ -1,0 +1,311 @@
+"""An exact Hamming range index over 256-bit PDQ hashes.
+
+Two backends, both exact (every known hash within the threshold is returned, nothing else):
+
+* ``flat`` — faiss ``IndexBinaryFlat``: one pass over all codes per query. Cheapest to build,
+  best for small sets.
+* ``mih`` — multi-index hashing (Norouzi, Punjani & Fleet, 2012) over a faiss-held copy of the
+  codes: the first 253 bits are cut into ``SUBSTRINGS`` = 11 disjoint 23-bit substrings, each
+  with a direct-address table (bucket offsets + ids). By the pigeonhole principle, two hashes
+  within Hamming distance ``t`` agree to within ``t // 11`` bits on at least one substring, so
+  probing every bucket within ``t // 11`` bits of the query's substrings (277 buckets per
+  substring at t = 31) finds every true match; candidates are then checked on all 256 bits.
+
+``auto`` picks by size: ``mih`` from ``MIH_MIN_SIZE`` hashes up (the crossover measured by
+``bench/pdq_index.py``, see docs/perceptual.md). faiss's own ``IndexBinaryMultiHash`` was
+measured too and was slower than the flat scan at every size we tried (its buckets are
+``std::unordered_map``s of vectors, and exactness at t = 31 needs ``nflip >= 31 // nhash``),
+so it is not used.
+
+faiss's binary ``range_search`` keeps distances strictly below the radius; we pass
+``threshold + 1`` so the threshold is inclusive (``distance <= threshold``), as PDQ's is.
+
+Codes are ``uint8 [n, 32]`` rows: the bytes of Meta's hex form (``bytes.fromhex(hex)``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+from pathlib import Path
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+
+BITS = 256
+CODE_BYTES = BITS // 8
+SUBSTRINGS = 11
+SUBSTRING_BITS = 23
+MIH_MIN_SIZE = 150_000
+INDEX_FORMAT = 1
+
+Backend = Literal["flat", "mih"]
+
+
+class PdqIndexError(Exception):
+    """An index file is missing, of another format, or does not fit its hash set."""
+
+
+@dataclass(frozen=True, slots=True)
+class RangeResult:
+    """faiss-style range results: the hits of query ``q`` are ``ids[lims[q]:lims[q + 1]]``
+    with ``distances`` alike; within a query, ordered by id."""
+
+    lims: np.ndarray  # int64 [q + 1]
+    ids: np.ndarray  # int64
+    distances: np.ndarray  # int32
+
+    def hits(self, q: int) -> list[tuple[int, int]]:
+        a, b = int(self.lims[q]), int(self.lims[q + 1])
+        return list(zip(self.ids[a:b].tolist(), self.distances[a:b].tolist(), strict=True))
+
+
+def as_codes(codes: np.ndarray) -> np.ndarray:
+    """Check and normalise a PDQ code array to C-contiguous ``uint8 [n, 32]``."""
+    arr = np.ascontiguousarray(codes, dtype=np.uint8)
+    if arr.ndim != 2 or arr.shape[1] != CODE_BYTES:
+        raise ValueError(f"PDQ codes must be uint8 [n, {CODE_BYTES}], got {arr.shape}")
+    return arr
+
+
+def hex_to_codes(hexes: list[str]) -> np.ndarray:
+    """Meta-form hex strings to ``uint8 [n, 32]``."""
+    if not hexes:
+        return np.zeros((0, CODE_BYTES), dtype=np.uint8)
+    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), dtype=np.uint8).reshape(
+        -1, CODE_BYTES
+    )
+
+
+def hamming_brute_force(queries: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """All pairwise Hamming distances, ``int32 [q, n]``: the reference the index is checked
+    against (numpy popcount of XOR)."""
+    q64 = as_codes(queries).view(np.uint64)
+    c64 = as_codes(codes).view(np.uint64)
+    out = np.zeros((q64.shape[0], c64.shape[0]), dtype=np.int32)
+    for w in range(4):
+        out += np.bitwise_count(q64[:, w, None] ^ c64[None, :, w]).astype(np.int32)
+    return out
+
+
+def _words(codes: np.ndarray) -> np.ndarray:
+    """Codes as four big-endian 64-bit words per row, host order (bit 0 = the hex's first)."""
+    return as_codes(codes).view(">u8").astype(np.uint64)
+
+
+def _substring_keys(words: np.ndarray) -> np.ndarray:
+    """``uint32 [n, SUBSTRINGS]``: substring s is bits [23 s, 23 s + 23) counted from the top."""
+    n = words.shape[0]
+    keys = np.empty((n, SUBSTRINGS), dtype=np.uint32)
+    mask = np.uint64((1 << SUBSTRING_BITS) - 1)
+    for s in range(SUBSTRINGS):
+        start = s * SUBSTRING_BITS
+        end = start + SUBSTRING_BITS  # exclusive, counted from the most significant bit
+        w0, w1 = start // 64, (end - 1) // 64
+        if w0 == w1:
+            shift = np.uint64(64 - (end - w0 * 64))
+            val = (words[:, w0] >> shift) & mask
+        else:
+            low_bits = end - w1 * 64  # bits taken from the top of word w1
+            high = (words[:, w0] << np.uint64(low_bits)) & mask
+            val = high | (words[:, w1] >> np.uint64(64 - low_bits))
+        keys[:, s] = val.astype(np.uint32)
+    return keys
+
+
+@lru_cache(maxsize=8)
+def _flip_masks(radius: int) -> np.ndarray:
+    masks = [0]
+    for r in range(1, radius + 1):
+        for bits in combinations(range(SUBSTRING_BITS), r):
+            masks.append(sum(1 << b for b in bits))
+    return np.array(masks, dtype=np.uint32)
+
+
+def _faiss_flat(codes: np.ndarray) -> Any:
+    flat = faiss.IndexBinaryFlat(BITS)
+    if codes.shape[0]:
+        flat.add(codes)
+    return flat
+
+
+class PdqIndex:
+    """Exact Hamming range search over known PDQ codes. Ids are row numbers of ``codes``."""
+
+    _flat: Any  # faiss.IndexBinaryFlat (its SWIG types are not precise enough for mypy)
+    threads: int = 1  # OpenMP threads faiss may use per search
+
+    def __init__(self, codes: np.ndarray, backend: str = "auto") -> None:
+        codes = as_codes(codes)
+        if backend == "auto":
+            backend = "mih" if codes.shape[0] >= MIH_MIN_SIZE else "flat"
+        if backend not in ("flat", "mih"):
+            raise ValueError(f"unknown PDQ index backend: {backend}")
+        self.backend: Backend = "mih" if backend == "mih" else "flat"
+        self._words = _words(codes)
+        # The mih backend reads the codes from `_words` only; a faiss copy beside them would
+        # double their memory (0.32 GB at 10 M), so it exists only for the flat backend.
+        self._flat = _faiss_flat(codes) if self.backend == "flat" else None
+        self._offsets: np.ndarray | None = None
+        self._ids: np.ndarray | None = None
+        if backend == "mih":
+            self._build_mih()
+
+    @property
+    def ntotal(self) -> int:
+        return int(self._words.shape[0])
+
+    def _build_mih(self) -> None:
+        n = self.ntotal
+        if n >= 2**32:
+            raise ValueError("more than 2^32 PDQ hashes in one index")
+        offsets = np.empty((SUBSTRINGS, (1 << SUBSTRING_BITS) + 1), dtype=np.uint32)
+        ids = np.empty((SUBSTRINGS, n), dtype=np.uint32)
+        chunk = 1 << 20
+        keys = np.empty((n, SUBSTRINGS), dtype=np.uint32)
+        for a in range(0, n, chunk):
+            keys[a : a + chunk] = _substring_keys(self._words[a : a + chunk])
+        for s in range(SUBSTRINGS):
+            col = keys[:, s]
+            ids[s] = np.argsort(col, kind="stable").astype(np.uint32)
+            offsets[s, 0] = 0
+            np.cumsum(np.bincount(col, minlength=1 << SUBSTRING_BITS), out=offsets[s, 1:])
+        self._set_tables(offsets, ids)
+
+    def _set_tables(self, offsets: np.ndarray, ids: np.ndarray) -> None:
+        self._offsets, self._ids = offsets, ids
+        row = offsets.shape[1]
+        self._table_base = (np.arange(SUBSTRINGS, dtype=np.uint32) * np.uint32(row))
+        self._offsets_flat = offsets.ravel()
+        self._ids_flat = ids.ravel()
+
+    def codes(self) -> np.ndarray:
+        """The known codes, ``uint8 [n, 32]``, in id order."""
+        return self._words.astype(">u8").view(np.uint8).reshape(-1, CODE_BYTES)
+
+    def memory_bytes(self) -> int:
+        """Bytes the index holds: the codes (twice for flat: faiss's copy and the words),
+        and the mih tables."""
+        total = self.ntotal * CODE_BYTES * (2 if self._flat is not None else 1)
+        if self._offsets is not None and self._ids is not None:
+            total += self._offsets.nbytes + self._ids.nbytes
+        return total
+
+    def search(self, queries: np.ndarray, threshold: int = 31) -> RangeResult:
+        """Every known code within Hamming ``threshold`` (inclusive) of each query."""
+        if not 0 <= threshold < BITS:
+            raise ValueError(f"threshold must be in [0, {BITS}), got {threshold}")
+        queries = as_codes(queries)
+        nq = queries.shape[0]
+        if nq == 0 or self.ntotal == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return RangeResult(np.zeros(nq + 1, np.int64), empty, empty.astype(np.int32))
+        if self.backend == "flat":
+            return self._search_flat(queries, threshold)
+        return self._search_mih(queries, threshold)
+
+    def _search_flat(self, queries: np.ndarray, threshold: int) -> RangeResult:
+        assert self._flat is not None
+        # The scan runs one process per core: faiss's OpenMP threads would only fight them
+        # (measured 10x slower for a picture's 16 queries on a busy machine).
+        faiss.omp_set_num_threads(self.threads)
+        # faiss keeps d < radius; +1 makes the PDQ threshold inclusive.
+        lims, dist, ids = self._flat.range_search(queries, threshold + 1)
+        lims = lims.astype(np.int64)
+        ids = ids.astype(np.int64)
+        dist = dist.astype(np.int32)
+        # faiss does not order hits within a query; we do, for deterministic results.
+        qidx = np.repeat(np.arange(queries.shape[0]), np.diff(lims))
+        order = np.lexsort((ids, qidx))
+        return RangeResult(lims, ids[order], dist[order])
+
+    def _search_mih(self, queries: np.ndarray, threshold: int) -> RangeResult:
+        assert self._offsets is not None and self._ids is not None
+        nq, n = queries.shape[0], self.ntotal
+        masks = _flip_masks(threshold // SUBSTRINGS)
+        qwords = _words(queries)
+        qkeys = _substring_keys(qwords)  # [nq, S]
+        probes = qkeys[:, :, None] ^ masks[None, None, :]  # [nq, S, M]
+        # Bucket b of table s is ids[s, offsets[s, b] : offsets[s, b + 1]]; np.take on the
+        # flattened tables is the fastest gather numpy has for these random reads.
+        flat_probe = (probes + self._table_base[None, :, None]).ravel()
+        starts = np.take(self._offsets_flat, flat_probe).astype(np.int64)
+        lengths = np.take(self._offsets_flat, flat_probe + 1).astype(np.int64) - starts
+        keep = np.flatnonzero(lengths)
+        total = int(lengths[keep].sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return RangeResult(np.zeros(nq + 1, np.int64), empty, empty.astype(np.int32))
+        lengths = lengths[keep]
+        per_query = SUBSTRINGS * masks.shape[0]
+        flat_start = starts[keep] + (keep // masks.shape[0] % SUBSTRINGS) * n
+        probe_query = keep // per_query
+        # Expand every bucket range [start, start + length) into positions, without a loop.
+        run_begin = np.cumsum(lengths) - lengths
+        pos = np.arange(total, dtype=np.int64) - np.repeat(run_begin - flat_start, lengths)
+        cand = np.take(self._ids_flat, pos).astype(np.int64)
+        cq = np.repeat(probe_query, lengths)
+        # One candidate per (query, id), sorted by both; sort + neighbour test is several
+        # times faster than np.unique here.
+        pair = np.sort(cq * n + cand)
+        pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
+        cq, cand = pair // n, pair % n
+        # np.take along axis 0 copies whole rows; `words[cand]` went element by element and
+        # was 17x slower at 10 M (measured).
+        diff = np.take(self._words, cand, axis=0) ^ np.take(qwords, cq, axis=0)
+        dist = np.bitwise_count(diff).sum(axis=1, dtype=np.int32)
+        hit = dist <= threshold
+        cq, cand, dist = cq[hit], cand[hit], dist[hit]
+        lims = np.zeros(nq + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cq, minlength=nq), out=lims[1:])
+        return RangeResult(lims, cand, dist)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the index to the directory ``path``: the codes as a faiss binary index file,
+        and the MIH tables as ``.npy`` files that ``load`` maps instead of reading."""
+        path.mkdir(parents=True, exist_ok=True)
+        flat = self._flat if self._flat is not None else _faiss_flat(self.codes())
+        faiss.write_index_binary(flat, str(path / "codes.faissbin"))
+        if self._offsets is not None and self._ids is not None:
+            np.save(path / "mih-offsets.npy", self._offsets)
+            np.save(path / "mih-ids.npy", self._ids)
+        meta = {
+            "format": INDEX_FORMAT,
+            "backend": self.backend,
+            "ntotal": self.ntotal,
+            "substrings": SUBSTRINGS,
+            "substring_bits": SUBSTRING_BITS,
+        }
+        # Written last: a directory without meta.json is an unfinished save, never loaded.
+        (path / "meta.json").write_text(json.dumps(meta, sort_keys=True))
+
+    @classmethod
+    def load(cls, path: Path) -> PdqIndex:
+        meta_path = path / "meta.json"
+        if not meta_path.is_file():
+            raise PdqIndexError(f"no PDQ index at {path}")
+        meta = json.loads(meta_path.read_text())
+        expected = {"format": INDEX_FORMAT, "substrings": SUBSTRINGS,
+                    "substring_bits": SUBSTRING_BITS}
+        if any(meta.get(k) != v for k, v in expected.items()):
+            raise PdqIndexError(f"PDQ index at {path} is of another format: {meta}")
+        self = cls.__new__(cls)
+        self.backend = "mih" if meta["backend"] == "mih" else "flat"
+        flat: Any = faiss.read_index_binary(str(path / "codes.faissbin"))
+        if flat.ntotal != meta["ntotal"]:
+            raise PdqIndexError(f"PDQ index at {path} is incomplete")
+        codes = faiss.vector_to_array(flat.xb).reshape(-1, CODE_BYTES)
+        self._words = _words(codes)
+        self._flat = flat if self.backend == "flat" else None
+        self._offsets = self._ids = None
+        if self.backend == "mih":
+            self._set_tables(
+                np.load(path / "mih-offsets.npy", mmap_mode="r"),
+                np.load(path / "mih-ids.npy", mmap_mode="r"),
+            )
+        return self

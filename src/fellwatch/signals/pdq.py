@@ -1,0 +1,136 @@
+"""PDQ, Meta's perceptual hash, for every still picture, with its dihedral variants and a
+border-trimmed hash.
+
+The result of one picture::
+
+    {"hash": "<64 hex>", "quality": 0..100, "width": w, "height": h,
+     "variants": {"rot90": "<hex>", …, "transverse": "<hex>"},
+     "trimmed": {"hash": …, "quality": …, "box": [l, t, r, b], "variants": {…}}}   # if a border
+
+`hash` is the picture as it is. `variants` are the hashes of the same picture turned and
+mirrored, from the one filter pass of `pdqhash.compute_dihedral` (no extra decoding). Each
+variant is named by how the found copy relates to the original it matches (angles clockwise):
+
+=============  ==========================================================================
+variant        a match means the found picture is the known picture …
+=============  ==========================================================================
+original       as it is
+rot90          turned 90° clockwise
+rot180         turned 180°
+rot270         turned 270° clockwise (90° anticlockwise)
+flip-lr        mirrored left-right (the usual "horizontal mirror")
+flip-tb        mirrored top-bottom
+transpose      mirrored about the diagonal from top-left to bottom-right
+transverse     mirrored about the diagonal from top-right to bottom-left
+=============  ==========================================================================
+
+`trimmed` is present when the picture has a flat border (black, white, any even colour, with
+JPEG noise) on at least one side: the inside is hashed the same way, and its matches are named
+`trimmed`, `trimmed+rot90`, … The hex form is Meta's (`Hash256::format`, most significant
+16-bit word first), so lists made by Meta's tools and ThreatExchange compare bit for bit.
+
+Quality below 50 means the picture has too little structure for PDQ to be trusted (flat
+colours, tiny gradients): the hash is kept on the record but the matcher does not match on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, ClassVar
+
+import numpy as np
+import pdqhash
+
+from fellwatch.signals.base import register
+from fellwatch.signals.pictures import MAX_SIDE, PictureError, decode_picture, trim_uniform_border
+
+# The order pdqhash.compute_dihedral returns (Meta's pdqDihedralHash256esFromFloatLuma):
+# original, rotate90, rotate180, rotate270, flipX, flipY, flipPlus1, flipMinus1. Meta's
+# rotate90 hashes the picture turned 90° anticlockwise, so it matches a copy that was turned
+# clockwise; flipX is top-bottom and flipY left-right (checked in tests/signals/test_pdq.py).
+DIHEDRAL_NAMES: tuple[str, ...] = (
+    "original",
+    "rot90",
+    "rot180",
+    "rot270",
+    "flip-tb",
+    "flip-lr",
+    "transpose",
+    "transverse",
+)
+TRIMMED_PREFIX = "trimmed"
+
+__all__ = ["DIHEDRAL_NAMES", "PdqSignal", "PictureError", "bits_to_hex", "hash_picture"]
+
+
+def bits_to_hex(bits: np.ndarray) -> str:
+    """pdqhash's 256-bit vector (most significant bit first) as Meta's 64-hex-digit form."""
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+def hash_pixels(pixels: np.ndarray) -> tuple[dict[str, str], int]:
+    """The eight dihedral PDQ hashes (hex, by variant name) of RGB pixels, and the quality."""
+    hashes, quality = pdqhash.compute_dihedral(pixels)
+    return {name: bits_to_hex(h) for name, h in zip(DIHEDRAL_NAMES, hashes, strict=True)}, int(
+        quality
+    )
+
+
+def _entry(pixels: np.ndarray) -> dict[str, Any]:
+    hashes, quality = hash_pixels(pixels)
+    original = hashes.pop("original")
+    return {"hash": original, "quality": quality, "variants": hashes}
+
+
+def hash_picture(
+    content: BinaryIO, max_side: int | None = MAX_SIDE, trim: bool = True
+) -> dict[str, Any]:
+    """The PDQ result dict of one picture (see the module doc). Raises PictureError."""
+    picture = decode_picture(content, max_side=max_side)
+    result = _entry(picture.pixels)
+    result["width"] = picture.width
+    result["height"] = picture.height
+    if trim:
+        box = trim_uniform_border(picture.pixels)
+        if box is not None:
+            left, top, right, bottom = box
+            inner = np.ascontiguousarray(picture.pixels[top:bottom, left:right])
+            trimmed = _entry(inner)
+            # The box in the picture's own (oriented, full-size) pixels, for the examiner.
+            scale = picture.width / picture.pixels.shape[1]
+            trimmed["box"] = [round(v * scale) for v in box]
+            result["trimmed"] = trimmed
+    return result
+
+
+def variant_hashes(result: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """Every (variant name, hex hash, quality) a PDQ result holds, original first."""
+    out: list[tuple[str, str, int]] = []
+    for prefix, entry in (("", result), (TRIMMED_PREFIX, result.get("trimmed"))):
+        if not entry:
+            continue
+        quality = int(entry["quality"])
+        out.append((prefix or "original", entry["hash"], quality))
+        for name in DIHEDRAL_NAMES[1:]:
+            hx = entry.get("variants", {}).get(name)
+            if hx is not None:
+                out.append((f"{prefix}+{name}" if prefix else name, hx, quality))
+    return out
+
+
+class PdqSignal:
+    """The `pdq` content signal: applies to every `image/*` content type."""
+
+    name: ClassVar[str] = "pdq"
+
+    def __init__(self, max_side: int | None = MAX_SIDE, trim: bool = True) -> None:
+        self.max_side = max_side
+        self.trim = trim
+
+    def applies_to(self, content_type: str) -> bool:
+        return content_type.startswith("image/")
+
+    def compute(self, content: BinaryIO, content_type: str) -> dict[str, Any] | None:
+        return hash_picture(content, max_side=self.max_side, trim=self.trim)
+
+
+register(PdqSignal())

@@ -1,0 +1,141 @@
+"""Decoding pictures for perceptual hashing: every still format, oriented, small and fast.
+
+PDQ's filter runs on every pixel it is given, so a 12 MP photo costs ~20× a 768-px one for
+the same 64×64 result. We shrink before hashing: JPEG decodes straight to a smaller size in
+the DCT (Pillow's draft mode, 1/2, 1/4 or 1/8 scale), then an area-averaging resize takes the
+long side to `max_side`. The hash drifts by a few bits from the full-resolution one
+(`bench/pdq_speed.py` measures it: mean 7-8 bits at 768 px, 11-13 at 512 px, which is why
+768 is the default); matching tolerates 31.
+
+Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`) stays on: a picture that claims
+more than twice the limit raises `PictureError` before anything is decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 768
+_ORIENTATION = 0x0112  # EXIF tag
+
+_heif_registered = False
+
+
+class PictureError(Exception):
+    """A picture cannot be decoded (malformed, truncated, too large); one-line reason."""
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A decoded, oriented picture as RGB pixels, and the size it has before any shrinking."""
+
+    pixels: np.ndarray  # uint8 [h, w, 3], C-contiguous
+    width: int  # oriented size of the picture as stored
+    height: int
+    format: str | None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # 16-bit and float greys: scale to 8 bits by their own range, as a viewer would.
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scaled = np.zeros_like(arr) if hi <= lo else (arr - lo) * (255.0 / (hi - lo))
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    # Alpha is dropped, not composited: the colour under a transparent pixel is what was
+    # drawn, and other PDQ tools read it the same way.
+    return img.convert("RGB")
+
+
+def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Picture:
+    """Decode the first frame of a picture, apply its EXIF orientation, shrink it so its long
+    side is at most `max_side` (None: full resolution), as RGB. Raises PictureError."""
+    _register_heif()
+    try:
+        img: Image.Image = Image.open(content)
+        img.seek(0)  # GIF, APNG, WebP, TIFF, HEIF: the first frame (or primary image)
+        width, height = img.size
+        fmt = img.format
+        if max_side is not None and fmt == "JPEG":
+            # DCT scaling: decodes at the smallest 1/2^k scale that stays >= the request.
+            img.draft("RGB", (max_side, max_side))
+        orientation = img.getexif().get(_ORIENTATION, 1)
+        # Orientations 5-8 turn the picture a quarter: the oriented size swaps its sides.
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        if orientation in (2, 3, 4, 5, 6, 7, 8):  # 1 (or none) is upright: spare the copy
+            img = ImageOps.exif_transpose(img) or img
+        img = _to_rgb(img)
+        if max_side is not None and max(img.size) > max_side:
+            scale = max_side / max(img.size)
+            size = (max(1, round(img.size[0] * scale)), max(1, round(img.size[1] * scale)))
+            img = img.resize(size, Image.Resampling.BOX)
+        pixels = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    except Image.DecompressionBombError as exc:
+        raise PictureError(f"decompression bomb refused: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise PictureError("not a picture Pillow can read (unknown or malformed header)") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise PictureError(f"truncated or malformed picture: {exc}") from exc
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise PictureError(f"picture decoded to an unusable shape {pixels.shape}")
+    return Picture(pixels=pixels, width=width, height=height, format=fmt)
+
+
+def trim_uniform_border(
+    pixels: np.ndarray, tolerance: int = 24, coverage: float = 0.97, min_trim: int = 2
+) -> tuple[int, int, int, int] | None:
+    """The box (left, top, right, bottom) inside a flat border, or None when there is none.
+
+    Each side is trimmed on its own (a caption bar may be white at the bottom while the frame
+    is black elsewhere): the side's colour is the median of its outermost line, and a line
+    belongs to the border while `coverage` of its pixels are within `tolerance` of that colour
+    in every channel (JPEG ringing and noise stay inside that). Returns None when less than
+    `min_trim` pixels would go on every side, or when too little picture would remain.
+    """
+    h, w = pixels.shape[:2]
+    if h < 16 or w < 16:
+        return None
+    def depth(lines: np.ndarray) -> int:
+        # lines: [n_lines, line_len, 3] (a view), outermost first. Most pictures have no
+        # border, so the outermost line alone usually settles it; then chunks of 16 lines.
+        ref = np.median(lines[0], axis=0)
+        limit = lines.shape[0] // 2
+        done = 0
+        step = 1
+        while done < limit:
+            block = lines[done : min(done + step, limit)].astype(np.int16)
+            close = (np.abs(block - ref).max(axis=2) <= tolerance).mean(axis=1) >= coverage
+            flat = np.flatnonzero(~close)
+            if flat.size:
+                return done + int(flat[0])
+            done += block.shape[0]
+            step = 16
+        return done
+
+    top = depth(pixels)
+    bottom = depth(pixels[::-1])
+    left = depth(pixels.transpose(1, 0, 2))
+    right = depth(pixels.transpose(1, 0, 2)[::-1])
+    if max(top, bottom, left, right) < min_trim:
+        return None
+    box = (left, top, w - right, h - bottom)
+    # A flat picture is all border; a sliver left over is not a picture either.
+    if box[2] - box[0] < max(16, w // 8) or box[3] - box[1] < max(16, h // 8):
+        return None
+    return box
