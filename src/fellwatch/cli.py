@@ -60,6 +60,11 @@ def _register_scan(sub: SubParsers) -> None:
         help="discard a previous, interrupted scan in DIR instead of resuming it",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--case", metavar="REF", help="record the scan against this case (with --exhibit)"
+    )
+    p.add_argument("--exhibit", metavar="REF", help="record the scan against this exhibit")
+    p.add_argument("--user", help="who ran the scan, for the records' audit log")
     for s in describe_settings():
         flag = "--" + s["name"].replace("_", "-")
         if isinstance(s["default"], bool):
@@ -88,6 +93,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from fellwatch.settings import ScanSettings, describe_settings
     from fellwatch.store.scanstore import ScanStoreError
 
+    if bool(args.case) != bool(args.exhibit):
+        return _fail("--case and --exhibit go together")
     settings = ScanSettings.from_env(
         **{s["name"]: getattr(args, s["name"]) for s in describe_settings()}
     )
@@ -104,6 +111,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except (EvidenceError, HashSetError, ScanStoreError) as exc:
         return _fail(str(exc))
     _print_summary(report.findings, report.out_dir)
+    if args.case:
+        from fellwatch.web.scans import ScanImportError, import_scan_dir
+
+        try:
+            count = import_scan_dir(report.out_dir, args.case, args.exhibit, user=args.user)
+        except ScanImportError as exc:
+            return _fail(f"scan completed, but not recorded against the exhibit: {exc}", 1)
+        sys.stdout.write(f"recorded {count} findings against {args.exhibit} in {args.case}\n")
     return 0
 
 
@@ -280,7 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return handler(args)
 
 
-
 # --- web: the unit's records (owned by the web package; handlers import Django lazily) --------
 
 
@@ -320,8 +334,10 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     if verdict.ok:
         sys.stdout.write(f"audit log intact: {verdict.entries} entries\n")
         return 0
-    sys.stderr.write(f"audit log broken at entry #{verdict.broken_seq}: {verdict.reason} "
-          f"({verdict.entries} entries before it hold)\n")
+    sys.stderr.write(
+        f"audit log broken at entry #{verdict.broken_seq}: {verdict.reason} "
+        f"({verdict.entries} entries before it hold)\n"
+    )
     return 1
 
 
@@ -335,19 +351,35 @@ def _register_records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     s.add_argument("--user", default=None, help="who imports (for the audit log)")
     s.set_defaults(handler=_cmd_records_import_scan)
     c = rsub.add_parser("import-csv", help="import historical records or exhibits from CSV")
-    c.add_argument("kind", choices=["operations", "cases", "warrants", "arrests", "exhibits",
-                                    "custody", "safeguarding"])
+    c.add_argument(
+        "kind",
+        choices=[
+            "operations",
+            "cases",
+            "warrants",
+            "arrests",
+            "exhibits",
+            "custody",
+            "safeguarding",
+        ],
+    )
     c.add_argument("csv_file", metavar="FILE")
     c.add_argument("--unit", required=True, help="the unit the records belong to")
     c.add_argument("--user", default=None, help="who imports (for the audit log)")
     c.set_defaults(handler=_cmd_records_import_csv)
     u = rsub.add_parser("add-user", help="add an officer: a user with a role in a unit")
     u.add_argument("username")
-    u.add_argument("--role", required=True,
-                   choices=["examiner", "reviewer", "supervisor", "auditor", "administrator"])
+    u.add_argument(
+        "--role",
+        required=True,
+        choices=["examiner", "reviewer", "supervisor", "auditor", "administrator"],
+    )
     u.add_argument("--unit", required=True)
-    u.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input (else it is asked for)")
+    u.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (else it is asked for)",
+    )
     u.set_defaults(handler=_cmd_records_add_user)
     d = rsub.add_parser("seed-demo", help="fill the store with a year of invented records")
     d.add_argument("--unit", default="Cyber Unit North")
@@ -368,8 +400,7 @@ def _cmd_records_import_scan(args: argparse.Namespace) -> int:
     except ScanImportError as exc:
         sys.stderr.write(f"fellwatch records import-scan: {exc}\n")
         return 1
-    sys.stdout.write(f"recorded {n} findings against exhibit {args.exhibit} "
-                     f"of case {args.case}\n")
+    sys.stdout.write(f"recorded {n} findings against exhibit {args.exhibit} of case {args.case}\n")
     return 0
 
 
@@ -421,8 +452,10 @@ def _cmd_records_seed_demo(args: argparse.Namespace) -> int:
     from fellwatch.web.records.synthetic import YearPlan, seed_year
 
     plan = seed_year(args.unit, YearPlan(year=args.year), seed=args.year)
-    sys.stdout.write(f"seeded {args.year}: {plan.arrests} arrests, {plan.warrants_executed} "
-                     f"warrants executed, {plan.children_safeguarded} children safeguarded\n")
+    sys.stdout.write(
+        f"seeded {args.year}: {plan.arrests} arrests, {plan.warrants_executed} "
+        f"warrants executed, {plan.children_safeguarded} children safeguarded\n"
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from fellwatch.hashsets.base import HashSetInfo
+from fellwatch.hashsets.categories import label
 from fellwatch.matching.base import Match
 from fellwatch.matching.pdq_index import (
     PdqIndex,
@@ -45,14 +46,6 @@ class _PdqSet:
     labels: list[str | None]  # mapped category per known row
     build_seconds: float
     loaded: bool
-
-
-def category_label(info: HashSetInfo, category: str | None) -> str | None:
-    """The display label of a known entry's category, by the set's category map; an
-    unmapped value shows as itself."""
-    if category is None:
-        return None
-    return info.category_map.get(category, info.category_map.get(category.upper(), category))
 
 
 def open_index(
@@ -111,7 +104,7 @@ class PerceptualMatcher:
                                  "categories")
             started = time.perf_counter()
             index, loaded = open_index(codes, info.source_sha256, index_dir, backend)
-            labels = [category_label(info, c) for c in categories]
+            labels = [label(info.kind, info.category_map, c) for c in categories]
             self._sets.append(
                 _PdqSet(info, index, labels, time.perf_counter() - started, loaded)
             )

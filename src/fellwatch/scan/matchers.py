@@ -11,6 +11,7 @@ from fellwatch.hashsets.categories import label
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.matching.base import Matcher
 from fellwatch.matching.exact import ExactMatcher
+from fellwatch.matching.perceptual import PerceptualMatcher
 from fellwatch.matching.video import VideoMatcher, known_videos
 from fellwatch.settings import ScanSettings
 
@@ -60,4 +61,16 @@ def build_matchers(
             videos += known_videos(info.name, info.kind, frames)
     if videos:
         matchers.append(VideoMatcher(videos))
+    pdq_sets = [(info, *store.pdq_hashes(info.name)) for info in infos if info.counts.get("pdq")]
+    if pdq_sets:
+        # The faiss index is saved beside the store, keyed by the set's SHA-256, so the next
+        # scan with the same set loads it instead of building it again.
+        matchers.append(
+            PerceptualMatcher(
+                pdq_sets,
+                threshold=settings.pdq_threshold,
+                min_quality=settings.pdq_min_quality,
+                index_dir=store.path / "index",
+            )
+        )
     return matchers

@@ -10,6 +10,7 @@ from fellwatch.signals.base import ContentSignal, registered
 SIGNAL_MODULES: tuple[str, ...] = (
     "fellwatch.signals.exif",
     "fellwatch.signals.filetype",
+    "fellwatch.signals.pdq",
     "fellwatch.signals.vpdq",
 )
 

@@ -121,6 +121,7 @@ class PdqSignal:
     """The `pdq` content signal: applies to every `image/*` content type."""
 
     name: ClassVar[str] = "pdq"
+    head_only: ClassVar[bool] = False
 
     def __init__(self, max_side: int | None = MAX_SIDE, trim: bool = True) -> None:
         self.max_side = max_side
