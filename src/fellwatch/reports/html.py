@@ -10,6 +10,21 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from fellwatch.reports.findings import categories, exif_lead, is_lead
 
 
+def matched_by(item: dict[str, Any]) -> list[str]:
+    """One line per hash set: the hash kinds that matched, with PDQ distance and variant."""
+    by_set: dict[str, list[str]] = {}
+    for m in item["matches"]:
+        text = m["kind"]
+        if m.get("distance"):
+            text += f" distance {m['distance']}"
+        if m.get("variant") and m["variant"] != "original":
+            text += f" {m['variant']}"
+        if m.get("frames"):
+            text += f" frames {m['frames']}"
+        by_set.setdefault(m["hashset"], []).append(text)
+    return [f"{name}: {', '.join(kinds)}" for name, kinds in by_set.items()]
+
+
 def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> None:
     env = Environment(
         loader=PackageLoader("fellwatch.reports", "templates"),
@@ -28,5 +43,6 @@ def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> Non
         leads=leads,
         review=sum(1 for i in items if i["review"]),
         categories=categories,
+        matched_by=matched_by,
     )
     path.write_text(html, encoding="utf-8")

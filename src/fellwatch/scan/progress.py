@@ -27,7 +27,8 @@ class Progress:
     def advance(self, items: int, nbytes: int) -> None:
         self.items += items
         self.bytes += nbytes
-        self._bar.set_postfix_str(f"{self.items}/{self.total_items} items", refresh=False)
+        # A unit is a file (with what is inside it) or a byte range to carve.
+        self._bar.set_postfix_str(f"{self.items}/{self.total_items} units", refresh=False)
         self._bar.update(nbytes)
 
     def close(self) -> None:
