@@ -50,3 +50,15 @@ def test_bomb_member_is_recorded_and_the_scan_carries_on(tmp_path):
     rows = _inventory(tmp_path / "o")
     assert "bomb" in rows["/bomb.zip!zeros.bin"]["error"]
     assert rows["/after.txt"]["md5"] == hashlib.md5(b"still scanned").hexdigest()
+
+
+def test_gzip_member_size_is_what_it_holds(shared_testdata, tmp_path):
+    # The fseventsd logs in the APFS image are gzip streams whose header sizes say nothing.
+    report = scan(
+        [str(shared_testdata / "apfs.raw")], tmp_path / "o", ScanSettings(workers=1),
+        progress=False,
+    )  # fmt: skip
+    assert report.findings["summary"]["errors"] == 0
+    rows = _inventory(tmp_path / "o")
+    member = rows["/apfs1/.fseventsd/000000001714941a!000000001714941a"]
+    assert int(member["size"]) == 257 and member["error"] == ""

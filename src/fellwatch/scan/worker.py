@@ -179,8 +179,14 @@ class ItemProcessor:
         digests = hasher.result()
         record.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
         if digests.size != record["size"]:
-            # A short read means the content is not what the metadata says: say so, keep digests.
-            record["error"] = f"read {digests.size} bytes, metadata says {record['size']}"
+            if record["origin"] == "archive":
+                # A gzip stream declares no reliable size (its trailer holds it modulo 4 GiB,
+                # some writers leave 0); the archive reader checks zip and tar sizes and CRCs
+                # itself. The size shown is what the member really holds.
+                record["size"] = digests.size
+            else:
+                # A short read means the content is not what the metadata says: say so.
+                record["error"] = f"read {digests.size} bytes, metadata says {record['size']}"
         if wants and kept is None:
             record["signals"]["skipped"] = (
                 f"larger than max_content_bytes ({self.settings.max_content_bytes})"
