@@ -6,10 +6,12 @@ Two backends, both exact (every known hash within the threshold is returned, not
   best for small sets.
 * ``mih`` — multi-index hashing (Norouzi, Punjani & Fleet, 2012) over a faiss-held copy of the
   codes: the first 253 bits are cut into ``SUBSTRINGS`` = 11 disjoint 23-bit substrings, each
-  with a direct-address table (bucket offsets + ids). By the pigeonhole principle, two hashes
-  within Hamming distance ``t`` agree to within ``t // 11`` bits on at least one substring, so
-  probing every bucket within ``t // 11`` bits of the query's substrings (277 buckets per
-  substring at t = 31) finds every true match; candidates are then checked on all 256 bits.
+  with a direct-address table (bucket offsets + ids). By the generalised pigeonhole principle
+  (``substring_radii``), two hashes within Hamming distance ``t`` agree to within ``r_i``
+  bits on some substring ``i`` when ``sum(r_i + 1) = t + 1``, so probing every bucket within
+  ``r_i`` bits of the query's substrings (2 794 buckets per hash at t = 31) finds every true
+  match; candidates are then checked on all 256 bits. Any number of queries is searched in one
+  vectorised pass (``PerceptualMatcher.match_many`` sends a whole scan batch).
 
 ``auto`` picks by size: ``mih`` from ``MIH_MIN_SIZE`` hashes up (the crossover measured by
 ``bench/pdq_index.py``, see docs/perceptual.md). faiss's own ``IndexBinaryMultiHash`` was
