@@ -42,6 +42,9 @@ CODE_BYTES = BITS // 8
 SUBSTRINGS = 11
 SUBSTRING_BITS = 23
 MIH_MIN_SIZE = 150_000
+# Queries per vectorised mih pass: bigger passes spill their temporaries out of the caches
+# (at 10 M, 512 hashes per pass were ~25 % slower per hash than 48-64; measured).
+MIH_CHUNK = 64
 INDEX_FORMAT = 1
 
 Backend = Literal["flat", "mih"]
@@ -231,7 +234,14 @@ class PdqIndex:
             return RangeResult(np.zeros(nq + 1, np.int64), empty, empty.astype(np.int32))
         if self.backend == "flat":
             return self._search_flat(queries, threshold)
-        return self._search_mih(queries, threshold)
+        if nq <= MIH_CHUNK:
+            return self._search_mih(queries, threshold)
+        parts = [self._search_mih(queries[a : a + MIH_CHUNK], threshold)
+                 for a in range(0, nq, MIH_CHUNK)]
+        lims = np.zeros(nq + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([np.diff(p.lims) for p in parts]), out=lims[1:])
+        return RangeResult(lims, np.concatenate([p.ids for p in parts]),
+                           np.concatenate([p.distances for p in parts]))
 
     def _search_flat(self, queries: np.ndarray, threshold: int) -> RangeResult:
         assert self._flat is not None
