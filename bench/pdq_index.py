@@ -6,6 +6,11 @@ Backends: faiss IndexBinaryFlat (range_search), faiss IndexBinaryMultiHash (exac
 nhash=16, b=16, nflip=1, at sizes up to 1 M) and Fellwatch's multi-index hashing (`mih`).
 Known hashes are seeded random; each query picture is 8 hashes, one of them a planted copy of
 a known hash with 0-31 bits changed (a match), the others random (no match). Medians of runs.
+
+Each picture is timed alone (its 8 hashes in one search, as `PerceptualMatcher.match` does)
+and in batches of `--batch` pictures (all their hashes in one search, as `match_many` does for
+a scan batch); per-picture figures of a batch are amortised. `mih-previous` is the mih search
+before the batch rewrite (copied below, run on the same tables): the baseline of the ratios.
 """
 
 from __future__ import annotations
@@ -17,7 +22,14 @@ import time
 import faiss
 import numpy as np
 
-from fellwatch.matching.pdq_index import PdqIndex
+from fellwatch.matching.pdq_index import (
+    SUBSTRINGS,
+    PdqIndex,
+    RangeResult,
+    _flip_masks,
+    _substring_keys,
+    _words,
+)
 
 THRESHOLD = 31
 
@@ -55,53 +67,114 @@ def brute_force(queries: np.ndarray, codes: np.ndarray) -> list[set[tuple[int, i
     return found
 
 
-def time_queries(search, pics: np.ndarray, runs: int) -> float:
-    """Median CPU microseconds per picture (its 8 hashes searched as one batch); CPU time,
-    because the machine is shared and faiss runs on one thread here."""
+def previous_mih_search(index: PdqIndex, queries: np.ndarray, threshold: int) -> RangeResult:
+    """The mih search as it was before the batch rewrite (commit 08be35e), on the same
+    tables: int64 positions, every candidate deduplicated by a sort before verification."""
+    nq, n = queries.shape[0], index.ntotal
+    masks = _flip_masks(threshold // SUBSTRINGS)
+    qwords = _words(queries)
+    probes = _substring_keys(qwords)[:, :, None] ^ masks[None, None, :]
+    flat_probe = (probes + index._table_base[None, :, None]).ravel()
+    starts = np.take(index._offsets_flat, flat_probe).astype(np.int64)
+    lengths = np.take(index._offsets_flat, flat_probe + 1).astype(np.int64) - starts
+    keep = np.flatnonzero(lengths)
+    total = int(lengths[keep].sum())
+    empty = np.zeros(0, dtype=np.int64)
+    if total == 0:
+        return RangeResult(np.zeros(nq + 1, np.int64), empty, empty.astype(np.int32))
+    lengths = lengths[keep]
+    flat_start = starts[keep] + (keep // masks.shape[0] % SUBSTRINGS) * n
+    probe_query = keep // (SUBSTRINGS * masks.shape[0])
+    run_begin = np.cumsum(lengths) - lengths
+    pos = np.arange(total, dtype=np.int64) - np.repeat(run_begin - flat_start, lengths)
+    cand = np.take(index._ids_flat, pos).astype(np.int64)
+    cq = np.repeat(probe_query, lengths)
+    pair = np.sort(cq * n + cand)
+    pair = pair[np.concatenate(([True], pair[1:] != pair[:-1]))]
+    cq, cand = pair // n, pair % n
+    diff = np.take(index._words, cand, axis=0) ^ np.take(qwords, cq, axis=0)
+    dist = np.bitwise_count(diff).sum(axis=1, dtype=np.int32)
+    hit = dist <= threshold
+    cq, cand, dist = cq[hit], cand[hit], dist[hit]
+    lims = np.zeros(nq + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cq, minlength=nq), out=lims[1:])
+    return RangeResult(lims, cand, dist)
+
+
+def time_queries(search, pics: np.ndarray, runs: int, batch: int = 1) -> float:
+    """Median CPU microseconds per picture, `batch` pictures' hashes (8 each) searched as one
+    call (amortised over them); CPU time, because the machine is shared and faiss runs on one
+    thread here."""
+    groups = [pics[a : a + batch].reshape(-1, 32) for a in range(0, len(pics), batch)]
     per_run = []
     for _ in range(runs):
         t0 = time.process_time()
-        for p in pics:
-            search(p)
+        for g in groups:
+            search(g)
         per_run.append((time.process_time() - t0) / len(pics) * 1e6)
     return float(np.median(per_run))
+
+
+def exact_on_sample(
+    search, pics: np.ndarray, expected: list[set[tuple[int, int]]]
+) -> tuple[bool, int, int]:
+    """(equal to brute force, queries, hits) on a sample of pictures searched as one batch."""
+    queries = pics.reshape(-1, 32)
+    result = search(queries)
+    exact = all(set(result.hits(q)) == expected[q] for q in range(len(expected)))
+    return exact, len(expected), sum(len(e) for e in expected)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
-    parser.add_argument("--pictures", type=int, default=200)
+    parser.add_argument("--pictures", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backends", default="flat,mih,multihash")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(20261129)
-    print(f"threshold {THRESHOLD}; {args.pictures} query pictures x 8 variants; "
-          f"medians of {args.runs} runs; faiss {faiss.__version__}, 1 thread")
+    print(f"threshold {THRESHOLD}; {args.pictures} query pictures x 8 variants, alone and in "
+          f"batches of {args.batch}; medians of {args.runs} runs; CPU time; "
+          f"faiss {faiss.__version__}, 1 thread")
     for n in (int(s) for s in args.sizes.split(",")):
         codes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
         pics = pictures(codes, args.pictures, rng)
+        expected = brute_force(pics[:16].reshape(-1, 32), codes)
         print(f"\n== {n:,} known hashes")
-        figures: dict[str, float] = {}
+        single: dict[str, float] = {}
+        batched: dict[str, float] = {}
         for backend in (b for b in ("flat", "mih") if b in args.backends.split(",")):
             before = rss_gb()
             t0 = time.perf_counter()
             index = PdqIndex(codes, backend)
             build = time.perf_counter() - t0
             grown = rss_gb() - before
-            # The flat scan of 10 M hashes takes ~0.1 s a picture: fewer pictures, one run.
+            searches = {backend: lambda q, ix=index: ix.search(q, THRESHOLD)}
+            if backend == "mih":
+                searches["mih-previous"] = lambda q, ix=index: previous_mih_search(
+                    ix, q, THRESHOLD)
+            print(f"{backend:>12}: build {build:7.2f} s, index {index.memory_bytes() / 1e9:5.2f}"
+                  f" GB, RSS +{grown:5.2f} GB (now {rss_gb():5.2f} GB)")
+            # The flat scan of 10 M hashes takes ~0.3 s a picture: fewer pictures, one run.
             slow = backend == "flat" and n >= 1_000_000
-            sample = pics[: 20 if slow else len(pics)]
-            us = time_queries(lambda p, ix=index: ix.search(p, THRESHOLD), sample,
-                              1 if slow else args.runs)
-            figures[backend] = us
-            check = pics[:10]
-            expected = brute_force(check.reshape(-1, 32), codes)
-            result = index.search(check.reshape(-1, 32), THRESHOLD)
-            exact = all(set(result.hits(q)) == expected[q] for q in range(len(expected)))
-            print(f"{backend:>9}: build {build:7.2f} s, {us:10.1f} us/picture, "
-                  f"index {index.memory_bytes() / 1e9:5.2f} GB (RSS +{grown:5.2f} GB), "
-                  f"exact vs brute force on {len(expected)} queries: {exact}")
+            sample = pics[: args.batch if slow else len(pics)]
+            runs = 1 if slow else args.runs
+            # Runs interleave the searches, so a neighbour's load hits them alike.
+            alone: dict[str, list[float]] = {name: [] for name in searches}
+            grouped: dict[str, list[float]] = {name: [] for name in searches}
+            for _ in range(runs):
+                for name, search in searches.items():
+                    alone[name].append(time_queries(search, sample, 1))
+                    grouped[name].append(time_queries(search, sample, 1, args.batch))
+            for name, search in searches.items():
+                single[name] = float(np.median(alone[name]))
+                batched[name] = float(np.median(grouped[name]))
+                exact, nq, hits = exact_on_sample(search, pics[:16], expected)
+                print(f"{name:>12}: {single[name]:10.1f} us/picture alone, "
+                      f"{batched[name]:10.1f} us/picture in batches of {args.batch}; "
+                      f"exact vs brute force on {nq} queries ({hits} hits): {exact}")
             del index
         if n <= 1_000_000 and "multihash" in args.backends:
             t0 = time.perf_counter()
@@ -113,14 +186,17 @@ def main() -> None:
             def mh_search(p, mh=mh):
                 return mh.range_search(p, THRESHOLD + 1)
 
-            us = time_queries(mh_search, pics[:50], 1)
-            figures["multihash"] = us
-            print(f"multihash: build {build:7.2f} s, {us:10.1f} us/picture "
+            single["multihash"] = time_queries(mh_search, pics[: args.batch], 1)
+            batched["multihash"] = time_queries(mh_search, pics[: args.batch], 1, args.batch)
+            print(f"{'multihash':>12}: build {build:7.2f} s, {single['multihash']:10.1f} "
+                  f"us/picture alone, {batched['multihash']:10.1f} us/picture in batches "
                   "(faiss IndexBinaryMultiHash nhash=16 b=16 nflip=1)")
             del mh
-        best = min(figures, key=lambda k: figures[k])
-        ratios = ", ".join(f"{k} {v / figures[best]:.1f}x" for k, v in figures.items())
-        print(f"fastest: {best}; time relative to it: {ratios}")
+        for label, figures in (("alone", single), (f"batches of {args.batch}", batched)):
+            fastest = min(figures, key=lambda k: figures[k])
+            base = "mih-previous" if "mih-previous" in figures else fastest
+            ratios = ", ".join(f"{k} {figures[base] / v:.2f}x" for k, v in figures.items())
+            print(f"speed-up over {base} ({label}): {ratios}")
     print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
 
 

@@ -17,6 +17,7 @@ from fellwatch.matching.pdq_index import (
     PdqIndexError,
     hamming_brute_force,
     hex_to_codes,
+    substring_radii,
 )
 from fellwatch.signals.pdq import hash_picture, variant_hashes
 
@@ -89,7 +90,8 @@ def test_threshold_is_inclusive_though_faiss_radius_is_strict(
 def test_thresholds_beyond_the_pigeonhole_step(
     random_set: tuple[np.ndarray, np.ndarray], backend: str
 ) -> None:
-    # t // 11 changes at 33 and 44: the MIH probes one more bit per substring there.
+    # The probe radii step at every threshold (one substring gets one more bit): 32 probes
+    # all eleven at 2 bits, 33 one at 3.
     codes, queries = random_set
     index = PdqIndex(codes, backend)
     for t in (SUBSTRINGS * 3 - 1, SUBSTRINGS * 3, 40):
@@ -144,6 +146,17 @@ def test_persistence_round_trip(
     assert np.array_equal(a.distances, b.distances)
 
 
+def test_probe_radii_satisfy_the_generalised_pigeonhole() -> None:
+    """sum(r_i + 1) > t: a hash differing by more than r_i bits on every substring would be
+    more than t away, so every true match is within its radius on some probed substring."""
+    for t in range(64):
+        radii = substring_radii(t)
+        assert len(radii) == SUBSTRINGS and min(radii) >= -1
+        assert sum(r + 1 for r in radii) == t + 1
+    assert substring_radii(31) == [2] * 10 + [1]
+    assert substring_radii(0) == [0] + [-1] * 10
+
+
 def test_load_refuses_a_missing_or_unfinished_index(tmp_path: Path) -> None:
     with pytest.raises(PdqIndexError):
         PdqIndex.load(tmp_path / "nothing")
@@ -181,3 +194,29 @@ def test_faiss_multihash_is_exact_only_at_the_pigeonhole_bound(
 
     assert found(1) == expected
     assert found(0) < expected
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_batched_search_equals_brute_force(backend: str) -> None:
+    """What `PerceptualMatcher.match_many` does: 64 pictures x 16 hashes in ONE search.
+    Planted near-duplicates at every distance 0..40 at known rows, random hashes that match
+    nothing, a duplicated known hash and repeated queries; checked at thresholds 0..31, 32
+    and 40 against brute force."""
+    rng = np.random.default_rng(64)
+    known = rng.integers(0, 256, size=(20_000, 32), dtype=np.uint8)
+    known[777] = known[555]  # the same hash twice in the set: both rows are hits
+    rows = rng.choice(known.shape[0], 41 * 8, replace=False)
+    planted = flip_bits(known[rows], np.arange(rows.size) % 41, rng)
+    queries = rng.integers(0, 256, size=(64 * 16, 32), dtype=np.uint8)
+    slots = rng.choice(queries.shape[0], rows.size, replace=False)
+    queries[slots] = planted
+    queries[5] = queries[6] = known[555]
+    index = PdqIndex(known, backend)
+    for t in (*range(32), 32, 40):
+        assert_exact(index, queries, known, t)
+    reference = hamming_brute_force(queries, known)
+    hits = index.search(queries, 31)
+    for slot, row, flipped in zip(slots, rows, np.arange(rows.size) % 41, strict=True):
+        assert ((int(row), int(flipped)) in hits.hits(int(slot))) == (flipped <= 31)
+        assert reference[slot, row] == flipped
+    assert hits.hits(5) == hits.hits(6) == [(555, 0), (777, 0)]

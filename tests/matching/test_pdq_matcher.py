@@ -150,3 +150,30 @@ def test_index_is_persisted_keyed_by_source_sha256(
     third = PerceptualMatcher([(info("s"), codes[:3], categories[:3])], index_dir=tmp_path)
     assert [d["loaded"] for d in third.describe()] == [False]
     assert third.match(record_of(picture("rocket"))) == []
+
+
+def test_match_many_equals_match_one_by_one(
+    known: tuple[np.ndarray, list[str | None], list[str]],
+) -> None:
+    codes, categories, _ = known
+    nothing: list[str | None] = [None, None]
+    sets = [
+        (info("zeta", sha="cd"), codes, categories),
+        (info("alpha", kind="known-good", sha="ef"), codes[:2], nothing),
+    ]
+    matcher = PerceptualMatcher(sets)
+    records = [
+        record_of(picture("astronaut").transpose(Image.Transpose.FLIP_TOP_BOTTOM)),
+        {"signals": {}},
+        record_of(picture("hubble_deep_field")),
+        record_of(ImageOps.expand(picture("camera"), border=40, fill=(255, 255, 255))),
+        record_of(Image.new("RGB", (200, 200), (90, 90, 90)), "PNG"),
+        record_of(picture("coffee").transpose(Image.Transpose.ROTATE_270)),
+        {},
+        record_of(picture("astronaut")),
+    ]
+    batched = matcher.match_many(records)
+    assert batched == [matcher.match(r) for r in records]
+    assert [len(m) for m in batched] == [2, 0, 0, 2, 0, 1, 0, 2]  # camera is in both sets
+    assert matcher.match_many([]) == [] and matcher.match_many([{}]) == [[]]
+    assert PerceptualMatcher([]).match_many(records[:2]) == [[], []]

@@ -2,7 +2,8 @@
 
 Every hash a record's `signals["pdq"]` holds is a query: the picture as it is, its seven
 turned and mirrored variants and, when it had a flat border, the same eight of its inside
-(see `fellwatch.signals.pdq`). All of them go to each set's index in one batch. A known entry
+(see `fellwatch.signals.pdq`). All of them go to each set's index in one batch;
+`match_many` puts every hash of a whole scan batch of records into one search. A known entry
 matched by several variants is reported once, with the closest variant (ties: the variant
 listed first, so "original" wins over "rot90", and an untrimmed variant over a trimmed one).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,7 +125,7 @@ class PerceptualMatcher:
             for s in self._sets
         ]
 
-    def queries(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+    def queries(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
         """The (variant name, hex) pairs of a record that are matched on, in preference order."""
         pdq = (record.get("signals") or {}).get("pdq")
         if not isinstance(pdq, dict) or "hash" not in pdq:
@@ -131,32 +133,45 @@ class PerceptualMatcher:
         return [(name, hx) for name, hx, q in variant_hashes(pdq) if q >= self.min_quality]
 
     def match(self, record: dict[str, Any]) -> list[Match]:
-        queries = self.queries(record)
-        if not queries or not self._sets:
-            return []
-        codes = hex_to_codes([hx for _, hx in queries])
-        found: list[tuple[str, int, int, Match]] = []
+        return self.match_many([record])[0]
+
+    def match_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Match]]:
+        """`match` for a batch of records: every hash of every record goes to each set's index
+        in ONE search (the scan hands batches of up to 64 items), so the index's fixed cost
+        per search is paid once per batch, not once per picture."""
+        per_record = [self.queries(record) for record in records]
+        results: list[list[Match]] = [[] for _ in records]
+        first = np.zeros(len(records) + 1, dtype=np.int64)  # query rows of record r
+        np.cumsum([len(q) for q in per_record], out=first[1:])
+        if int(first[-1]) == 0 or not self._sets:
+            return results
+        codes = hex_to_codes([hx for queries in per_record for _, hx in queries])
+        found: list[list[tuple[str, int, int, Match]]] = [[] for _ in records]
         for pdq_set in self._sets:
             result = pdq_set.index.search(codes, self.threshold)
-            best: dict[int, tuple[int, int]] = {}  # known row -> (distance, query rank)
-            for q in range(len(queries)):
-                for row, dist in result.hits(q):
-                    if row not in best or (dist, q) < best[row]:
-                        best[row] = (dist, q)
             info = pdq_set.info
-            for row, (dist, q) in best.items():
-                match = Match(
-                    hashset=info.name,
-                    set_kind=info.kind,
-                    kind="pdq",
-                    category=pdq_set.labels[row],
-                    distance=dist,
-                    variant=queries[q][0],
-                )
-                found.append((info.name, dist, row, match))
-        # Closest first within a set; the known row (sets are ordered by hash) breaks ties.
-        found.sort(key=lambda f: (f[0], f[1], f[2]))
-        return [f[3] for f in found]
+            for r, queries in enumerate(per_record):
+                base = int(first[r])
+                best: dict[int, tuple[int, int]] = {}  # known row -> (distance, query rank)
+                for q in range(len(queries)):
+                    for row, dist in result.hits(base + q):
+                        if row not in best or (dist, q) < best[row]:
+                            best[row] = (dist, q)
+                for row, (dist, q) in best.items():
+                    match = Match(
+                        hashset=info.name,
+                        set_kind=info.kind,
+                        kind="pdq",
+                        category=pdq_set.labels[row],
+                        distance=dist,
+                        variant=queries[q][0],
+                    )
+                    found[r].append((info.name, dist, row, match))
+        for r, rows in enumerate(found):
+            # Closest first within a set; the known row (sets are ordered by hash) breaks ties.
+            rows.sort(key=lambda f: (f[0], f[1], f[2]))
+            results[r] = [f[3] for f in rows]
+        return results
 
     def close(self) -> None:
         self._sets = []
