@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_TESTDATA = ROOT.parent / "shared" / "testdata" / "dfvfs"
+# Beside the project (as CI lays it out); a git worktree elsewhere can point at it instead.
+SHARED_TESTDATA = Path(
+    os.environ.get("FELLWATCH_SHARED_TESTDATA", ROOT.parent / "shared" / "testdata" / "dfvfs")
+)
 
 
 @pytest.fixture(scope="session")
