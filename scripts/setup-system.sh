@@ -7,7 +7,7 @@
 set -euo pipefail
 packages=(ntfs-3g mtools dosfstools ewf-tools fdisk gdisk hashdeep foremost testdisk qemu-utils
           exfatprogs sleuthkit libmagic1 e2fsprogs ffmpeg chromium postgresql cryptsetup-bin
-          exfat-fuse lvm2 genisoimage)
+          exfat-fuse lvm2 genisoimage unzip mount)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
