@@ -111,6 +111,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except (EvidenceError, HashSetError, ScanStoreError) as exc:
         return _fail(str(exc))
     _print_summary(report.findings, report.out_dir)
+    if report.run["incomplete_batches"]:
+        reasons = "; ".join(report.run["incomplete_reasons"])
+        return _fail(
+            f"{report.run['incomplete_batches']} batches failed in workers ({reasons}); "
+            "the findings are incomplete: run the same command again to retry them",
+            1,
+        )
     if args.case:
         from fellwatch.web.scans import ScanImportError, import_scan_dir
 

@@ -84,6 +84,8 @@ def scan(
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(outcome.seconds, 3),
         "resumed": outcome.resumed,
+        "incomplete_batches": len(outcome.failed_batches),
+        "incomplete_reasons": sorted(set(outcome.failed_batches)),
         "items_this_run": outcome.items,
         "bytes_this_run": outcome.bytes,
         "scan_seconds": round(outcome.scan_seconds, 3),

@@ -50,6 +50,7 @@ class ScanOutcome:
     resumed: bool
     evidence: list[dict[str, Any]]
     seconds: float
+    failed_batches: list[str]  # why each batch that is not in the store failed
     scan_seconds: float  # the item pass: reading, digests, signals, matching
     verify_seconds: float  # hashing the evidence files before and after
     items: int
@@ -104,7 +105,12 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
                         in_flight, store, request.matchers, progress, FIRST_COMPLETED
                     )
                 batch = Batch(index, ev.path, items, request.settings, ranges)
-                in_flight.add(executor.submit(batch))
+                try:
+                    future = executor.submit(batch)
+                except Exception as exc:  # a broken pool refuses work: count it, carry on
+                    future = Future()
+                    future.set_exception(exc)
+                in_flight.add(future)
         _drain(in_flight, store, request.matchers, progress, None)
         scanned_items, scanned_bytes = progress.items, progress.bytes
     finally:
@@ -126,6 +132,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         resumed=resumed,
         evidence=described,
         seconds=time.monotonic() - started,
+        failed_batches=progress.failed,
         scan_seconds=scan_seconds,
         verify_seconds=verify_seconds,
         items=scanned_items,
@@ -189,7 +196,13 @@ def _drain(
     done, pending = wait(in_flight, return_when=return_when or "ALL_COMPLETED")
     # Order of commits does not matter: records are keyed, reports sort them.
     for future in done:
-        result = future.result()
+        try:
+            result = future.result()
+        except Exception as exc:
+            # A worker died (a crash in a native reader, memory) or could not be reached. The
+            # batch is not committed, so running the same command again retries it.
+            progress.failed.append(f"{type(exc).__name__}: {exc}".strip())
+            continue
         classify(result.records, matchers)
         store.commit_batch(result.evidence_index, result.unit_keys, result.records)
         progress.advance(len(result.unit_keys), result.bytes_read)

@@ -11,6 +11,7 @@ class Progress:
     def __init__(self, total_items: int, total_bytes: int, enabled: bool = True) -> None:
         self.items = 0
         self.batches = 0
+        self.failed: list[str] = []
         self.bytes = 0
         self.total_items = total_items
         self._bar = tqdm(

@@ -66,14 +66,40 @@ def process_batch(batch: Batch) -> BatchResult:
     result = BatchResult(batch.evidence_index, batch.unit_keys())
     processor = ItemProcessor(ev, batch.settings)
     for item in batch.items:
-        result.records.extend(processor.process(item))
+        try:
+            result.records.extend(processor.process(item))
+        except Exception as exc:  # a reader or signal bug must cost one item, not the scan
+            record = base_record(item)
+            record["error"] = f"internal error: {_reason(exc)}"
+            result.records.append(record)
         result.bytes_read += item.size
     for byte_range in batch.ranges:
         # Carved items are items like any other: hashed, signalled, matched.
-        for carved in carve(ev.read_range, [byte_range], ev.path):
-            result.records.extend(processor.process(carved))
+        carved_so_far: list[dict[str, Any]] = []
+        try:
+            for carved in carve(ev.read_range, [byte_range], ev.path):
+                carved_so_far.extend(processor.process(carved))
+        except Exception as exc:  # what was carved before the failure is kept
+            carved_so_far.append(range_error_record(ev.path, byte_range, exc))
+        result.records.extend(carved_so_far)
         result.bytes_read += byte_range.length
     return result
+
+
+def range_error_record(evidence: str, byte_range: ByteRange, exc: BaseException) -> dict[str, Any]:
+    """The recorded outcome of a byte range whose carving stopped part-way."""
+    item = Item(
+        evidence=evidence,
+        path=f"carving/{byte_range.offset:012x}-{byte_range.offset + byte_range.length:012x}",
+        key=range_key(byte_range),
+        size=byte_range.length,
+        origin="carved",
+        allocated=False,
+        partition=byte_range.partition,
+        offset=byte_range.offset,
+        error=f"carving of this {byte_range.kind} range stopped: {_reason(exc)}",
+    )
+    return base_record(item)
 
 
 def base_record(item: Item) -> dict[str, Any]:
