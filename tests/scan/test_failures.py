@@ -82,3 +82,41 @@ def test_cli_exits_1_when_batches_failed(tmp_path, monkeypatch, capsys):
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("FELLWATCH_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_an_item_that_crashes_its_worker_is_recorded_and_the_scan_goes_on(tmp_path):
+    """A real SIGSEGV in a worker process (fault injection), with a worker per core."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = tmp_path / "ev"
+    for d in range(3):
+        (folder / f"d{d}").mkdir(parents=True)
+        for f in range(100):
+            (folder / f"d{d}" / f"f{f:03}.bin").write_bytes(f"{d}/{f}".encode() * 50)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+
+    def run(out, **env):
+        return subprocess.run(
+            [sys.executable, "-m", "fellwatch", "scan", str(folder), "--out", str(out),
+             "--quiet", "--workers", "2"],
+            env={**os.environ, "PYTHONPATH": src, **env}, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+
+    crashed = run(tmp_path / "c", FELLWATCH_FAULT_CRASH_ON_PATH="/d1/f042.bin")
+    assert crashed.returncode == 0, crashed.stderr
+    whole = run(tmp_path / "w")
+    assert whole.returncode == 0, whole.stderr
+    with (tmp_path / "c" / "inventory.csv").open(newline="") as fh:
+        got = {r["path"]: r for r in csv.DictReader(fh)}
+    with (tmp_path / "w" / "inventory.csv").open(newline="") as fh:
+        want = {r["path"]: r for r in csv.DictReader(fh)}
+    assert got.keys() == want.keys() and len(got) == 300
+    assert "worker process crashed" in got["/d1/f042.bin"]["error"]
+    assert got["/d1/f042.bin"]["md5"] == ""
+    for path, row in want.items():
+        if path != "/d1/f042.bin":
+            assert got[path]["md5"] == row["md5"] and got[path]["error"] == "", path

@@ -8,11 +8,8 @@ never interrupted.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +17,11 @@ from typing import Any
 from fellwatch import TOOL_NAME, __version__
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.matching.base import Matcher
+from fellwatch.scan.dispatch import Dispatcher
 from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
 from fellwatch.scan.verify import evidence_sha256
-from fellwatch.scan.worker import Batch, BatchResult, range_key
+from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
 from fellwatch.store.scanstore import ScanStore
@@ -94,28 +92,23 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         total_bytes=sum(p.bytes() for p in plans),
         enabled=request.progress,
     )
-    executor = make_executor(request.cluster, request.settings.worker_count())
-    scanned_items = scanned_bytes = 0
+    workers = request.settings.worker_count()
+    dispatcher = Dispatcher(
+        lambda: make_executor(request.cluster, workers),
+        store,
+        request.matchers,
+        progress,
+        classify,
+    )
     try:
-        in_flight: set[Future[BatchResult]] = set()
         for index, (ev, plan) in enumerate(zip(opened, plans, strict=True)):
             for items, ranges in _batches(plan):
-                while len(in_flight) >= executor.slots:
-                    in_flight = _drain(
-                        in_flight, store, request.matchers, progress, FIRST_COMPLETED
-                    )
-                batch = Batch(index, ev.path, items, request.settings, ranges)
-                try:
-                    future = executor.submit(batch)
-                except Exception as exc:  # a broken pool refuses work: count it, carry on
-                    future = Future()
-                    future.set_exception(exc)
-                in_flight.add(future)
-        _drain(in_flight, store, request.matchers, progress, None)
+                dispatcher.submit(Batch(index, ev.path, items, request.settings, ranges))
+        dispatcher.finish()
         scanned_items, scanned_bytes = progress.items, progress.bytes
     finally:
         progress.close()
-        executor.close()
+        dispatcher.close()
         for ev in opened:
             ev.close()
 
@@ -176,40 +169,6 @@ def _batches(plan: Plan) -> Iterator[tuple[list[Item], list[ByteRange]]]:
         yield batch, []
     for byte_range in plan.ranges:
         yield [], [byte_range]
-
-
-def _fault_after() -> int | None:
-    # Fault injection for the resume tests: SIGKILL this process after N committed batches.
-    value = os.environ.get("FELLWATCH_FAULT_KILL_AFTER_BATCHES")
-    return int(value) if value else None
-
-
-def _drain(
-    in_flight: set[Future[BatchResult]],
-    store: ScanStore,
-    matchers: list[Matcher],
-    progress: Progress,
-    return_when: str | None,
-) -> set[Future[BatchResult]]:
-    if not in_flight:
-        return in_flight
-    done, pending = wait(in_flight, return_when=return_when or "ALL_COMPLETED")
-    # Order of commits does not matter: records are keyed, reports sort them.
-    for future in done:
-        try:
-            result = future.result()
-        except Exception as exc:
-            # A worker died (a crash in a native reader, memory) or could not be reached. The
-            # batch is not committed, so running the same command again retries it.
-            progress.failed.append(f"{type(exc).__name__}: {exc}".strip())
-            continue
-        classify(result.records, matchers)
-        store.commit_batch(result.evidence_index, result.unit_keys, result.records)
-        progress.advance(len(result.unit_keys), result.bytes_read)
-        progress.batches += 1
-        if progress.batches == _fault_after():
-            os.kill(os.getpid(), signal.SIGKILL)
-    return set(pending)
 
 
 def classify(records: list[dict[str, Any]], matchers: Sequence[Matcher]) -> None:

@@ -8,6 +8,8 @@ not done here: the scan's main process holds the hash sets once and matches each
 from __future__ import annotations
 
 import io
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -51,6 +53,7 @@ class BatchResult:
 
 
 _EVIDENCE: dict[str, Evidence] = {}
+_CRASH_ON = os.environ.get("FELLWATCH_FAULT_CRASH_ON_PATH")
 
 
 def _evidence(path: str) -> Evidence:
@@ -125,6 +128,9 @@ class ItemProcessor:
 
     def process(self, item: Item) -> Iterator[dict[str, Any]]:
         """The record of one item, then the records of anything inside it (archive members)."""
+        if _CRASH_ON is not None and item.path == _CRASH_ON:
+            # Fault injection for the crash tests: die as a native reader would.
+            os.kill(os.getpid(), signal.SIGSEGV)
         record = base_record(item)
         if item.error is not None:
             yield record
