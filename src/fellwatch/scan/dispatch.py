@@ -121,9 +121,13 @@ class Dispatcher:
                     wait([future])
                     del self._in_flight[future]
                     try:
-                        self._commit(future.result())
+                        result = future.result()
                     except BrokenExecutor as exc:
                         self._crashed(batch, attempt, exc)
+                    except Exception as exc:
+                        self._progress.failed.append(f"{type(exc).__name__}: {exc}".strip())
+                    else:
+                        self._commit(result)
             self.executor.close()
             self.executor = self._make()
         if "quarantine" in broken and self._quarantine is not None:
