@@ -19,7 +19,13 @@ from typing import Any
 from fellwatch.matching.base import Matcher
 from fellwatch.scan.executors import Executor, LocalExecutor
 from fellwatch.scan.progress import Progress
-from fellwatch.scan.worker import Batch, BatchResult, base_record, range_error_record
+from fellwatch.scan.worker import (
+    Batch,
+    BatchResult,
+    base_record,
+    error_reason,
+    range_error_record,
+)
 from fellwatch.store.scanstore import ScanStore
 
 Classify = Callable[[list[dict[str, Any]], Sequence[Matcher]], None]
@@ -98,7 +104,7 @@ class Dispatcher:
             except Exception as exc:
                 # Not a crash (a Dask worker lost, memory): the batch is not committed, the
                 # scan says so and the next run of the same command retries it.
-                self._progress.failed.append(f"{type(exc).__name__}: {exc}".strip())
+                self._progress.failed.append(error_reason(exc))
                 continue
             self._commit(result)
         if broken:
@@ -125,7 +131,7 @@ class Dispatcher:
                     except BrokenExecutor as exc:
                         self._crashed(batch, attempt, exc)
                     except Exception as exc:
-                        self._progress.failed.append(f"{type(exc).__name__}: {exc}".strip())
+                        self._progress.failed.append(error_reason(exc))
                     else:
                         self._commit(result)
             self.executor.close()

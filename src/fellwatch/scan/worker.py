@@ -73,7 +73,7 @@ def process_batch(batch: Batch) -> BatchResult:
             result.records.extend(processor.process(item))
         except Exception as exc:  # a reader or signal bug must cost one item, not the scan
             record = base_record(item)
-            record["error"] = f"internal error: {_reason(exc)}"
+            record["error"] = f"internal error: {error_reason(exc)}"
             result.records.append(record)
         result.bytes_read += item.size
     for byte_range in batch.ranges:
@@ -100,7 +100,7 @@ def range_error_record(evidence: str, byte_range: ByteRange, exc: BaseException)
         allocated=False,
         partition=byte_range.partition,
         offset=byte_range.offset,
-        error=f"carving of this {byte_range.kind} range stopped: {_reason(exc)}",
+        error=f"carving of this {byte_range.kind} range stopped: {error_reason(exc)}",
     )
     return base_record(item)
 
@@ -138,7 +138,7 @@ class ItemProcessor:
         try:
             stream = self._open(item)
         except Exception as exc:  # any reader failure is this item's outcome, not the scan's
-            record["error"] = _reason(exc)
+            record["error"] = error_reason(exc)
             yield record
             return
         with stream:
@@ -169,7 +169,7 @@ class ItemProcessor:
                             self._signals(content, member_record)
                     members.append(member_record)
         except Exception as exc:  # a corrupt or bombed archive is the outer item's outcome
-            record["error"] = f"archive: {_reason(exc)}"
+            record["error"] = f"archive: {error_reason(exc)}"
         return members
 
     def _open(self, item: Item) -> BinaryIO:
@@ -206,7 +206,7 @@ class ItemProcessor:
                         kept = None
                 chunk = stream.read(CHUNK)
         except Exception as exc:
-            record["error"] = f"read failed after {hasher.result().size} bytes: {_reason(exc)}"
+            record["error"] = f"read failed after {hasher.result().size} bytes: {error_reason(exc)}"
             return None
         digests = hasher.result()
         record.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
@@ -237,12 +237,13 @@ class ItemProcessor:
             try:
                 value = signal.compute(io.BytesIO(content), content_type)
             except Exception as exc:  # malformed content is the item's outcome
-                record["error"] = f"{name}: {_reason(exc)}"
+                record["error"] = f"{name}: {error_reason(exc)}"
                 continue
             if value is not None:
                 record["signals"][name] = value
 
 
-def _reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException) -> str:
+    """One line for an exception: its type and the first line of its message."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -105,8 +105,5 @@ class ScanStore:
         for (text,) in rows:
             yield json.loads(text)
 
-    def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
-
     def close(self) -> None:
         self._db.close()
