@@ -74,34 +74,31 @@ def case_view(write: bool = False) -> Callable[[View], View]:
     """Decorate a view taking `case_id`: it receives the Case instead, or the request is refused
     (and the refusal logged). `write` views also refuse read-only roles; a POST to any case
     view needs write access."""
-
-    def decorator(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapped(request: HttpRequest, case_id: int, **kwargs: Any) -> HttpResponse:
-            case = visible_cases(request.user).filter(pk=case_id).first()
-            if case is None:
-                deny(request, "case", case_id)
-            if (write or request.method not in ("GET", "HEAD")) and not can_write(request.user):
-                deny(request, "case", case_id, status=403)
-            return view(request, case, **kwargs)
-
-        return wrapped
-
-    return decorator
+    return _guarded("case", visible_cases, write)
 
 
 def operation_view(write: bool = False) -> Callable[[View], View]:
+    """The same guard for an operation's views."""
+    return _guarded("operation", visible_operations, write)
+
+
+def _guarded(
+    what: str, visible: Callable[[Any], QuerySet[Any]], write: bool
+) -> Callable[[View], View]:
+    """Views of one object by its `<what>_id`: 404 (logged) unless the user may see it, 403
+    (logged) for a change by a read-only role. The view receives the object instead of its id."""
+
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, operation_id: int, **kwargs: Any) -> HttpResponse:
-            operation = visible_operations(request.user).filter(pk=operation_id).first()
-            if operation is None:
-                deny(request, "operation", operation_id)
+        def wrapped(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            object_id = kwargs.pop(f"{what}_id")  # the URL names it case_id, operation_id
+            found = visible(request.user).filter(pk=object_id).first()
+            if found is None:
+                deny(request, what, object_id)
             if (write or request.method not in ("GET", "HEAD")) and not can_write(request.user):
-                deny(request, "operation", operation_id, status=403)
-            return view(request, operation, **kwargs)
+                deny(request, what, object_id, status=403)
+            return view(request, found, **kwargs)
 
         return wrapped
 
