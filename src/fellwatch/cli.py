@@ -180,15 +180,26 @@ def _register_hashset(sub: SubParsers) -> None:
 
     parser = sub.add_parser(
         "hashset",
-        help="import and list hash sets (VICS JSON, hashdeep, md5sum lists, NSRL, PDQ lists)",
+        help="import and list hash sets (VICS JSON, hashdeep, md5sum lists, NSRL, PDQ, vPDQ)",
         description=f"Hash sets are kept under ${settings.DATA_DIR.env} "
         f"(default {settings.DATA_DIR.default})/hashsets.",
     )
     actions = parser.add_subparsers(dest="hashset_command", required=True, metavar="ACTION")
 
-    imp = actions.add_parser("import", help="import a hash-set file (format detected)")
-    imp.add_argument("file", metavar="FILE", type=Path)
-    imp.add_argument("--name", help="the set's name (default: the file name without extension)")
+    imp = actions.add_parser(
+        "import",
+        help="import a hash-set file, or a folder of vPDQ files (format detected)",
+    )
+    imp.add_argument(
+        "file",
+        metavar="FILE_OR_FOLDER",
+        type=Path,
+        help="a hash-set file, or a folder of vPDQ files (one video per file) read as one set",
+    )
+    imp.add_argument(
+        "--name",
+        help="the set's name (default: the file name without extension, or the folder's name)",
+    )
     imp.add_argument(
         "--kind",
         choices=["known-bad", "known-good"],
@@ -217,13 +228,13 @@ def _hashset_import(args: argparse.Namespace) -> int:
 
     from fellwatch.hashsets import categories
     from fellwatch.hashsets.base import HashSetError
-    from fellwatch.hashsets.store import HashSetStore
+    from fellwatch.hashsets.store import HashSetStore, default_name
 
     started = time.perf_counter()
     try:
         with HashSetStore.default() as store:
             cmap = categories.load_map(args.category_map) if args.category_map else None
-            name = args.name if args.name is not None else args.file.stem
+            name = args.name if args.name is not None else default_name(args.file)
             before = store.find(name)
             with tqdm(unit=" entries", unit_scale=True, file=sys.stderr, disable=None) as bar:
                 info = store.import_file(
@@ -237,7 +248,8 @@ def _hashset_import(args: argparse.Namespace) -> int:
         _hashset_say(f"fellwatch: {exc}", sys.stderr)
         return 2
     if before == info:
-        _hashset_say(f"{info.name}: already imported from this file, unchanged")
+        source = "folder" if args.file.is_dir() else "file"
+        _hashset_say(f"{info.name}: already imported from this {source}, unchanged")
     elif before is not None:
         _hashset_say(f"{info.name}: new version replaces {before.version}")
     rows = [

@@ -81,3 +81,33 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert "missing.txt: no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["hashset", "import", str(bad), "--kind", "maybe"])
+
+
+def test_import_a_folder_of_vpdq_files(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "videos.2026"  # a folder's name is the set's name, dots and all
+    folder.mkdir()
+    frames = {"a": [0, 1, 2, 2], "b": [3, 4]}  # "a" shows its last frame twice
+    for name, numbers in frames.items():
+        (folder / f"{name}.txt").write_text(
+            "".join(f"{i},90,{s.pdq(n)},{i}.000\n" for i, n in enumerate(numbers))
+        )
+    assert main(["hashset", "import", str(folder)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:4] == [
+        "name     videos.2026",
+        "format   vpdq",
+        "kind     known-bad",
+        "entries  5 (vpdq 5)",
+    ]
+    assert out[-1] == "skipped  1 duplicate digest (first entry kept)"
+    assert main(["hashset", "import", str(folder)]) == 0
+    assert capsys.readouterr().out.startswith("videos.2026: already imported from this folder")
+    other = tmp_path / "sums"
+    other.mkdir()
+    s.write_hashdeep(other / "local.hashdeep", [1])
+    assert main(["hashset", "import", str(other)]) == 2
+    assert capsys.readouterr().err == (
+        "fellwatch: sums: a folder, but not of vpdq files (only vpdq sets are read from a folder)\n"
+    )

@@ -2,7 +2,8 @@
 
 Each format module (vics, hashdeep, sumlist, nsrl, pdqlist, …) provides a `HashSetFormat`:
 `sniff` decides from the first bytes and the file name whether the file is of that format,
-`read` yields `HashEntry` values without loading the whole file into memory.
+`read` yields `HashEntry` values without loading the whole file into memory. A `FolderFormat`
+(vpdq) also reads a folder of its files as one set.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 SetKind = Literal["known-bad", "known-good"]
 HashKind = Literal["md5", "sha1", "sha256", "pdq", "vpdq"]
@@ -77,3 +78,14 @@ class HashSetFormat(Protocol):
     def sniff(self, head: bytes, path: Path) -> bool: ...
 
     def read(self, path: Path, notes: ReadNotes | None = None) -> Iterator[HashEntry]: ...
+
+
+@runtime_checkable
+class FolderFormat(HashSetFormat, Protocol):
+    """A format whose `read` also takes a folder of its files (vPDQ: one video per file)."""
+
+    def files(self, folder: Path) -> list[Path]:
+        """The files `read(folder)` reads, sorted. The store computes the folder's version over
+        this same list, so a file the reader skips can never change the version, nor a file it
+        reads go unnoticed."""
+        ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fellwatch.hashsets.base import HashSetError, HashSetFormat
+from fellwatch.hashsets.base import FolderFormat, HashSetError, HashSetFormat
 from fellwatch.hashsets.hashdeep import Hashdeep
 from fellwatch.hashsets.nsrl import NsrlRds
 from fellwatch.hashsets.pdqlist import PdqList
@@ -43,8 +43,34 @@ def get(name: str) -> HashSetFormat:
         ) from None
 
 
+def folder_formats() -> list[FolderFormat]:
+    """The formats that read a folder of their files as one set."""
+    return [fmt for fmt in FORMATS.values() if isinstance(fmt, FolderFormat)]
+
+
+def folder_names() -> str:
+    """The folder formats' names for messages: "vpdq" (or "vpdq or x")."""
+    return " or ".join(fmt.name for fmt in folder_formats())
+
+
 def detect(path: Path) -> HashSetFormat:
-    """The format of the file at `path`, from its first bytes and its name."""
+    """The format of the file at `path`, from its first bytes and its name; for a folder, the
+    folder format whose files it holds."""
+    if path.is_dir():
+        readers = folder_formats()
+        for reader in readers:
+            try:
+                if reader.sniff(b"", path):
+                    return reader
+            except OSError as exc:  # an unreadable file in the folder, as for a file
+                raise HashSetError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+        if not any(reader.files(path) for reader in readers):
+            raise HashSetError(f"{path.name}: empty folder, no hash-set files in it")
+        names = folder_names()
+        raise HashSetError(
+            f"{path.name}: a folder, but not of {names} files (only {names} sets are read "
+            "from a folder)"
+        )
     try:
         with path.open("rb") as stream:
             head = stream.read(HEAD_BYTES)

@@ -37,9 +37,11 @@ import numpy as np
 from fellwatch import settings
 from fellwatch.hashsets import categories, registry
 from fellwatch.hashsets.base import (
+    FolderFormat,
     HashEntry,
     HashKind,
     HashSetError,
+    HashSetFormat,
     HashSetInfo,
     ReadNotes,
     SetKind,
@@ -176,24 +178,23 @@ class HashSetStore:
         format: str | None = None,
         progress: Progress | None = None,
     ) -> HashSetInfo:
-        """Read a hash-set file into the store as set `name` (default: the file's stem).
+        """Read a hash-set file, or a folder of files of a format that reads folders (vpdq),
+        into the store as set `name` (default: `default_name(path)`).
 
-        The same file under the same name (same kind and category map) is a no-op returning
-        the stored set. A different file under a stored name becomes that set's new version
-        and replaces the old one. `progress(n)` is called as entries are loaded.
+        The same file or folder (same `source_sha256`) under the same name, kind and category
+        map is a no-op returning the stored set. A different one under a stored name becomes
+        that set's new version and replaces the old one. `progress(n)` is called as entries
+        are loaded.
         """
         path = Path(path)
-        if not path.is_file():
-            raise HashSetError(f"{path}: no such file")
-        fmt = registry.get(format) if format else registry.detect(path)
+        fmt, source_sha256 = _source(path, format)
         set_kind: SetKind = kind or fmt.default_kind
         if set_kind not in get_args(SetKind):
             raise HashSetError(f"unknown set kind {set_kind!r} (known-bad or known-good)")
-        name = (name if name is not None else path.stem).strip()
+        name = (name if name is not None else default_name(path)).strip()
         if not name:
             raise HashSetError(f"{path.name}: a hash set needs a non-empty name")
         cmap = categories.effective_map(set_kind, category_map)
-        source_sha256 = file_sha256(path)
         existing = self.find(name)
         if (
             existing is not None
@@ -212,7 +213,8 @@ class HashSetStore:
         try:
             counts = _load(temp, fmt.read(path, notes), notes, progress)
             if not counts:
-                raise HashSetError(f"{path.name}: no hashes in this {fmt.name} file")
+                what = "folder" if path.is_dir() else "file"
+                raise HashSetError(f"{path.name}: no hashes in this {fmt.name} {what}")
             _write_meta(temp, name, fmt.name, source_sha256)
             temp.replace(sets_dir / file)
         except sqlite3.Error as exc:
@@ -359,6 +361,48 @@ class HashSetStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def default_name(path: Path) -> str:
+    """A set's name when none is given: a file's name without its extension, a folder's whole
+    name (`videos.2026` is not an extension)."""
+    return path.resolve().name if path.is_dir() else path.stem
+
+
+def _source(path: Path, format: str | None) -> tuple[HashSetFormat, str]:
+    """The format of the file or folder at `path` and its version (`source_sha256`)."""
+    if path.is_file():
+        return registry.get(format) if format else registry.detect(path), file_sha256(path)
+    if not path.is_dir():
+        raise HashSetError(f"{path}: no such file or folder")
+    fmt = registry.get(format) if format else registry.detect(path)
+    if not isinstance(fmt, FolderFormat):
+        raise HashSetError(
+            f"{path.name}: a folder; only {registry.folder_names()} sets are read from a folder, "
+            f"not {fmt.name}"
+        )
+    files = fmt.files(path)
+    if not files:
+        raise HashSetError(f"{path.name}: empty folder, no {fmt.name} files in it")
+    return fmt, folder_sha256(path, files)
+
+
+def folder_sha256(folder: Path, files: Iterable[Path]) -> str:
+    """A folder's version: the SHA-256 of one line `<file SHA-256>  <path inside the folder>`
+    per file (sha256sum's format, `/` separators), sorted by the path's bytes.
+
+    Adding, removing, renaming or changing a file changes it (a file's name is its video's
+    media_id); files the format does not read are not in `files` and do not. For a vpdq
+    folder it is reproducible outside Fellwatch, inside the folder:
+    `find . -type f -not -path '*/.*' -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum
+    | sha256sum` (for names without a newline or a backslash, which sha256sum escapes).
+    """
+    lines = sorted(
+        (file.relative_to(folder).as_posix().encode("utf-8", "surrogateescape"), file_sha256(file))
+        for file in files
+    )
+    text = b"".join(digest.encode("ascii") + b"  " + rel + b"\n" for rel, digest in lines)
+    return hashlib.sha256(text).hexdigest()
 
 
 def file_sha256(path: Path) -> str:

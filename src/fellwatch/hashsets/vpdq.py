@@ -32,19 +32,22 @@ def parse_line(line: str) -> tuple[int, int, str, float] | None:
     return int(m[1]), quality, m[3].lower(), float(m[4])
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [path]
-
-
 class VpdqFormat:
     name: ClassVar[str] = "vpdq"
     default_kind: ClassVar[SetKind] = "known-bad"
 
+    def files(self, folder: Path) -> list[Path]:
+        """Every file under `folder`, sorted, except hidden ones and those under a hidden
+        folder (.DS_Store, .git/): they are not videos, and must not change the set's version."""
+        return sorted(
+            p
+            for p in folder.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        )
+
     def sniff(self, head: bytes, path: Path) -> bool:
         if path.is_dir():
-            files = _files(path)
+            files = self.files(path)
             if not files:
                 return False
             with files[0].open("rb") as f:
@@ -55,15 +58,16 @@ class VpdqFormat:
     def read(self, path: Path, notes: Any = None) -> Iterator[HashEntry]:
         # `notes` (read warnings) is accepted for the registry's interface; vPDQ lines are
         # either valid or the whole file is refused.
-        root = path if path.is_dir() else path.parent
-        for file in _files(path):
-            media_id = file.relative_to(root).with_suffix("").as_posix()
+        root, files = (path, self.files(path)) if path.is_dir() else (path.parent, [path])
+        for file in files:
+            where = file.relative_to(root)
+            media_id = where.with_suffix("").as_posix()
             with file.open(encoding="ascii", errors="replace") as lines:
                 for number, line in enumerate(lines, 1):
                     try:
                         parsed = parse_line(line)
                     except HashSetError as exc:
-                        raise HashSetError(f"{file.name}:{number}: {exc}") from exc
+                        raise HashSetError(f"{where.as_posix()}:{number}: {exc}") from exc
                     if parsed is not None:
                         _, quality, digest, _ = parsed
                         yield HashEntry(kind="vpdq", digest=digest, quality=quality,
