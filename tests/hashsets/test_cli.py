@@ -88,7 +88,8 @@ def test_import_a_folder_of_vpdq_files(
 ) -> None:
     folder = tmp_path / "videos.2026"  # a folder's name is the set's name, dots and all
     folder.mkdir()
-    frames = {"a": [0, 1, 2, 2], "b": [3, 4]}  # "a" shows its last frame twice
+    # The same title card opens both videos; "a" shows its last frame twice.
+    frames = {"a": [0, 1, 2, 2], "b": [0, 3]}
     for name, numbers in frames.items():
         (folder / f"{name}.txt").write_text(
             "".join(f"{i},90,{s.pdq(n)},{i}.000\n" for i, n in enumerate(numbers))
@@ -101,7 +102,7 @@ def test_import_a_folder_of_vpdq_files(
         "kind     known-bad",
         "entries  5 (vpdq 5)",
     ]
-    assert out[-1] == "skipped  1 duplicate digest (first entry kept)"
+    assert out[-1] == "skipped  1 repeated frame within one video (bag of frames)"
     assert main(["hashset", "import", str(folder)]) == 0
     assert capsys.readouterr().out.startswith("videos.2026: already imported from this folder")
     other = tmp_path / "sums"

@@ -1,8 +1,10 @@
-"""vPDQ sets in the store: a folder of videos is one set, its version, refused folders."""
+"""vPDQ sets in the store: a folder of videos is one set, frames shared between videos stay with
+every video, a folder's version, refused folders, and set files of the previous layout."""
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +12,12 @@ import pytest
 
 from fellwatch.hashsets.base import HashSetError
 from fellwatch.hashsets.store import HashSetStore
+from fellwatch.hashsets.vpdq import format_frames
+from fellwatch.matching.video import VideoMatcher
+from fellwatch.scan.matchers import build_matchers
+from fellwatch.settings import ScanSettings
 from tests.hashsets import samples as s
+from tests.signals.test_vpdq import record, video, vpdq, write_known
 
 
 @pytest.fixture
@@ -30,6 +37,38 @@ def by_video(store: HashSetStore, name: str) -> dict[str, list[str]]:
         assert e.media_id is not None
         videos.setdefault(e.media_id, []).append(e.digest)
     return videos
+
+
+def test_frames_shared_between_videos_stay_with_both(store: HashSetStore, tmp_path: Path) -> None:
+    # Two edits of the same footage: "edit" opens with the first five seconds of "walk" (the
+    # same frame hashes), then cuts to other footage, and shows its first frame twice.
+    folder = tmp_path / "videos"
+    write_known(folder, "walk", video("mp4", 0, seconds=10))
+    walk = vpdq(video("mp4", 0, seconds=10))["frames"]
+    other = vpdq(video("mp4", 1))["frames"]
+    edit = [walk[0], *walk[:5], *other]
+    (folder / "edit.txt").write_text(format_frames(edit))
+    assert all(q >= 50 for _, q, _, _ in edit + walk)  # good frames: all of them match on
+
+    info = store.import_file(folder)
+    expected = {
+        "walk": sorted({h for _, _, h, _ in walk}),
+        "edit": sorted({h for _, _, h, _ in edit}),
+    }
+    assert len(expected["walk"]) == 10 and len(expected["edit"]) == 10
+    assert (info.name, info.format, info.kind) == ("videos", "vpdq", "known-bad")
+    assert by_video(store, "videos") == expected
+    assert info.counts == {"vpdq": 20} and info.entries == 20
+    assert info.skipped == {"repeated frame within one video (bag of frames)": 1}
+
+    # A four-second clip of the footage is found in both videos.
+    matchers = build_matchers([info], store, ScanSettings())
+    [videos] = [m for m in matchers if isinstance(m, VideoMatcher)]
+    matches = videos.match(record(video("mp4", 0, seconds=4)))
+    assert [(m.hashset, m.media_id, m.frames) for m in matches] == [
+        ("videos", "edit", "4/4"),
+        ("videos", "walk", "4/4"),
+    ]
 
 
 def folder_sha256(folder: Path) -> str:
@@ -108,3 +147,58 @@ def test_refused_folders_leave_the_store_unchanged(store: HashSetStore, tmp_path
     assert store.list() == [good]
     assert sorted((store.path / "sets").iterdir()) == files
     assert not list((store.path / "sets").glob(".*"))
+
+
+# The set file layout before frames had their own table: vPDQ frames were `entry` rows keyed
+# (kind, digest), written with INSERT OR IGNORE.
+_OLD_ENTRY_SCHEMA = """
+CREATE TABLE entry (
+    kind INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    category TEXT,
+    media_id TEXT,
+    size INTEGER,
+    quality INTEGER,
+    PRIMARY KEY (kind, digest)
+) WITHOUT ROWID
+"""
+
+
+def test_a_set_file_of_the_previous_layout_still_reads(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "a.txt").write_text(frame_lines([1, 2, 3]))
+    (folder / "b.txt").write_text(frame_lines([4, 5]))
+    with HashSetStore(tmp_path / "store") as store:
+        info = store.import_file(folder)
+    # Rewrite the set's file as the previous version wrote it: `entry` only, no `frame`.
+    [path] = (tmp_path / "store" / "sets").iterdir()
+    path.unlink()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(_OLD_ENTRY_SCHEMA)
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.executemany(
+            "INSERT OR IGNORE INTO entry VALUES (5, ?, NULL, ?, NULL, 90)",
+            [
+                (bytes.fromhex(s.pdq(n)), m)
+                for n, m in [(3, "a"), (1, "a"), (2, "a"), (4, "b"), (5, "b")]
+            ],
+        )
+    conn.close()
+
+    with HashSetStore(tmp_path / "store") as store:
+        assert store.get("old") == info
+        assert by_video(store, "old") == {
+            "a": sorted(s.pdq(n) for n in (1, 2, 3)),
+            "b": sorted(s.pdq(n) for n in (4, 5)),
+        }
+        assert {e.quality for e in store.entries("old", "vpdq")} == {90}
+        [videos] = [
+            m for m in build_matchers([info], store, ScanSettings()) if isinstance(m, VideoMatcher)
+        ]
+        frames = [[i, 90, s.pdq(n), float(i)] for i, n in enumerate((4, 5))]
+        [match] = videos.match({"signals": {"vpdq": {"frames": frames, "duration": 2.0}}})
+        assert (match.media_id, match.frames) == ("b", "2/2")
+        with pytest.raises(HashSetError, match=r"vpdq frames are matched by video"):
+            store.lookup("vpdq", [s.pdq(1)], ["old"])

@@ -49,7 +49,8 @@ class HashSetInfo:
     counts: dict[str, int] = field(default_factory=dict)  # entries per hash kind
     category_map: dict[str, str] = field(default_factory=dict)
     # What the reader counted and left out on purpose (e.g. {"PhotoDNA": 12}: proprietary), and
-    # duplicate digests folded into one entry ({"duplicate": 3}). Never dropped silently.
+    # what the store folded: duplicate digests, frames repeated within one video. Never dropped
+    # silently.
     skipped: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -3,10 +3,14 @@
 Layout under the store directory (by default `<data dir>/hashsets`):
 
     catalog.sqlite            one row per set: name, kind, format, version, counts, category map
-    sets/<sha16>-<id>.sqlite  one database per imported set version, table `entry`
+    sets/<sha16>-<id>.sqlite  one database per imported set version, tables `entry` and `frame`
 
-Each set lives in its own SQLite file, keyed `(kind, digest)` in a WITHOUT ROWID table with the
-digest as a BLOB, so the set id is the file. This is on purpose:
+Each set lives in its own SQLite file, so the set id is the file. Its hashes are WITHOUT ROWID
+tables with the digest as a BLOB: `entry` keyed `(kind, digest)` for md5/sha1/sha256/pdq (a
+digest is kept once per set), `frame` keyed `(media_id, digest)` for vPDQ frames (a frame is
+kept once per video, so a frame two videos share stays with both; a frame repeated within one
+video is folded, as bag-of-frames matching allows). Files written before `frame` existed hold
+their vPDQ frames in `entry` and are still read. One file per set is on purpose:
 
 - an import writes a fresh file with the journal and fsync off (several times faster), and a
   crash or a malformed file mid-import can only lose that temporary file, never another set;
@@ -29,6 +33,7 @@ import sqlite3
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, get_args
 
@@ -76,7 +81,21 @@ CREATE TABLE entry (
     PRIMARY KEY (kind, digest)
 ) WITHOUT ROWID
 """
+# vPDQ frames, one row per distinct frame of each video. Not `entry` rows: keyed (kind,
+# digest), a frame shared by two videos of a set (two edits of the same footage, a title card)
+# would be kept for the first video only. A frame repeated within one video is folded, which
+# bag-of-frames matching allows.
+_FRAME_SCHEMA = """
+CREATE TABLE frame (
+    media_id TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    category TEXT,
+    quality INTEGER,
+    PRIMARY KEY (media_id, digest)
+) WITHOUT ROWID
+"""
 _INSERT = "INSERT OR IGNORE INTO entry VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_FRAME = "INSERT OR IGNORE INTO frame VALUES (?, ?, ?, ?)"
 _COLUMNS = "name, kind, format, source_sha256, imported, entries, counts, category_map, skipped"
 _BATCH = 50_000
 _LOOKUP_CHUNK = 500  # digests per IN (...) query: well under SQLite's variable limit
@@ -291,6 +310,10 @@ class HashSetStore:
         code = KIND_CODES.get(kind)
         if code is None:
             raise HashSetError(f"unknown hash kind {kind!r}")
+        if kind == "vpdq":
+            # Frames are matched as whole videos (entries() into a VideoMatcher), and live in
+            # `frame`: a digest lookup in `entry` would silently find none of them.
+            raise HashSetError("vpdq frames are matched by video, not looked up one by one")
         wanted: dict[bytes, list[str]] = {}
         for digest in digests:
             try:
@@ -323,8 +346,11 @@ class HashSetStore:
         return sql
 
     def entries(self, set_name: str, kind: HashKind) -> builtins.list[HashEntry]:
-        """The set's entries of one kind, ordered by hash."""
-        rows = self._set_conn(set_name).execute(
+        """The set's entries of one kind, ordered by hash; vpdq frames by video, then hash."""
+        conn = self._set_conn(set_name)
+        if kind == "vpdq":
+            return _frames(conn)
+        rows = conn.execute(
             "SELECT digest, category, media_id, size, quality FROM entry "
             "WHERE kind = ? ORDER BY digest",
             (KIND_CODES[kind],),
@@ -431,6 +457,22 @@ def _info(row: tuple[Any, ...]) -> HashSetInfo:
     )
 
 
+def _frames(conn: sqlite3.Connection) -> list[HashEntry]:
+    """A set's vPDQ frames, by video then hash. Set files written before the `frame` table
+    existed keep them as `entry` rows (one video per set then: a folder could not be imported)."""
+    has_frame = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frame'"
+    ).fetchone()
+    sql = (
+        "SELECT media_id, digest, category, quality FROM frame ORDER BY media_id, digest"
+        if has_frame
+        else "SELECT media_id, digest, category, quality FROM entry WHERE kind = ? "
+        "ORDER BY media_id, digest"
+    )
+    rows = conn.execute(sql, () if has_frame else (KIND_CODES["vpdq"],))
+    return [HashEntry("vpdq", d.hex(), c, m, None, q) for m, d, c, q in rows]
+
+
 def _load(
     temp: Path, entries: Iterable[HashEntry], notes: ReadNotes, progress: Progress | None
 ) -> dict[str, int]:
@@ -449,33 +491,43 @@ def _load(
         ):
             conn.execute(f"PRAGMA {pragma}")
         conn.execute(_ENTRY_SCHEMA)
+        conn.execute(_FRAME_SCHEMA)
         conn.execute("BEGIN")
         codes = KIND_CODES
         fromhex = bytes.fromhex
-        offered = 0
-        batch: list[tuple[int, bytes, str | None, str | None, int | None, int | None]] = []
-        for e in entries:
-            batch.append(
-                (codes[e.kind], fromhex(e.digest), e.category, e.media_id, e.size, e.quality)
-            )
-            if len(batch) >= _BATCH:
-                conn.executemany(_INSERT, batch)
-                offered += len(batch)
-                if progress is not None:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            conn.executemany(_INSERT, batch)
-            offered += len(batch)
+        offered_rows = offered_frames = 0
+        stream = iter(entries)
+        while chunk := list(islice(stream, _BATCH)):
+            rows: list[tuple[int, bytes, str | None, str | None, int | None, int | None]] = []
+            frames: list[tuple[str, bytes, str | None, int | None]] = []
+            for e in chunk:
+                digest = fromhex(e.digest)
+                if e.kind == "vpdq":
+                    # known_videos() groups frames without a media_id under "" too.
+                    frames.append((e.media_id or "", digest, e.category, e.quality))
+                else:
+                    rows.append((codes[e.kind], digest, e.category, e.media_id, e.size, e.quality))
+            conn.executemany(_INSERT, rows)
+            conn.executemany(_INSERT_FRAME, frames)
+            offered_rows += len(rows)
+            offered_frames += len(frames)
             if progress is not None:
-                progress(len(batch))
+                progress(len(chunk))
         conn.execute("COMMIT")
         counts: dict[str, int] = {
             KIND_NAMES[code]: count
             for code, count in conn.execute("SELECT kind, count(*) FROM entry GROUP BY kind")
         }
-        if offered > sum(counts.values()):
-            notes.skip("duplicate digest (first entry kept)", offered - sum(counts.values()))
+        (kept_frames,) = conn.execute("SELECT count(*) FROM frame").fetchone()
+        if kept_frames:
+            counts["vpdq"] = kept_frames
+        kept_rows = sum(count for kind, count in counts.items() if kind != "vpdq")
+        if offered_rows > kept_rows:
+            notes.skip("duplicate digest (first entry kept)", offered_rows - kept_rows)
+        if offered_frames > kept_frames:
+            notes.skip(
+                "repeated frame within one video (bag of frames)", offered_frames - kept_frames
+            )
         return counts
     finally:
         conn.close()
