@@ -140,6 +140,9 @@ def video(fmt: str, seconds: int = 3, fps: int = 10, index: int = 0,
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)
+        # One encoder thread: tests compare a video made twice in one run byte for byte (the
+        # planted copy and the known one), and x264's threads gave different bytes under load.
+        stream.codec_context.thread_count = 1
         for i, arr in enumerate(frames(seconds * fps, index, size)):
             frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
             frame.pts = i
