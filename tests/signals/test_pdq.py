@@ -7,6 +7,7 @@ import struct
 import zlib
 
 import numpy as np
+import pdqhash
 import piexif
 import pillow_heif
 import pytest
@@ -16,7 +17,12 @@ from PIL import Image
 from fellwatch.signals import filetype
 from fellwatch.signals.base import registered
 from fellwatch.signals.pdq import DIHEDRAL_NAMES, PdqSignal, hash_picture, variant_hashes
-from fellwatch.signals.pictures import PictureError, decode_picture, trim_uniform_border
+from fellwatch.signals.pictures import (
+    PictureError,
+    decode_picture,
+    grid_size,
+    trim_uniform_border,
+)
 
 
 def hamming(a: str, b: str) -> int:
@@ -191,7 +197,56 @@ def test_fast_path_stays_near_the_full_resolution_hash() -> None:
     full = hash_picture(io.BytesIO(data), max_side=None)
     assert hamming(fast["hash"], full["hash"]) <= 16
     assert (fast["width"], fast["height"]) == (1800, 1200)
-    assert max(decode_picture(io.BytesIO(data)).pixels.shape[:2]) == 768
+    # DCT-scaled to 1/2, the smallest scale that still covers the 576 x 320 grid
+    assert decode_picture(io.BytesIO(data)).pixels.shape == (600, 900, 3)
+    assert decode_picture(io.BytesIO(data), max_side=None).pixels.shape == (1200, 1800, 3)
+
+
+def test_grid_sides_are_where_pdq_is_symmetric() -> None:
+    assert [grid_size(w, h) for w, h in ((4032, 3024), (3024, 4032), (1800, 1200))] == [
+        (576, 320), (320, 576), (576, 320)]
+    assert grid_size(420, 512, long_side=None) == (320, 576)
+    assert grid_size(50, 2000) == (64, 576)
+    for side in range(1, 3000, 7):
+        w, h = grid_size(side, 3000 - side, long_side=None)
+        assert w % 256 == 64 and h % 256 == 64
+    # Why these sides: PDQ's own dihedral variants are exact there and not elsewhere.
+    pixels = np.asarray(Image.fromarray(skimage.data.chelsea()).convert("RGB"))  # 451 x 300
+    for shape in ((320, 576), (300, 451)):
+        img = np.ascontiguousarray(np.asarray(
+            Image.fromarray(pixels).resize(shape[::-1], Image.Resampling.BILINEAR)))
+        plain, _ = pdqhash.compute(img)
+        mirrored, _ = pdqhash.compute_dihedral(np.ascontiguousarray(img[:, ::-1]))
+        distance = int((mirrored[DIHEDRAL_NAMES.index("flip-lr")] != plain).sum())
+        assert (distance == 0) == (shape == (320, 576)), (shape, distance)
+
+
+@pytest.mark.parametrize(
+    ("variant", "transform"),
+    [
+        ("rot90", Image.Transpose.ROTATE_270),
+        ("rot180", Image.Transpose.ROTATE_180),
+        ("rot270", Image.Transpose.ROTATE_90),
+        ("flip-lr", Image.Transpose.FLIP_LEFT_RIGHT),
+        ("flip-tb", Image.Transpose.FLIP_TOP_BOTTOM),
+        ("transpose", Image.Transpose.TRANSPOSE),
+        ("transverse", Image.Transpose.TRANSVERSE),
+    ],
+)
+def test_turned_and_mirrored_copies_of_a_photo_give_back_its_hash(
+    variant: str, transform: Image.Transpose
+) -> None:
+    photo = Image.fromarray(skimage.data.rocket()).resize((2000, 1333), Image.Resampling.LANCZOS)
+    known = hash_picture(io.BytesIO(encode(photo, "PNG")))["hash"]
+    turned = photo.transpose(transform)
+    lossless = hash_picture(io.BytesIO(encode(turned, "PNG")))
+    assert dict((n, h) for n, h, _ in variant_hashes(lossless))[variant] == known
+    # Lossy: JPEG's 8x8 blocks fall differently on the turned picture, so its noise does too;
+    # the unturned copy is 4 bits off, turned ones up to 8 (measured), far inside 31.
+    recompressed = hash_picture(io.BytesIO(encode(turned, "JPEG", quality=90)))
+    distances = {n: hamming(h, known) for n, h, _ in variant_hashes(recompressed)}
+    assert distances[variant] <= 12
+    assert min(distances, key=lambda n: distances[n]) == variant
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:

@@ -8,8 +8,14 @@ The result of one picture::
      "trimmed": {"hash": …, "quality": …, "box": [l, t, r, b], "variants": {…}}}   # if a border
 
 `hash` is the picture as it is. `variants` are the hashes of the same picture turned and
-mirrored, from the one filter pass of `pdqhash.compute_dihedral` (no extra decoding). Each
-variant is named by how the found copy relates to the original it matches (angles clockwise):
+mirrored, from one filter pass of `pdqhash.compute_dihedral` on the picture resampled onto
+PDQ's dihedral grid (`signals/pictures.py`), where they are exact: a mirrored or turned copy
+gives back the hash the grid gives the picture itself. A picture larger than `MAX_SIDE` is
+hashed on the grid only (one pass: `hash` and variants). A smaller one keeps PDQ's own hash of
+its pixels as `hash` (bit for bit what other PDQ tools compute) and takes its variants from a
+second pass on the grid; PDQ's variants of the pixels as they are drift 10–20 bits from the
+hashes of turned and mirrored copies at these sizes. Each variant is named by how the found
+copy relates to the original it matches (angles clockwise):
 
 =============  ==========================================================================
 variant        a match means the found picture is the known picture …
@@ -41,7 +47,13 @@ import numpy as np
 import pdqhash
 
 from fellwatch.signals.base import register
-from fellwatch.signals.pictures import MAX_SIDE, PictureError, decode_picture, trim_uniform_border
+from fellwatch.signals.pictures import (
+    MAX_SIDE,
+    PictureError,
+    decode_picture,
+    to_grid,
+    trim_uniform_border,
+)
 
 # The order pdqhash.compute_dihedral returns (Meta's pdqDihedralHash256esFromFloatLuma):
 # original, rotate90, rotate180, rotate270, flipX, flipY, flipPlus1, flipMinus1. Meta's
@@ -75,7 +87,23 @@ def hash_pixels(pixels: np.ndarray) -> tuple[dict[str, str], int]:
     )
 
 
-def _entry(pixels: np.ndarray) -> dict[str, Any]:
+def _entry(pixels: np.ndarray, grid: bool) -> dict[str, Any]:
+    """`hash`, `quality` and `variants` of a picture's pixels. `grid`: hash on the dihedral
+    grid only (a picture being shrunk anyway); otherwise PDQ's hash of the pixels as they are,
+    with the variants of a second pass on the grid (nearest grid size, not shrunk)."""
+    if grid:
+        hashes, quality = hash_pixels(to_grid(pixels))
+    else:
+        plain, quality = pdqhash.compute(pixels)
+        hashes, _ = hash_pixels(to_grid(pixels, long_side=None))
+        hashes["original"] = bits_to_hex(plain)
+    original = hashes.pop("original")
+    return {"hash": original, "quality": quality, "variants": hashes}
+
+
+def _plain(pixels: np.ndarray) -> dict[str, Any]:
+    """PDQ's own eight hashes of the pixels as they are (no grid): the full-resolution
+    reference that `bench/pdq_speed.py` and the tests measure the fast path against."""
     hashes, quality = hash_pixels(pixels)
     original = hashes.pop("original")
     return {"hash": original, "quality": quality, "variants": hashes}
@@ -84,20 +112,29 @@ def _entry(pixels: np.ndarray) -> dict[str, Any]:
 def hash_picture(
     content: BinaryIO, max_side: int | None = MAX_SIDE, trim: bool = True
 ) -> dict[str, Any]:
-    """The PDQ result dict of one picture (see the module doc). Raises PictureError."""
+    """The PDQ result dict of one picture (see the module doc). `max_side`: pictures with a
+    longer side are hashed on the grid only; None hashes every picture at full resolution
+    with PDQ's own variants (the reference, no grid). Raises PictureError."""
     picture = decode_picture(content, max_side=max_side)
-    result = _entry(picture.pixels)
+    shrunk = max_side is not None and max(picture.width, picture.height) > max_side
+
+    def entry(pixels: np.ndarray) -> dict[str, Any]:
+        return _plain(pixels) if max_side is None else _entry(pixels, grid=shrunk)
+
+    result = entry(picture.pixels)
     result["width"] = picture.width
     result["height"] = picture.height
     if trim:
         box = trim_uniform_border(picture.pixels)
         if box is not None:
             left, top, right, bottom = box
-            inner = np.ascontiguousarray(picture.pixels[top:bottom, left:right])
-            trimmed = _entry(inner)
-            # The box in the picture's own (oriented, full-size) pixels, for the examiner.
-            scale = picture.width / picture.pixels.shape[1]
-            trimmed["box"] = [round(v * scale) for v in box]
+            trimmed = entry(np.ascontiguousarray(picture.pixels[top:bottom, left:right]))
+            # The box in the picture's own (oriented, full-size) pixels, for the examiner; a
+            # JPEG may have been decoded at a smaller scale.
+            sx = picture.width / picture.pixels.shape[1]
+            sy = picture.height / picture.pixels.shape[0]
+            trimmed["box"] = [round(left * sx), round(top * sy), round(right * sx),
+                              round(bottom * sy)]
             result["trimmed"] = trimmed
     return result
 
