@@ -11,6 +11,14 @@ Each picture is timed alone (its 8 hashes in one search, as `PerceptualMatcher.m
 and in batches of `--batch` pictures (all their hashes in one search, as `match_many` does for
 a scan batch); per-picture figures of a batch are amortised. `mih-previous` is the mih search
 before the batch rewrite (copied below, run on the same tables): the baseline of the ratios.
+`mih-compiled` is the same search compiled with numba (bench/_mih_compiled.py), on one thread
+and (`mih-compiled-2t`, elapsed time, not CPU time) on both cores of this machine.
+
+The memory floor: the mih search is a series of random reads into the index (a bucket's
+bounds per probe, its ids, a code row per candidate). The bench counts them for the sample
+and times this machine's independent random reads from an array as large as the index
+(np.take over random positions; the processor overlaps them as it can), so it prints what
+the reads alone cost per picture: no implementation of this search can be faster.
 """
 
 from __future__ import annotations
@@ -22,11 +30,13 @@ import time
 import faiss
 import numpy as np
 
+from bench import _mih_compiled
 from fellwatch.matching.pdq_index import (
     SUBSTRINGS,
     PdqIndex,
     RangeResult,
     _flip_masks,
+    _probe_plan,
     _substring_keys,
     _words,
 )
@@ -101,17 +111,55 @@ def previous_mih_search(index: PdqIndex, queries: np.ndarray, threshold: int) ->
     return RangeResult(lims, cand, dist)
 
 
-def time_queries(search, pics: np.ndarray, runs: int, batch: int = 1) -> float:
+def count_reads(index: PdqIndex, queries: np.ndarray, threshold: int) -> tuple[int, int, int]:
+    """Distinct 64-byte lines the mih search must read for `queries`, summed over queries:
+    (bucket-bound lines, id lines, code rows). Probes whose bounds share a line (flips of a
+    substring's low bits) count once, so this is a lower bound on what the search fetches."""
+    tables, masks = _probe_plan(threshold)
+    keys = _substring_keys(_words(queries))
+    probes = (keys[:, tables] ^ masks[None, :]) + index._table_base[tables][None, :]
+    n = index.ntotal
+    bound_lines = id_lines = rows = 0
+    for q in range(probes.shape[0]):
+        flat = probes[q].astype(np.int64)
+        bound_lines += np.unique(flat // 16).size  # 16 uint32 bounds a line
+        starts = np.take(index._offsets_flat, flat).astype(np.int64)
+        ends = np.take(index._offsets_flat, flat + 1).astype(np.int64)
+        keep = ends > starts
+        first = starts[keep] + tables[keep].astype(np.int64) * n
+        lengths = (ends - starts)[keep]
+        pos = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        id_lines += np.unique(pos // 16).size  # 16 uint32 ids a line
+        rows += np.unique(np.take(index._ids_flat, pos)).size  # a 32-byte code row each
+    return bound_lines, id_lines, rows
+
+
+def random_read_ns(nbytes: int, reads: int = 1 << 22, runs: int = 5) -> float:
+    """Median ns per independent random 8-byte read from an array of `nbytes` (one thread)."""
+    table = np.arange(max(nbytes // 8, 1), dtype=np.uint64)
+    where = np.random.default_rng(7).integers(0, table.shape[0], reads)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        np.take(table, where)
+        times.append((time.perf_counter() - t0) / reads * 1e9)
+    return float(np.median(times))
+
+
+def time_queries(search, pics: np.ndarray, runs: int, batch: int = 1,
+                 wall: bool = False) -> float:
     """Median CPU microseconds per picture, `batch` pictures' hashes (8 each) searched as one
     call (amortised over them); CPU time, because the machine is shared and faiss runs on one
-    thread here."""
+    thread here. `wall`: elapsed time instead, for a search on several threads (their CPU
+    times add up)."""
+    clock = time.perf_counter if wall else time.process_time
     groups = [pics[a : a + batch].reshape(-1, 32) for a in range(0, len(pics), batch)]
     per_run = []
     for _ in range(runs):
-        t0 = time.process_time()
+        t0 = clock()
         for g in groups:
             search(g)
-        per_run.append((time.process_time() - t0) / len(pics) * 1e6)
+        per_run.append((clock() - t0) / len(pics) * 1e6)
     return float(np.median(per_run))
 
 
@@ -155,6 +203,11 @@ def main() -> None:
             if backend == "mih":
                 searches["mih-previous"] = lambda q, ix=index: previous_mih_search(
                     ix, q, THRESHOLD)
+                searches["mih-compiled"] = lambda q, ix=index: _mih_compiled.search(
+                    ix, q, THRESHOLD)
+                searches["mih-compiled-2t"] = lambda q, ix=index: _mih_compiled.search(
+                    ix, q, THRESHOLD, threads=2)
+                searches["mih-compiled"](pics[0])  # compile (or load numba's cache) untimed
             print(f"{backend:>12}: build {build:7.2f} s, index {index.memory_bytes() / 1e9:5.2f}"
                   f" GB, RSS +{grown:5.2f} GB (now {rss_gb():5.2f} GB)")
             # The flat scan of 10 M hashes takes ~0.3 s a picture: fewer pictures, one run.
@@ -166,15 +219,25 @@ def main() -> None:
             grouped: dict[str, list[float]] = {name: [] for name in searches}
             for _ in range(runs):
                 for name, search in searches.items():
-                    alone[name].append(time_queries(search, sample, 1))
-                    grouped[name].append(time_queries(search, sample, 1, args.batch))
+                    wall = name.endswith("-2t")
+                    alone[name].append(time_queries(search, sample, 1, wall=wall))
+                    grouped[name].append(time_queries(search, sample, 1, args.batch, wall))
             for name, search in searches.items():
                 single[name] = float(np.median(alone[name]))
                 batched[name] = float(np.median(grouped[name]))
                 exact, nq, hits = exact_on_sample(search, pics[:16], expected)
-                print(f"{name:>12}: {single[name]:10.1f} us/picture alone, "
+                print(f"{name:>15}: {single[name]:10.1f} us/picture alone, "
                       f"{batched[name]:10.1f} us/picture in batches of {args.batch}; "
                       f"exact vs brute force on {nq} queries ({hits} hits): {exact}")
+            if backend == "mih":
+                bounds, id_lines, rows = count_reads(index, pics.reshape(-1, 32), THRESHOLD)
+                per_picture = (bounds + id_lines + rows) / len(pics)
+                ns = random_read_ns(index.memory_bytes())
+                print(f"{'memory floor':>15}: {per_picture:,.0f} random reads a picture "
+                      f"({bounds / len(pics):,.0f} lines of bucket bounds, "
+                      f"{id_lines / len(pics):,.0f} of ids, {rows / len(pics):,.0f} code rows) x "
+                      f"{ns:.1f} ns a read ({index.memory_bytes() / 1e9:.2f} GB, 1 thread) = "
+                      f"{per_picture * ns / 1e3:,.0f} us/picture")
             del index
         if n <= 1_000_000 and "multihash" in args.backends:
             t0 = time.perf_counter()
