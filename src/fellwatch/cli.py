@@ -46,7 +46,8 @@ def _register_scan(sub: SubParsers) -> None:
         action="append",
         default=[],
         metavar="FILE_OR_NAME",
-        help="a hash-set file or the name of an imported set (repeatable)",
+        help="a hash-set file, a folder of vPDQ files or the name of an imported set "
+        "(repeatable)",
     )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     p.add_argument(

@@ -120,7 +120,8 @@ def test_resolve_by_file_and_by_name(store: HashSetStore, tmp_path: Path) -> Non
     with pytest.raises(HashSetError) as err:
         store.resolve("caid")
     assert (
-        str(err.value) == "caid: neither a file nor the name of a hash set (known sets: copy, pv)"
+        str(err.value)
+        == "caid: neither a file, a folder nor the name of a hash set (known sets: copy, pv)"
     )
     with pytest.raises(HashSetError, match=r"no hash sets imported yet"):
         HashSetStore(tmp_path / "empty-store").resolve("caid")

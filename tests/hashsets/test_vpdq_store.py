@@ -202,3 +202,23 @@ def test_a_set_file_of_the_previous_layout_still_reads(tmp_path: Path) -> None:
         assert (match.media_id, match.frames) == ("b", "2/2")
         with pytest.raises(HashSetError, match=r"vpdq frames are matched by video"):
             store.lookup("vpdq", [s.pdq(1)], ["old"])
+
+
+def test_a_folder_resolves_like_a_file(store: HashSetStore, tmp_path: Path) -> None:
+    # `fellwatch scan --hashset FOLDER` goes through resolve: imported once, then found by
+    # its version; a folder no format reads is refused with the folder's reason.
+    folder = tmp_path / "known"
+    folder.mkdir()
+    (folder / "a.txt").write_text(frame_lines([1, 2, 3]))
+    imported = store.resolve(folder)
+    assert (imported.name, imported.format, imported.counts) == ("known", "vpdq", {"vpdq": 3})
+    assert store.resolve(str(folder)) == imported
+    files = sorted((store.path / "sets").iterdir())
+    store.resolve(folder)
+    assert sorted((store.path / "sets").iterdir()) == files
+    other = tmp_path / "md5s"
+    other.mkdir()
+    (other / "list.txt").write_text("d41d8cd98f00b204e9800998ecf8427e  empty\n")
+    with pytest.raises(HashSetError):
+        store.resolve(other)
+    assert [i.name for i in store.list()] == ["known"]

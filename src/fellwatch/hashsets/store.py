@@ -160,11 +160,12 @@ class HashSetStore:
         return f"known sets: {', '.join(names)}" if names else "no hash sets imported yet"
 
     def resolve(self, file_or_name: str | Path) -> HashSetInfo:
-        """A set given as a file (imported, or found by its SHA-256 when already imported) or
-        as the name of a stored set."""
+        """A set given as a file or a folder of vPDQ files (imported, or found by its SHA-256
+        when already imported) or as the name of a stored set. An existing path wins over a
+        set of the same name, for folders as for files."""
         path = Path(file_or_name)
-        if path.is_file():
-            digest = file_sha256(path)
+        if path.is_file() or path.is_dir():
+            digest = file_sha256(path) if path.is_file() else _source(path, None)[1]
             for info in self.list():
                 if info.source_sha256 == digest:
                     return info
@@ -172,7 +173,8 @@ class HashSetStore:
         found = self.find(str(file_or_name))
         if found is None:
             raise HashSetError(
-                f"{file_or_name}: neither a file nor the name of a hash set ({self._known()})"
+                f"{file_or_name}: neither a file, a folder nor the name of a hash set "
+                f"({self._known()})"
             )
         return found
 
