@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 import av
@@ -129,9 +130,15 @@ def frames(count: int, index: int = 0, size: tuple[int, int] = (160, 120)) -> li
     return out
 
 
+@cache
 def video(fmt: str, seconds: int = 3, fps: int = 10, index: int = 0,
           size: tuple[int, int] = (160, 120)) -> bytes:
-    """An mp4 or mov (H.264) or avi (MPEG-4 part 2) of generated frames, encoded with PyAV."""
+    """An mp4 or mov (H.264) or avi (MPEG-4 part 2) of generated frames, encoded with PyAV.
+
+    Encoded once per argument set and process: x264 does not give the same bytes for the same
+    frames every time (measured: with its threads under load, and on one thread after other
+    videos were decoded in the process), and tests compare a planted video byte for byte with
+    the one they make their known hashes from."""
     out = io.BytesIO()
     codec = "mpeg4" if fmt == "avi" else "libx264"
     with av.open(out, mode="w", format=fmt) as container:
@@ -140,9 +147,6 @@ def video(fmt: str, seconds: int = 3, fps: int = 10, index: int = 0,
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, fps)
-        # One encoder thread: tests compare a video made twice in one run byte for byte (the
-        # planted copy and the known one), and x264's threads gave different bytes under load.
-        stream.codec_context.thread_count = 1
         for i, arr in enumerate(frames(seconds * fps, index, size)):
             frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
             frame.pts = i
