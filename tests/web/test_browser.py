@@ -190,7 +190,8 @@ def test_an_officers_day_in_the_browser(live_url: str, make_user: Any,
     # The charts are real pictures, drawn on the server.
     widths = page.eval_on_selector_all("img.chart", "imgs => imgs.map(i => i.naturalWidth)")
     assert len(widths) == 3 and all(w > 0 for w in widths)
-    assert "made 1 arrest " in page.inner_text("#summary")
+    # The page's figures are exact; its publishable paragraph suppresses the small ones.
+    assert "made <5 arrests " in page.inner_text("#summary")
 
     page.click("#logout")
     page.wait_for_url(f"{base}/login/")

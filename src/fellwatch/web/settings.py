@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 # name → (default, help). The environment is the only source; nothing else reads os.environ.
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -22,6 +23,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "FELLWATCH_ALLOWED_HOSTS": ("localhost,127.0.0.1", "comma-separated host names served"),
     "FELLWATCH_HTTPS": ("0", "1 behind TLS: redirect to HTTPS and send HSTS for a year"),
     "FELLWATCH_SESSION_MINUTES": ("30", "idle minutes before a session ends"),
+    "FELLWATCH_SUMMARY_SUPPRESS_BELOW": ("5", "publishable summary: counts from 1 to this - 1 "
+                                         "shown as <this; 0 or 1: no suppression"),
     "FELLWATCH_TEST_DB_NAME": ("", "tests only: the name of the throw-away test database"),
 }
 
@@ -165,6 +168,12 @@ SESSION_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
+
+# The publishable statistics summary leaves the unit: counts below this are suppressed in it
+# (records/stats.py). "<2" could only mean 1, so 2 is refused rather than taken at its word.
+SUMMARY_SUPPRESS_BELOW = int(_env("FELLWATCH_SUMMARY_SUPPRESS_BELOW"))
+if SUMMARY_SUPPRESS_BELOW < 0 or SUMMARY_SUPPRESS_BELOW == 2:
+    raise ImproperlyConfigured("FELLWATCH_SUMMARY_SUPPRESS_BELOW: 0 or 1 (none), or 3 and above")
 
 if _env("FELLWATCH_HTTPS") == "1":
     SECURE_SSL_REDIRECT = True

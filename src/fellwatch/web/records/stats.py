@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -128,19 +129,24 @@ def _first_per_key(pairs: Any) -> list[tuple[date, object]]:
     return sorted(((d, k) for k, d in first.items()), key=lambda p: (p[0], str(p[1])))
 
 
-def summary_csv(figures: Figures) -> str:
-    """The publishable summary: aggregates only — no names, no references, no addresses."""
+def summary_csv(figures: Figures, below: int | None = None) -> str:
+    """The publishable summary: aggregates only — no names, no references, no addresses —
+    with small counts suppressed (`publishable`); `below` defaults to the setting."""
+    below = _threshold(below)
+    shown = publishable(figures, below)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["period_from", "period_to", "figure", "month", "value"])
     period = (figures.date_from.isoformat(), figures.date_to.isoformat())
+    if below > 1:
+        writer.writerow([*period, "note", "", suppression_rule(below)])
     for name in FIGURES:
-        writer.writerow([*period, name, "", figures.totals[name]])
-    for type_, n in figures.exhibits_by_type.items():
-        writer.writerow([*period, f"exhibits_seized:{type_}", "", n])
+        writer.writerow([*period, name, "", shown[(name, "")]])
+    for type_ in figures.exhibits_by_type:
+        writer.writerow([*period, f"exhibits_seized:{type_}", "", shown[_type_cell(type_)]])
     for name in FIGURES:
-        for month, n in figures.per_month[name].items():
-            writer.writerow([*period, name, month, n])
+        for month in figures.per_month[name]:
+            writer.writerow([*period, name, month, shown[(name, month)]])
     return buf.getvalue()
 
 
@@ -148,8 +154,9 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+def _plural(n: str, one: str, many: str) -> str:
+    # Only an exact 1 is singular: "<5 child was" would say how many.
+    return f"{n} {one if n == '1' else many}"
 
 
 # How the press summary names each exhibit type: (one, many).
@@ -160,15 +167,29 @@ TYPE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def summary_text(figures: Figures) -> str:
-    """A short paragraph the press office can use as it stands."""
-    t = figures.totals
-    kinds = [_plural(n, *TYPE_WORDS[k])
-             for k, n in sorted(figures.exhibits_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
-             if n]
+def _by_shown_size(item: tuple[str, str]) -> tuple[int, int, str]:
+    """Larger published counts first, then withheld, then small ones: ordered by what is
+    published only, so the order itself says nothing about a withheld value."""
+    value, key = item
+    if value.isdigit():
+        return (0, -int(value), key)
+    return (1 if value == WITHHELD else 2, 0, key)
+
+
+def summary_text(figures: Figures, below: int | None = None) -> str:
+    """A short paragraph the press office can use as it stands, suppressed as the CSV is."""
+    below = _threshold(below)
+    shown = publishable(figures, below)
+    t = {name: shown[(name, "")] for name in FIGURES}
     seized = _plural(t["exhibits_seized"], "device", "devices")
-    if kinds:
-        seized += " (" + ", ".join(kinds) + ")"
+    types = [(shown[_type_cell(k)], k) for k in figures.exhibits_by_type]
+    # Zeros go unsaid, and so does a breakdown withheld whole (all `[c]`, see `publishable`).
+    if any(n != WITHHELD for n, _ in types):
+        kinds = [_plural(n, *TYPE_WORDS[k]) for n, k in sorted(types, key=_by_shown_size)
+                 if n != "0"]
+        if kinds:
+            seized += " (" + ", ".join(kinds) + ")"
+    rule = suppression_rule(below) + "\n" if below > 1 else ""
     return (
         f"Between {_day(figures.date_from)} and {_day(figures.date_to)} the unit's officers "
         f"executed {_plural(t['warrants_executed'], 'search warrant', 'search warrants')} and "
@@ -177,5 +198,138 @@ def summary_text(figures: Figures) -> str:
         f"{_plural(t['exhibits_examined'], 'device', 'devices')}. "
         f"{_plural(t['children_safeguarded'], 'child was', 'children were')} safeguarded. "
         f"{_plural(t['cases_opened'], 'investigation was', 'investigations were')} opened and "
-        f"{t['cases_closed']} closed in the period.\n"
+        f"{t['cases_closed']} closed in the period.\n{rule}"
     )
+
+
+# Small-number suppression of the publishable summary (statistical disclosure control): the
+# summary leaves the unit, and a small count in it ("1 child safeguarded in March") can point at
+# a child or a family. The page and /api/stats stay exact: they are for the unit itself.
+
+Cell = tuple[str, str]  # (figure, month) as in the summary CSV; month "" for a period's figure
+WITHHELD = "[c]"  # "confidential", the symbol official statistics use for a withheld figure
+
+
+def _type_cell(type_: str) -> Cell:
+    return (f"exhibits_seized:{type_}", "")
+
+
+def _threshold(below: int | None) -> int:
+    if below is None:
+        from django.conf import settings
+
+        below = int(settings.SUMMARY_SUPPRESS_BELOW)
+    # "<2" could only mean 1: a threshold of 2 would suppress nothing while claiming to.
+    if below < 0 or below == 2:
+        raise ValueError(f"suppression threshold {below}: use 0 or 1 (none), or 3 and above")
+    return below
+
+
+def suppression_rule(below: int) -> str:
+    """The rule in one line, as both summaries state it."""
+    return (f"Counts from 1 to {below - 1} are shown as <{below}; further figures are withheld "
+            f"as {WITHHELD} where a total would reveal them.")
+
+
+def _groups(figures: Figures) -> tuple[dict[Cell, int], list[tuple[Cell, list[Cell]]]]:
+    """Every count the summary publishes, and every total it publishes with its parts: each
+    figure with its months, and exhibits seized with its types (sharing its total with its
+    months)."""
+    values: dict[Cell, int] = {}
+    groups: list[tuple[Cell, list[Cell]]] = []
+    for name in FIGURES:
+        values[(name, "")] = figures.totals[name]
+        for month, n in figures.per_month[name].items():
+            values[(name, month)] = n
+        groups.append(((name, ""), [(name, month) for month in figures.per_month[name]]))
+    for type_, n in figures.exhibits_by_type.items():
+        values[_type_cell(type_)] = n
+    groups.append((("exhibits_seized", ""), [_type_cell(t) for t in figures.exhibits_by_type]))
+    for total, parts in groups:
+        # The reasoning below rests on parts adding up to their total; say so if they do not.
+        if sum(values[p] for p in parts) != values[total]:
+            raise ValueError(f"{total[0]}: the parts do not add up to the total")
+    return values, groups
+
+
+def publishable(figures: Figures, below: int) -> dict[Cell, str]:
+    """Every count of the summary as published: a number, `<below` or `[c]` (withheld).
+
+    Primary suppression: a count from 1 to N − 1 (N = below) is shown as `<N`; 0 stays 0.
+    A total under N is shown as `<N` and its breakdown is withheld whole, zeros included: under
+    such a total, how many parts are non-zero bounds each of them (N − 1 of them are all 1).
+    Secondary suppression: while the published figures still pin down a withheld part, the
+    smallest non-zero part still shown in its group is withheld too; a group with none left
+    has its breakdown withheld whole. Totals are never withheld beyond `<N`.
+
+    Why it is safe. The reader is assumed to know the published figures, that parts add up to
+    their total, and these rules: so a `<N` count lies in [1, N − 1]; a part of a breakdown
+    withheld whole in [0, ∞); any other `[c]` part in [N, m], as it is neither 0 nor small and
+    no larger than m, the smallest non-zero part shown beside it (the smallest go first).
+    Groups share nothing but a total (the months and the types of exhibits seized), so what
+    the reader can know is exactly: each withheld count within its range, each group summing
+    to its total. `_derivable` computes, for every withheld count, the exact set of values
+    consistent with that: a range whose every whole number is attained (the others' sum takes
+    every whole number between its least and greatest). The loop ends only when no such range
+    is a single value, and it ends: a group withheld whole has no single-valued range
+    (N ≥ 3, and a part alone in its group is its total, never small under a total shown).
+    Not covered: a reader who replays these choices (why the loop stopped where it did), or
+    who sets summaries of overlapping periods side by side.
+    """
+    values, groups = _groups(figures)
+    if below <= 1:
+        return {cell: str(n) for cell, n in values.items()}
+    small = {cell for cell, n in values.items() if 0 < n < below}
+    # The groups (by index: two share a total) whose breakdown is withheld whole.
+    whole = {i for i, (total, _) in enumerate(groups) if total in small}
+    secondary: set[Cell] = set()
+    while pinned := _derivable(values, groups, small, secondary, whole, below):
+        grown = False
+        for i, (_, parts) in enumerate(groups):
+            if i in whole or pinned.isdisjoint(parts):
+                continue
+            shown = [p for p in parts if values[p] and p not in small | secondary]
+            if shown:
+                secondary.add(min(shown, key=values.__getitem__))  # ties: the first listed
+            else:
+                whole.add(i)
+            grown = True
+        if not grown:  # unreachable (see above); never publish a count that can be derived
+            raise AssertionError(f"cannot protect {sorted(pinned)}")
+    withheld = secondary | {p for i in whole for p in groups[i][1]}
+    return {cell: WITHHELD if cell in withheld else f"<{below}" if cell in small else str(n)
+            for cell, n in values.items()}
+
+
+def _derivable(values: dict[Cell, int], groups: list[tuple[Cell, list[Cell]]],
+               small: set[Cell], secondary: set[Cell], whole: set[int],
+               below: int) -> set[Cell]:
+    """The withheld parts whose value the published figures pin down (see `publishable`).
+    Totals are published or `<N`; a `<N` total is never pinned while its breakdown is
+    withheld whole, which is always the case."""
+    inf = math.inf
+    total_range: dict[Cell, tuple[float, float]] = {
+        t: (1, below - 1) if t in small else (values[t], values[t]) for t, _ in groups}
+    ranges: list[tuple[Cell, float, dict[Cell, tuple[float, float]]]] = []
+    for i, (total, parts) in enumerate(groups):
+        if i in whole:
+            shown_sum, box = 0.0, {p: (0.0, inf) for p in parts}
+        else:
+            shown = [values[p] for p in parts if p not in small | secondary]
+            m = min((n for n in shown if n), default=inf)
+            shown_sum = sum(shown)
+            box = {p: (1, below - 1) if p in small else (below, m)
+                   for p in parts if p in small | secondary}
+        lo, hi = total_range[total]
+        total_range[total] = (max(lo, shown_sum + sum(b[0] for b in box.values())),
+                              min(hi, shown_sum + sum(b[1] for b in box.values())))
+        ranges.append((total, shown_sum, box))
+    pinned: set[Cell] = set()
+    for total, shown_sum, box in ranges:
+        t_lo, t_hi = total_range[total]
+        for p, (lo, hi) in box.items():
+            others_lo = sum(b[0] for q, b in box.items() if q != p)
+            others_hi = sum(b[1] for q, b in box.items() if q != p)
+            if max(lo, t_lo - shown_sum - others_hi) == min(hi, t_hi - shown_sum - others_lo):
+                pinned.add(p)
+    return pinned
