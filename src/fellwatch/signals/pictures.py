@@ -16,8 +16,8 @@ are odd and the sample points centred, so every step is symmetric and the eight 
 exact: a mirrored or turned copy gives the known picture's hash bit for bit (a test checks
 it). `grid_size` picks the nearest such side for each axis; PDQ squashes every picture to
 64×64 anyway, so the small change of proportions costs nothing. `bench/pdq_speed.py` measures
-the drift from the full-resolution hash: mean 5.6 bits on 3 MP JPEGs, 2.1 on 12 MP (the plain
-768-px area resize it replaced drifted 7.5 and 8.3).
+the drift from the full-resolution hash: mean 5.6 bits on 3 MP JPEGs, 2.7 on 12 MP (the plain
+768-px area resize it replaced drifted 7.1 and 8.0).
 
 Pictures up to `MAX_SIDE` are hashed as they are (their `hash` is PDQ's own, bit for bit),
 and their variants come from a second, small pass on the grid (see `signals/pdq.py`).
