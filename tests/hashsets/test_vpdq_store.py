@@ -222,3 +222,14 @@ def test_a_folder_resolves_like_a_file(store: HashSetStore, tmp_path: Path) -> N
     with pytest.raises(HashSetError):
         store.resolve(other)
     assert [i.name for i in store.list()] == ["known"]
+
+
+def test_two_files_of_one_video_name_are_refused(store: HashSetStore, tmp_path: Path) -> None:
+    # a.txt and a.vpdq would both be video "a", their frames merged into one bag.
+    folder = tmp_path / "known"
+    folder.mkdir()
+    (folder / "a.txt").write_text(frame_lines([1, 2]))
+    (folder / "a.vpdq").write_text(frame_lines([3, 4]))
+    with pytest.raises(HashSetError, match=r"a\.txt and a\.vpdq are both video 'a'"):
+        store.import_file(folder)
+    assert store.list() == []

@@ -59,9 +59,16 @@ class VpdqFormat:
         # `notes` (read warnings) is accepted for the registry's interface; vPDQ lines are
         # either valid or the whole file is refused.
         root, files = (path, self.files(path)) if path.is_dir() else (path.parent, [path])
+        seen: dict[str, Path] = {}
         for file in files:
             where = file.relative_to(root)
             media_id = where.with_suffix("").as_posix()
+            # `a.txt` and `a.vpdq` would both be video "a": their frames would be merged into
+            # one bag and matched as one video. Refuse rather than guess which is which.
+            if media_id in seen:
+                raise HashSetError(f"{seen[media_id].as_posix()} and {where.as_posix()} are both "
+                                   f"video {media_id!r}: rename one")
+            seen[media_id] = where
             with file.open(encoding="ascii", errors="replace") as lines:
                 for number, line in enumerate(lines, 1):
                     try:
