@@ -212,6 +212,12 @@ def _register_hashset(sub: SubParsers) -> None:
         type=Path,
         help='JSON object of category value to label, e.g. {"1": "CAM"}, over the defaults',
     )
+    imp.add_argument(
+        "--format",
+        metavar="FORMAT",
+        help="read as this format instead of detecting it (vics, hashdeep, sumlist, nsrl, "
+        "pdqlist, vpdq; see docs/hashsets.md)",
+    )
     imp.set_defaults(handler=_hashset_import)
 
     lst = actions.add_parser("list", help="list the imported hash sets")
@@ -243,6 +249,7 @@ def _hashset_import(args: argparse.Namespace) -> int:
                     name=args.name,
                     kind=args.kind,
                     category_map=cmap,
+                    format=args.format,
                     progress=bar.update,
                 )
     except HashSetError as exc:

@@ -112,3 +112,14 @@ def test_import_a_folder_of_vpdq_files(
     assert capsys.readouterr().err == (
         "fellwatch: sums: a folder, but not of vpdq files (only vpdq sets are read from a folder)\n"
     )
+
+
+def test_format_overrides_detection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = s.write_hashdeep(tmp_path / "local.hashdeep", [1])
+    assert main(["hashset", "import", str(path), "--format", "hashdeep"]) == 0
+    assert "format   hashdeep" in capsys.readouterr().out
+    # Named, the format is used even when the file is not of it: its reader refuses it.
+    assert main(["hashset", "import", str(path), "--name", "x", "--format", "vics"]) == 2
+    assert capsys.readouterr().err.startswith("fellwatch: local.hashdeep")
+    assert main(["hashset", "import", str(path), "--name", "y", "--format", "nope"]) == 2
+    assert "unknown hash-set format 'nope' (known: " in capsys.readouterr().err
