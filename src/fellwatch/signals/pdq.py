@@ -49,6 +49,7 @@ import pdqhash
 from fellwatch.signals.base import register
 from fellwatch.signals.pictures import (
     MAX_SIDE,
+    VARIANT_GRID_SIDE,
     PictureError,
     decode_picture,
     to_grid,
@@ -90,12 +91,13 @@ def hash_pixels(pixels: np.ndarray) -> tuple[dict[str, str], int]:
 def _entry(pixels: np.ndarray, grid: bool) -> dict[str, Any]:
     """`hash`, `quality` and `variants` of a picture's pixels. `grid`: hash on the dihedral
     grid only (a picture being shrunk anyway); otherwise PDQ's hash of the pixels as they are,
-    with the variants of a second pass on the grid (nearest grid size, not shrunk)."""
+    with the variants of a second pass on the grid, at most `VARIANT_GRID_SIDE` long."""
     if grid:
         hashes, quality = hash_pixels(to_grid(pixels))
     else:
         plain, quality = pdqhash.compute(pixels)
-        hashes, _ = hash_pixels(to_grid(pixels, long_side=None))
+        small = max(pixels.shape[:2]) <= VARIANT_GRID_SIDE
+        hashes, _ = hash_pixels(to_grid(pixels, None if small else VARIANT_GRID_SIDE))
         hashes["original"] = bits_to_hex(plain)
     original = hashes.pop("original")
     return {"hash": original, "quality": quality, "variants": hashes}

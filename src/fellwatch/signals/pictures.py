@@ -20,7 +20,8 @@ the drift from the full-resolution hash: mean 5.6 bits on 3 MP JPEGs, 2.7 on 12 
 768-px area resize it replaced drifted 7.1 and 8.0).
 
 Pictures up to `MAX_SIDE` are hashed as they are (their `hash` is PDQ's own, bit for bit),
-and their variants come from a second, small pass on the grid (see `signals/pdq.py`).
+and their variants come from a second, small pass on the grid, at most `VARIANT_GRID_SIDE`
+long (see `signals/pdq.py`).
 
 Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`) stays on: a picture that claims
 more than twice the limit raises `PictureError` before anything is decoded.
@@ -36,6 +37,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 768  # pictures up to this long side are hashed as they are
 GRID_SIDE = 576  # larger ones are resampled onto the dihedral grid with about this long side
+# Small pictures' variants come from a grid pass at most this long: as good as the nearest grid
+# size on the robustness pictures (40/44 mirrored copies found either way) and ~1.3x faster.
+VARIANT_GRID_SIDE = 320
 _GRID_STEP = 256  # grid sides are 64 + 256 j: 64·k with k = 1, 5, 9, …
 _ORIENTATION = 0x0112  # EXIF tag
 
