@@ -87,3 +87,56 @@ def test_altered_copies_match_and_distinct_pictures_do_not(fixture_images, tmp_p
     assert report.findings["summary"]["matched"] == len(altered)
     # The index is kept with the set: a second scan loads it instead of building it.
     assert any((tmp_path / "data" / "index").iterdir())
+
+
+def _photo(pictures: Path, name: str) -> Image.Image:
+    """A fixture picture at a phone photo's size (2000 px long side)."""
+    img = Image.open(pictures / name).convert("RGB")
+    scale = 2000 / max(img.size)
+    return img.resize((round(img.width * scale), round(img.height * scale)),
+                      Image.Resampling.BICUBIC)
+
+
+def test_turned_and_mirrored_photos_match_on_their_exact_variant(fixture_images, tmp_path):
+    # Photos are hashed on PDQ's dihedral grid, where every turned and mirrored copy gives
+    # back the original's hash up to recompression noise: through the whole scan, each must be
+    # found on the variant that names what was done to it, and distinct photos must not match.
+    pictures = fixture_images.path("pictures")
+    known = {name: _photo(pictures, name) for name in KNOWN}
+    rows = ["pdq,quality,category"]
+    for img in known.values():
+        bits, quality = pdqhash.compute(np.asarray(img))  # as a national set holds them
+        rows.append(f"{np.packbits(bits).tobytes().hex()},{quality},1")
+    pdq_list = tmp_path / "known.pdq.csv"
+    pdq_list.write_text("\n".join(rows) + "\n")
+    T = Image.Transpose
+    copies = {
+        "P-LR.JPG": ("astronaut.jpg", T.FLIP_LEFT_RIGHT, "flip-lr"),
+        "P-TB.JPG": ("chelsea.jpg", T.FLIP_TOP_BOTTOM, "flip-tb"),
+        "P-ROT90.JPG": ("coffee.jpg", T.ROTATE_270, "rot90"),  # Pillow turns anticlockwise
+        "P-ROT180.JPG": ("astronaut.jpg", T.ROTATE_180, "rot180"),
+        "P-ROT270.JPG": ("chelsea.jpg", T.ROTATE_90, "rot270"),
+        "P-TRANSV.JPG": ("coffee.jpg", T.TRANSVERSE, "transverse"),
+    }
+    image = tmp_path / "card.img"
+    subprocess.run(["mkfs.vfat", "-C", str(image), "32768"], check=True, capture_output=True)
+    files = {name: _jpeg(known[src].transpose(t)) for name, (src, t, _) in copies.items()}
+    files |= {f"P-{n.split('.')[0].upper()}.JPG": _jpeg(_photo(pictures, n)) for n in DISTINCT[:3]}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        subprocess.run(["mcopy", "-i", str(image), str(tmp_path / name), f"::/{name}"],
+                       check=True)  # fmt: skip
+
+    report = scan([str(image)], tmp_path / "out", ScanSettings(workers=1, carve=False),
+                  hashsets=[str(pdq_list)], store=HashSetStore(tmp_path / "data"),
+                  progress=False)
+    found = {i["path"]: i for i in report.findings["items"]}
+    for name, (_, _, variant) in copies.items():
+        [match] = found[f"/{name}"]["matches"]
+        assert (match["kind"], match["variant"]) == ("pdq", variant), name
+        # Plain pdqhash at full size against the grid: the grid's drift plus JPEG's noise,
+        # 2-6 bits on these (bit-exactness itself is tested in tests/signals/test_pdq.py).
+        assert match["distance"] <= 12, (name, match["distance"])
+    for name in DISTINCT[:3]:
+        assert found[f"/P-{name.split('.')[0].upper()}.JPG"]["matches"] == [], name
+    assert report.findings["summary"]["matched"] == len(copies)
