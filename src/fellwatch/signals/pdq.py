@@ -96,17 +96,18 @@ def _entry(pixels: np.ndarray, grid: bool) -> dict[str, Any]:
         hashes, quality = hash_pixels(to_grid(pixels))
     else:
         plain, quality = pdqhash.compute(pixels)
-        small = max(pixels.shape[:2]) <= VARIANT_GRID_SIDE
-        hashes, _ = hash_pixels(to_grid(pixels, None if small else VARIANT_GRID_SIDE))
+        hashes, _ = hash_pixels(to_grid(pixels, VARIANT_GRID_SIDE))
         hashes["original"] = bits_to_hex(plain)
-    original = hashes.pop("original")
-    return {"hash": original, "quality": quality, "variants": hashes}
+    return _result(hashes, quality)
 
 
 def _plain(pixels: np.ndarray) -> dict[str, Any]:
     """PDQ's own eight hashes of the pixels as they are (no grid): the full-resolution
     reference that `bench/pdq_speed.py` and the tests measure the fast path against."""
-    hashes, quality = hash_pixels(pixels)
+    return _result(*hash_pixels(pixels))
+
+
+def _result(hashes: dict[str, str], quality: int) -> dict[str, Any]:
     original = hashes.pop("original")
     return {"hash": original, "quality": quality, "variants": hashes}
 

@@ -91,9 +91,9 @@ def _grid_side(length: float) -> int:
 
 
 def grid_size(width: int, height: int, long_side: int | None = GRID_SIDE) -> tuple[int, int]:
-    """The dihedral-grid size for a picture: scaled so its long side is `long_side` (None: not
-    scaled), then each side to the nearest 64·k with k ≡ 1 (mod 4)."""
-    scale = 1.0 if long_side is None else long_side / max(width, height)
+    """The dihedral-grid size for a picture: scaled down so its long side is at most
+    `long_side` (None: not scaled), then each side to the nearest 64·k with k ≡ 1 (mod 4)."""
+    scale = 1.0 if long_side is None else min(1.0, long_side / max(width, height))
     return _grid_side(width * scale), _grid_side(height * scale)
 
 
