@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 import pytsk3
 
 from fellwatch.evidence import dfvfs_adapter, fs_bitmaps, tsk_walk
-from fellwatch.evidence.base import ByteRange
+from fellwatch.evidence.base import ByteRange, refuse_special_file
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 
 _READ_CHUNK = 1 << 20
@@ -46,6 +46,7 @@ class ImageEvidence:
         self.path = self._given
         if not self._path.exists() or self._path.is_dir():  # files and block devices
             raise EvidenceError(f"evidence not found: {self._path}")
+        refuse_special_file(self._path)  # a FIFO would block the first read for ever
         self._context = dfvfs_adapter.new_context()
         self._layout = dfvfs_adapter.scan(self._path)
         self.format = self._layout.format
