@@ -136,13 +136,33 @@ class ImageEvidence:
     def items(self) -> Iterator[Item]:
         for state in self._volumes:
             if state.walker == "tsk":
-                batch = list(self._tsk_items(state))
+                walk = self._tsk_items(state)
             elif state.walker == "dfvfs":
-                batch = list(self._dfvfs_items(state))
+                walk = self._dfvfs_items(state)
             else:
                 continue
+            batch: list[Item] = []
+            try:
+                batch.extend(walk)
+            except Exception as exception:  # a reader failure costs this walk's rest, recorded
+                batch.append(self._walk_error(state, exception, len(batch)))
             batch.sort(key=lambda item: item.key)
             yield from _unique_keys(batch)
+
+    def _walk_error(self, state: _VolumeState, exception: BaseException, listed: int) -> Item:
+        """The item that says a volume's walk stopped part-way (what was listed is kept)."""
+        reason = tsk_walk.tsk_message(exception)
+        reason = reason if len(reason) <= 300 else reason[:297] + "..."
+        return Item(
+            evidence=self._given,
+            path=self._display(state, "/"),
+            key=f"{state.index:03d}/walk-error",
+            size=0,
+            origin="filesystem",
+            partition=state.volume.label,
+            error=(f"file system walk stopped after {listed} item(s): "
+                   f"{type(exception).__name__}: {reason}; names past this point are not listed"),
+        )
 
     def _display(self, state: _VolumeState, fs_path: str) -> str:
         label = state.volume.label
@@ -155,8 +175,16 @@ class ImageEvidence:
             amap = self._allocation_map(state)
             return amap.in_use(ranges) if amap is not None else False
 
+        # No stream of a file can hold more real bytes than its whole file system: a larger
+        # declared size is a sparse file (holes read as zeros). Hashing a 1 TiB hole on a
+        # 16 MiB volume never ends, so such a stream is recorded, not read.
+        fs_bytes = int(fs.info.block_count) * int(fs.info.block_size)
         for record in tsk_walk.walk(fs, blocks_in_use):
             stream = record.stream
+            if record.error is None and fs_bytes and record.size > fs_bytes:
+                record.error = (f"not read: its size ({record.size} bytes) is larger than its "
+                                f"whole file system ({fs_bytes} bytes), so it is almost all "
+                                "sparse holes")
             base_path = record.path[: len(record.path) - len(stream) - 1] if stream else record.path
             yield Item(
                 evidence=self._given,
