@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import pytsk3
 
-from fellwatch.evidence import dfvfs_adapter, fs_bitmaps, tsk_walk
+from fellwatch.evidence import dfvfs_adapter, ewf_check, fs_bitmaps, tsk_walk
 from fellwatch.evidence.base import ByteRange, refuse_special_file
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 
@@ -134,9 +134,11 @@ class ImageEvidence:
     # -- items ---------------------------------------------------------------------------
 
     def items(self) -> Iterator[Item]:
+        bad = self._bad_chunks()
+        attributed: set[int] = set()
         for state in self._volumes:
             if state.walker == "tsk":
-                walk = self._tsk_items(state)
+                walk = self._tsk_items(state, bad, attributed)
             elif state.walker == "dfvfs":
                 walk = self._dfvfs_items(state)
             else:
@@ -146,8 +148,59 @@ class ImageEvidence:
                 batch.extend(walk)
             except Exception as exception:  # a reader failure costs this walk's rest, recorded
                 batch.append(self._walk_error(state, exception, len(batch)))
+            batch += self._chunk_items(state, bad, attributed)
             batch.sort(key=lambda item: item.key)
             yield from _unique_keys(batch)
+        yield from self._chunk_items(None, bad, attributed)
+
+    def _bad_chunks(self) -> list[ewf_check.BadChunk]:
+        """E01 chunks whose stored data fails its check (libewf hands their bytes back as if
+        good); verified once, here, in the process that lists the items."""
+        if self.format != "ewf" or not self._path.is_file():
+            return []
+        try:
+            return ewf_check.bad_chunks(self._path)
+        except (OSError, ValueError, struct.error):
+            return []
+
+    def _chunk_items(self, state: _VolumeState | None, bad: list[ewf_check.BadChunk],
+                     attributed: set[int]) -> list[Item]:
+        """One error item per bad chunk, on the volume that holds it (state None: the chunks
+        in no volume this walk read): what lies there (directory entries, metadata, files'
+        content) is not trustworthy, and names may be missing from the listing."""
+        out = []
+        for chunk in bad:
+            holder = self._holder(chunk)
+            if (state is None and holder is not None and holder.walker is not None) or (
+                    state is not None and holder is not state):
+                continue
+            files = " (files whose content lies there carry their own error)" if (
+                chunk.index in attributed) else ""
+            label = f"/(E01 chunk {chunk.index} at media offset {chunk.offset})"
+            out.append(Item(
+                evidence=self._given,
+                path=self._display(state, label) if state is not None else label,
+                key=(f"{state.index:03d}/ewf-chunk/{chunk.index:012d}" if state is not None
+                     else f"ewf-chunk/{chunk.index:012d}"),
+                size=chunk.length,
+                origin="filesystem",
+                allocated=False,
+                partition=state.volume.label if state is not None else None,
+                offset=chunk.offset,
+                error=(f"E01 chunk {chunk.index} (media bytes {chunk.offset}-"
+                       f"{chunk.offset + chunk.length - 1}) fails its check: {chunk.reason}; "
+                       "what the file system keeps there is not trustworthy and names may be "
+                       f"missing from this listing{files}"),
+            ))
+        return out
+
+    def _holder(self, chunk: ewf_check.BadChunk) -> _VolumeState | None:
+        for state in self._volumes:
+            v = state.volume
+            if v.offset is not None and v.size and (
+                    v.offset < chunk.offset + chunk.length and chunk.offset < v.offset + v.size):
+                return state
+        return None
 
     def _walk_error(self, state: _VolumeState, exception: BaseException, listed: int) -> Item:
         """The item that says a volume's walk stopped part-way (what was listed is kept)."""
@@ -168,8 +221,13 @@ class ImageEvidence:
         label = state.volume.label
         return f"/{label}{fs_path}" if label else fs_path
 
-    def _tsk_items(self, state: _VolumeState) -> Iterator[Item]:
+    def _tsk_items(self, state: _VolumeState, bad: list[ewf_check.BadChunk],
+                   attributed: set[int]) -> Iterator[Item]:
         fs, _ = self._tsk_fs(state.spec_json)
+        base = state.volume.offset
+        # Bad E01 chunks in volume-relative bytes, to trace them to the files they hold.
+        local = [(c.offset - base, c.offset - base + c.length, c) for c in bad
+                 if base is not None] if bad else []
 
         def blocks_in_use(ranges: list[tuple[int, int]]) -> bool:
             amap = self._allocation_map(state)
@@ -181,6 +239,17 @@ class ImageEvidence:
         fs_bytes = int(fs.info.block_count) * int(fs.info.block_size)
         for record in tsk_walk.walk(fs, blocks_in_use):
             stream = record.stream
+            if local and record.extents:
+                hit = [c for lo, hi, c in local
+                       if any(a < hi and lo < a + n for a, n in record.extents)]
+                if hit:
+                    attributed.update(c.index for c in hit)
+                    if record.error is None:
+                        record.error = (
+                            "content lies in E01 chunk(s) that fail their check ("
+                            + "; ".join(f"chunk {c.index} at media offset {c.offset}: {c.reason}"
+                                        for c in hit[:4])
+                            + "): the bytes libewf returns are not the acquired ones, not hashed")
             if record.error is None and fs_bytes and record.size > fs_bytes:
                 record.error = (f"not read: its size ({record.size} bytes) is larger than its "
                                 f"whole file system ({fs_bytes} bytes), so it is almost all "

@@ -126,6 +126,9 @@ class TskRecord:
     times: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     first_byte: int | None = None  # volume-relative offset of the content's first block
+    # Volume-relative (offset, length) byte runs holding the content (not sparse, not
+    # resident): what lets a damaged part of the image be traced to the files it holds.
+    extents: tuple[tuple[int, int], ...] = ()
 
 
 def _iso(seconds: int, nanos: int) -> str | None:
@@ -362,11 +365,12 @@ def _file_records(
         error = None
         if not allocated:
             error = _deleted_content_error(stream, block_size, blocks_in_use)
-        first = next((a for a, n, f in stream.runs if n and not f & (RUN_SPARSE | RUN_FILLER)),
-                     None)
+        real = [(a, n) for a, n, f in stream.runs if n and not f & (RUN_SPARSE | RUN_FILLER)]
+        first = real[0][0] if real else None
         yield TskRecord(stream_path, inode, stream.attr_type, stream.attr_id, stream.size,
                         allocated, seq, shown, times, error,
-                        first * block_size if first and stream.size else None)
+                        first * block_size if first and stream.size else None,
+                        tuple((a * block_size, n * block_size) for a, n in real if a))
 
 
 def _named_streams(
