@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 import os
 import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -98,7 +98,7 @@ def refuse_special_file(path: Path) -> None:
     its first read); a character device or socket has no fixed content to hash.
     """
     try:
-        mode = os.stat(path).st_mode
+        mode = path.stat().st_mode
     except OSError as exc:
         raise EvidenceError(f"evidence cannot be examined: {path}: {exc.strerror}") from None
     kind = special_kind(mode)

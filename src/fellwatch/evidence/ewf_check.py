@@ -189,7 +189,8 @@ def _chunk_table(path: Path) -> tuple[list[_Chunk], int, int] | None:
                         break  # a table longer than its file: corrupt, stop at what is known
                     entries = struct.unpack(f"<{count}I", handle.read(4 * count))
                     starts = [base + (e & 0x7FFFFFFF) for e in entries]
-                    last_end = sectors_end if sectors_end > (starts[-1] if starts else 0) else offset
+                    last = starts[-1] if starts else 0
+                    last_end = sectors_end if sectors_end > last else offset
                     ends = [*starts[1:], last_end]
                     chunks += [_Chunk(segment, s, e - s, bool(v >> 31))
                                for s, e, v in zip(starts, ends, entries, strict=True)]

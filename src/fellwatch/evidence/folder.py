@@ -19,7 +19,6 @@ from fellwatch.evidence.base import ByteRange, special_kind
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 from fellwatch.evidence.names import display_name
 
-
 # Deeper than any real extraction; a bound so a hostile tree cannot grow the walk's stack of
 # open paths without limit (the names beyond are recorded, not dropped).
 MAX_DEPTH = 4096

@@ -36,7 +36,7 @@ def sniff(head: bytes) -> Sniffed | None:
         length = struct.unpack_from("<Q", head, 0x48)[0]
         shift = head[0x6C]
         return Sniffed("exFAT", length << shift if shift < 16 else None)
-    fat = head[0x52:0x5A] == b"FAT32   " and "FAT32" or (
+    fat = (head[0x52:0x5A] == b"FAT32   " and "FAT32") or (
         head[0x36:0x3E] in (b"FAT12   ", b"FAT16   ", b"FAT     ") and head[0x36:0x3B].decode()
     )
     if fat and head[510:512] == b"\x55\xaa":
@@ -55,7 +55,7 @@ def _mbr_partitions(sector: bytes) -> list[tuple[str, int, int]]:
     """(label, offset, size) of the primary MBR partitions, as dfVFS labels them (p1, …)."""
     if len(sector) < SECTOR or sector[510:512] != b"\x55\xaa":
         return []
-    out = []
+    out: list[tuple[str, int, int]] = []
     for index in range(4):
         entry = sector[446 + 16 * index:462 + 16 * index]
         kind = entry[4]
