@@ -17,6 +17,7 @@ import pytest
 
 from fellwatch.carving.base import CarvedFragmentError, NotACandidate
 from fellwatch.carving.png import PngCarver
+from fellwatch.errors import ExitCode, OutputError
 from fellwatch.evidence import EvidenceError, Item, open_evidence
 from fellwatch.evidence import image as image_module
 from fellwatch.evidence.archives import embedded_zip
@@ -117,9 +118,10 @@ def test_output_disk_full_fails_with_a_reason_and_a_clean_exit(
         subprocess.run(["umount", mount], check=True)
     assert "Traceback" not in done.stderr
     assert "cannot rollback" not in done.stderr
-    assert done.returncode == 2
-    assert done.stderr.startswith(f"fellwatch: output disk full: cannot write to {mount}/out")
-    assert "run the same command again: it resumes where it stopped" in done.stderr
+    assert done.returncode == ExitCode.OUTPUT == 4
+    assert done.stderr.startswith("fellwatch: output disk full: cannot write ")
+    assert f"{mount}/out" in done.stderr
+    assert "run the same command again" in done.stderr
 
 
 # --- hangs ------------------------------------------------------------------------------------
@@ -247,12 +249,12 @@ def test_zip_with_a_prefix_is_found_by_its_end_record_and_expanded(
     ev = open_evidence(hostile_fixtures.path("zip-with-prefix"))
     processor = ItemProcessor(ev, ScanSettings(workers=1))
     records = [r for item in ev.items() for r in processor.process(item)]
-    by_path = {r["path"]: r for r in records}
+    by_path = {r.path: r for r in records}
     for member in case["members"]:
-        assert by_path[member]["error"] is None
-        assert by_path[member]["content_type"] == "image/png"
-        assert by_path[member]["md5"] is not None
-    assert by_path["/holiday.jpg"]["content_type"] == "image/jpeg"  # still what it starts as
+        assert by_path[member].error is None
+        assert by_path[member].content_type == "image/png"
+        assert by_path[member].md5 is not None
+    assert by_path["/holiday.jpg"].content_type == "image/jpeg"  # still what it starts as
 
 
 def test_end_record_detection_needs_a_consistent_central_directory() -> None:
@@ -284,7 +286,7 @@ def test_scanning_picture_bombs_keeps_peak_memory_small(
             "from fellwatch.settings import ScanSettings\n"
             "ev = open_evidence(sys.argv[1])\n"
             "p = ItemProcessor(ev, ScanSettings(workers=1))\n"
-            "out = [r['error'] for i in ev.items() for r in p.process(i)]\n"
+            "out = [r.error for i in ev.items() for r in p.process(i)]\n"
             "status = open('/proc/self/status').read()\n"
             "peak = int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
             "print(json.dumps([out, peak]))\n")
@@ -334,7 +336,7 @@ def test_output_folder_inside_the_evidence_folder_is_refused_before_any_work(
     (evidence / "a.txt").write_bytes(b"benign\n")
     for out in (evidence / "out", evidence, evidence / "deeper" / "out"):
         done = _run_cli("scan", evidence, "--out", out, "--workers", "1", "--quiet")
-        assert done.returncode == 2, done.stderr
+        assert done.returncode == ExitCode.OUTPUT, done.stderr
         assert f"output folder {out} is inside the evidence folder {evidence}: refused" in (
             done.stderr)
     assert sorted(p.name for p in evidence.iterdir()) == ["a.txt"]  # nothing was created
@@ -345,6 +347,6 @@ def test_output_inside_evidence_check_follows_links(tmp_path: Path) -> None:
     evidence.mkdir()
     link = tmp_path / "link"
     link.symlink_to(evidence)
-    with pytest.raises(EvidenceError, match="is inside the evidence folder"):
+    with pytest.raises(OutputError, match="is inside the evidence folder"):
         refuse_output_inside_evidence([str(evidence)], link / "out")
     refuse_output_inside_evidence([str(evidence)], tmp_path / "elsewhere")

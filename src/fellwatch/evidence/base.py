@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from fellwatch.errors import OutputError
 from fellwatch.evidence.item import EvidenceError, Item
 
 
@@ -123,7 +124,7 @@ def refuse_output_inside_evidence(evidence: Sequence[str], out_dir: Path) -> Non
     for given in evidence:
         ev = Path(os.path.realpath(given))
         if ev.is_dir() and _inside(out, ev):
-            raise EvidenceError(
+            raise OutputError(
                 f"output folder {out_dir} is inside the evidence folder {given}: refused "
                 "(evidence is read-only, and the scan would read its own output); "
                 "choose an output folder outside the evidence"
