@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from fellwatch.carving.base import CarvedFragmentError, NotACandidate
+from fellwatch.carving.gif import GifCarver
 from fellwatch.carving.png import PngCarver
 from fellwatch.errors import ExitCode, OutputError
 from fellwatch.evidence import EvidenceError, Item, open_evidence
@@ -25,6 +26,7 @@ from fellwatch.evidence.base import refuse_output_inside_evidence
 from fellwatch.scan.worker import ItemProcessor
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.pictures import MAX_DECODED_PIXELS, PictureError, decode_picture
+from tests.fixtures.hostile import gif_storm
 from tests.fixtures.plugin import HostileFixtures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,6 +191,62 @@ def test_png_signature_storm_costs_a_bounded_read_per_candidate(
     # walk goes reads the rest of the range per candidate (about 2 000 x 4 MiB here). Header
     # walking first reads a few dozen bytes per candidate.
     assert source.read_bytes <= 64 * len(starts)
+
+
+def test_gif_signature_storm_reuses_walked_sub_block_chains(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("gif-signature-storm")
+    data = hostile_fixtures.path("gif-signature-storm").read_bytes()
+    source = _CountingSource(data)
+    carver = GifCarver()
+    starts = range(0, case["size"] - case["step"], case["step"])
+    outcomes = []
+    for start in starts:
+        with pytest.raises(CarvedFragmentError) as exc:
+            carver.carve(source, start, carver.default_max_size)
+        outcomes.append((exc.value.reason, exc.value.examined))
+    # Every candidate's sub-blocks run to the end of the range (about 4 MiB each, 8 GiB in
+    # all, walked 256 bytes a step); a chain already walked is not walked again.
+    assert source.read_bytes <= 2 * 64 * 1024 * len(starts)
+    # The same outcomes as walking every chain afresh (a new carver remembers nothing).
+    fresh = _CountingSource(data)
+    for start, seen in list(zip(starts, outcomes, strict=True))[::97]:
+        with pytest.raises(CarvedFragmentError) as exc:
+            GifCarver().carve(fresh, start, GifCarver.default_max_size)
+        assert (exc.value.reason, exc.value.examined) == seen
+
+
+def test_gif_chain_memory_gives_the_plain_walks_outcomes_on_random_data() -> None:
+    import random
+
+    from fellwatch.carving import gif
+
+    rng = random.Random(7)
+    head = gif_storm(64, 32)[:24]
+    for _ in range(40):
+        size = rng.choice([4096, 30_000])
+        data = bytearray(rng.choice([b"\xff", b"\x10", b"\x80"]) * size)
+        for _ in range(rng.randint(0, 40)):
+            data[rng.randrange(size)] = rng.choice([0, 1, 0x3B, 255, 7])
+        starts = sorted(rng.sample(range(size - 30), 12))
+        for start in starts:
+            data[start:start + len(head)] = head
+        source = _CountingSource(bytes(data))
+        shared = gif.GifCarver()
+        max_size = rng.choice([64, 5000, 1 << 25])
+        for start in starts:
+            assert _gif_outcome(shared, source, start, max_size) == _gif_outcome(
+                gif.GifCarver(), source, start, max_size)
+
+
+def _gif_outcome(carver: GifCarver, source: _CountingSource, start: int, max_size: int
+                 ) -> tuple[object, ...]:
+    try:
+        return ("complete", carver.carve(source, start, max_size))
+    except CarvedFragmentError as exc:
+        return ("fragment", exc.reason, exc.examined)
+    except NotACandidate as exc:
+        return ("no", str(exc))
 
 
 # --- silent losses ------------------------------------------------------------------------------

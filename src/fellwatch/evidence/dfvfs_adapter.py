@@ -494,12 +494,12 @@ def walk_files(fs_spec: Any, context: Any) -> Iterator[DfvfsFile]:
                 if not child.IsFile():
                     continue
                 streams = [s.name or "" for s in child.data_streams]
-            except (errors.Error, OSError, RuntimeError) as exception:
+                identifier = getattr(child.path_spec, "identifier", None)
+                times = _times(child)
+            except (errors.Error, OSError, RuntimeError, ValueError) as exception:
                 yield DfvfsFile(path, None, "", 0, serialise(child.path_spec), {},
                                 _one_line(exception))
                 continue
-            identifier = getattr(child.path_spec, "identifier", None)
-            times = _times(child)
             for stream in streams or [""]:
                 error = None
                 size = 0

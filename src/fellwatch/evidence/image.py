@@ -106,7 +106,7 @@ class ImageEvidence:
                 amap = fs_bitmaps.allocation_map(
                     fs, state.filesystem or "", lambda o, n: bytes(image.read(o, n)), size
                 )
-            except (OSError, ValueError, IndexError, struct.error):
+            except Exception:  # hostile bytes may break a bitmap parser in any way
                 # describe() stays the same whatever was called before it, so this is not
                 # written into the volume's error; unallocated() hands the volume over whole.
                 amap = None
