@@ -54,6 +54,7 @@ class ImageEvidence:
         self._tsk: dict[str, tuple[pytsk3.FS_Info, Any]] = {}
         self._maps: dict[str, fs_bitmaps.AllocationMap | None] = {}
         self._unmapped: set[str] = set()  # volumes whose allocation map could not be read
+        self._bad: list[ewf_check.BadChunk] | None = None  # E01 chunks failing their check
         self._volumes = [self._open_volume(i, v) for i, v in enumerate(self._layout.volumes)]
 
     # -- opening -------------------------------------------------------------------------
@@ -158,10 +159,12 @@ class ImageEvidence:
         good); verified once, here, in the process that lists the items."""
         if self.format != "ewf" or not self._path.is_file():
             return []
-        try:
-            return ewf_check.bad_chunks(self._path)
-        except (OSError, ValueError, struct.error):
-            return []
+        if self._bad is None:
+            try:
+                self._bad = ewf_check.bad_chunks(self._path)
+            except (OSError, ValueError, struct.error):
+                self._bad = []  # tables libewf itself cannot follow: its reads fail loudly
+        return self._bad
 
     def _chunk_items(self, state: _VolumeState | None, bad: list[ewf_check.BadChunk],
                      attributed: set[int]) -> list[Item]:

@@ -377,11 +377,15 @@ def _named_streams(
     fs_file: Any, meta: Any, path: str, inode: int, allocated: bool, name: Any, is_ntfs: bool
 ) -> Iterator[TskRecord]:
     """Alternate data streams on an NTFS directory (a place to hide data)."""
+    seq = int(name.meta_seq) if is_ntfs else None
     try:
         streams = [s for s in _streams(fs_file) if s.name is not None]
-    except OSError:
+    except OSError as exception:
+        # Recorded on the directory: its named streams (if any) cannot be listed.
+        yield TskRecord(path, inode, ATTR_DEFAULT, -1, 0, allocated, seq, None, meta_times(meta),
+                        error=f"directory attributes unreadable, its named data streams are "
+                              f"not listed: {tsk_message(exception)}")
         return
-    seq = int(name.meta_seq) if is_ntfs else None
     for stream in streams:
         shown = display_name(stream.name or b"")
         yield TskRecord(f"{path}:{shown}", inode, stream.attr_type, stream.attr_id, stream.size,

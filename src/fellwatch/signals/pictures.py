@@ -30,6 +30,7 @@ scaling) before any pixel is: a picture past it raises `PictureError` ("not deco
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -134,7 +135,11 @@ def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Pictur
     Raises PictureError."""
     _register_heif()
     try:
-        img: Image.Image = Image.open(content)
+        with warnings.catch_warnings():
+            # Pillow warns past its own limit (89 M pixels); ours is tighter and is checked
+            # below, before anything is decoded, so its warning says nothing more.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img: Image.Image = Image.open(content)
         img.seek(0)  # GIF, APNG, WebP, TIFF, HEIF: the first frame (or primary image)
         width, height = img.size
         fmt = img.format
