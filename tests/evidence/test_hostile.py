@@ -408,3 +408,17 @@ def test_output_inside_evidence_check_follows_links(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is inside the evidence folder"):
         refuse_output_inside_evidence([str(evidence)], link / "out")
     refuse_output_inside_evidence([str(evidence)], tmp_path / "elsewhere")
+
+
+def test_scan_of_an_e01_with_a_bad_chunk_counts_its_errors_the_same_every_run(
+        hostile_fixtures: HostileFixtures, tmp_path: Path) -> None:
+    evidence = hostile_fixtures.path("ewf-chunk-inflate")
+    texts = []
+    for run in ("a", "b"):
+        done = _run_cli("scan", evidence, "--out", tmp_path / run, "--workers", "1", "--quiet")
+        assert done.returncode == 0, done.stderr
+        findings = tmp_path / run / "findings.json"
+        summary = json.loads(findings.read_text(encoding="utf-8"))["summary"]
+        assert summary["errors"] == 2  # the file in the chunk, and the chunk itself
+        texts.append(findings.read_bytes())
+    assert texts[0] == texts[1]
