@@ -79,6 +79,21 @@ def test_folder_nested_1100_deep_is_walked_to_the_bottom(
     assert items[0].error is None
 
 
+def test_directory_tree_300_deep_in_an_image_is_walked_and_the_depth_bound_recorded(
+        hostile_fixtures: HostileFixtures, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = hostile_fixtures.case("deep-directory-tree")
+    path = hostile_fixtures.path("deep-directory-tree")
+    bottom = "/d" * case["levels"] + "/" + case["bottom_name"]
+    files = [i for i in _items(path) if i.path == bottom]
+    assert len(files) == 1 and files[0].error is None
+    # The bound itself: past it, the directory is an item saying its contents are not listed.
+    monkeypatch.setattr(image_module.tsk_walk, "_MAX_DEPTH", 100)
+    items = _items(path)
+    assert [i.path for i in items] == ["/d" * 101]
+    assert items[0].error == ("directory nested deeper than 100 levels: its contents are not "
+                              "listed")
+
+
 def test_folder_walk_keeps_the_recursive_order(tmp_path: Path) -> None:
     # Each entry in sorted order, a subfolder's contents where the subfolder stands.
     for rel in ("a/z.txt", "a/b/c.txt", "b.txt", "a/a.txt", "c/d/e.txt"):

@@ -89,7 +89,9 @@ BLOCKS_REUSED = (
 )
 
 _PLAIN_NAME = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")  # printable ASCII, no backslash
-_MAX_DEPTH = 256
+# As deep as a folder evidence is walked (folder.MAX_DEPTH): the same tree gives the same
+# items as an image and as a folder. Deeper directories are recorded, not walked.
+_MAX_DEPTH = 4096
 _NTFS_RESERVED_RECORDS = 24  # MFT records 0-15 are system files, 16-23 are reserved
 _NTFS_EXTEND = 11
 _EXFAT_METADATA = {  # what TSK lists in an exFAT root for the file system's own structures
