@@ -103,6 +103,15 @@ class ScanSettings:
         default=True,
         metadata=_meta("FELLWATCH_CARVE", "carve pictures and videos from unallocated space"),
     )
+    thumbnails: bool = field(
+        default=True,
+        metadata=_meta(
+            "FELLWATCH_THUMBNAILS",
+            "keep a small thumbnail of every picture and a frame strip of every video in "
+            "scan.sqlite, for the review gallery",
+            affects_results=False,
+        ),
+    )
 
     def __post_init__(self) -> None:
         # Checked once, here, so a flag, an environment variable and a caller in code all get

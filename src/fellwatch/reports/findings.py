@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.store.private import touch_private, write_private_text
 from fellwatch.store.scanstore import ScanStore
 
 SCHEMA_VERSION = 1
@@ -122,7 +123,7 @@ def build_findings(store: ScanStore) -> dict[str, Any]:
 
 def write_findings(findings: dict[str, Any], path: Path) -> None:
     text = json.dumps(findings, sort_keys=True, indent=1, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    write_private_text(path, text + "\n")
 
 
 def _cell(value: object) -> object:
@@ -135,6 +136,7 @@ def _cell(value: object) -> object:
 
 def write_inventory(store: ScanStore, path: Path) -> None:
     """Every item scanned, one row each (the hashdeep-style full listing)."""
+    touch_private(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(INVENTORY_COLUMNS)
@@ -171,4 +173,4 @@ def write_inventory(store: ScanStore, path: Path) -> None:
 
 
 def write_run_record(path: Path, run: dict[str, Any]) -> None:
-    path.write_text(json.dumps(run, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    write_private_text(path, json.dumps(run, sort_keys=True, indent=1) + "\n")

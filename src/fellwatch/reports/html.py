@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fellwatch.reports.findings import categories, exif_lead, is_lead
+from fellwatch.store.private import write_private_text
 
 
 def matched_by(item: dict[str, Any]) -> list[str]:
@@ -45,4 +46,4 @@ def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> Non
         categories=categories,
         matched_by=matched_by,
     )
-    path.write_text(html, encoding="utf-8")
+    write_private_text(path, html)

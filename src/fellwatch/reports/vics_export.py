@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.store.private import FILE_MODE
 
 VICS_CONTEXT = (
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Cases"
@@ -195,5 +196,5 @@ def write_vics_file(
 
 
 def _private(path: Path) -> TextIO:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     return os.fdopen(fd, "w", encoding="utf-8", newline="\n")

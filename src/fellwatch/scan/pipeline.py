@@ -24,6 +24,7 @@ from fellwatch.scan.verify import evidence_sha256
 from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
+from fellwatch.store.private import private_dir
 from fellwatch.store.scanstore import ScanStore
 
 BATCH_ITEMS = 64
@@ -62,7 +63,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     """
     started = time.monotonic()
     opened = [open_evidence(path) for path in request.evidence]
-    request.out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(request.out_dir)  # owner-only: it will hold thumbnails of seized pictures
     described = []
     verify_started = time.monotonic()
     for ev in opened:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch.store import thumbnails as thumbs
+from fellwatch.store.private import private_dir, touch_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,13 +41,15 @@ class ScanStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            private_dir(path.parent)
+            touch_private(path)  # owner-only before SQLite creates it (and its -wal, -shm)
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against a killed process (not against power loss), which is
             # the failure resume is for; FULL would cost an fsync per batch.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA + thumbs.SCHEMA)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise ScanStoreError(f"cannot use scan store {path}: {exc}") from exc
 
     def begin(self, fingerprint: dict[str, Any]) -> bool:
