@@ -62,7 +62,7 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]
     # Every record, not only findings.json's items: a carved copy of a deleted file that the
     # file system still names is a carved duplicate, kept in the store but not listed.
     store = ScanStore(root / "out" / "scan.sqlite")
-    records = {"items": list(store.records())}
+    records = {"items": [r.to_json() for r in store.records()]}
     store.close()
     yield image, records
     forget_evidence()

@@ -16,6 +16,7 @@ import pytest
 import skimage.data
 from PIL import Image
 from tests.carving import samples
+from tests.records import lookup
 
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.scan.job import scan
@@ -128,7 +129,7 @@ def test_scan_folder_is_owner_only(scanned: dict) -> None:
 
 def test_thumbnails_commit_with_their_records_or_not_at_all(tmp_path: Path) -> None:
     store = ScanStore(tmp_path / "scan.sqlite")
-    record = {"key": "a.jpg", "path": "/a.jpg"}
+    record = lookup({"key": "a.jpg", "path": "/a.jpg"})
     good = KeyedThumbnail("a.jpg", Thumbnail("picture", 2, 2, "jpeg", b"\xff\xd8"))
     bad = KeyedThumbnail("b.jpg", Thumbnail("picture", 2, 2, "jpeg", None))  # type: ignore[arg-type]
     with pytest.raises(sqlite3.IntegrityError):

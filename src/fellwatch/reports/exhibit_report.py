@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from fellwatch.errors import FellwatchError
 from fellwatch.store.private import write_private
 
 UK_CATEGORIES = ("A", "B", "C")
@@ -34,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
-class ExhibitReportError(Exception):
+class ExhibitReportError(FellwatchError):
     """The report cannot be rendered or printed (Chromium missing, a bad grade); one line."""
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.errors import FellwatchError
 from fellwatch.store.private import FILE_MODE
 
 VICS_CONTEXT = (
@@ -42,7 +43,7 @@ VICS_CONTEXT = (
 PROJECT_VIC_CATEGORIES = range(0, 5)
 
 
-class VicsExportError(ValueError):
+class VicsExportError(FellwatchError):
     """The export cannot be written as asked (unmapped grade, media out of order); one line."""
 
 

@@ -28,8 +28,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
+from fellwatch.errors import FellwatchError
 from fellwatch.evidence import Evidence, EvidenceError, Item, ItemError, open_evidence
 from fellwatch.evidence.archives import ArchiveLimits, iter_archive
+from fellwatch.record import ItemRecord
 from fellwatch.signals import filetype
 
 DEFAULT_MAX_BYTES = 256 << 20
@@ -38,7 +40,7 @@ _MEMBER_SUFFIX = re.compile(r"(![0-9]+)+$")
 _CHUNK = 1 << 20
 
 
-class OriginalError(Exception):
+class OriginalError(FellwatchError):
     """The original cannot be given: too large, gone from the evidence, or not the bytes the
     scan recorded. One line, fit to show."""
 
@@ -86,13 +88,15 @@ def forget_evidence() -> None:
 
 def read_original(
     evidence_path: str,
-    record: Mapping[str, Any],
+    record: Mapping[str, Any] | ItemRecord,
     max_bytes: int = DEFAULT_MAX_BYTES,
     limits: ArchiveLimits | None = None,
 ) -> bytes:
-    """The bytes of the item `record` (a findings.json item) from the evidence at
-    `evidence_path` (where the evidence is now; the record's own `evidence` is the path the
-    scan was given). Raises OriginalError."""
+    """The bytes of the item `record` (a findings.json item or its `ItemRecord`) from the
+    evidence at `evidence_path` (where the evidence is now; the record's own `evidence` is the
+    path the scan was given). Raises OriginalError."""
+    if isinstance(record, ItemRecord):
+        record = record.to_json()
     size = int(record.get("size") or 0)
     if size > max_bytes:
         raise OriginalError(f"item is {size} bytes, more than the {max_bytes} an original may be")
