@@ -434,7 +434,7 @@ class CustodyEntry(models.Model):
     from_location = models.CharField(max_length=200, blank=True)
     to_location = models.CharField(max_length=200, blank=True)
     reason = models.CharField(max_length=300)
-    seal_intact = models.BooleanField(null=True, help_text="unknown when left empty")
+    seal_intact = models.BooleanField(null=True, blank=True, help_text="unknown when left empty")
     seal_number = models.CharField(max_length=64, blank=True, help_text="seal after this step")
     hash_before = models.CharField(max_length=64, blank=True, help_text="evidence SHA-256",
                                    validators=[sha256_hex])
