@@ -237,5 +237,10 @@ class Migration(migrations.Migration):
             model_name='case',
             constraint=models.UniqueConstraint(fields=('unit', 'reference'), name='case_reference_unique_in_unit'),
         ),
+        migrations.AlterField(
+            model_name='custodyentry',
+            name='seal_intact',
+            field=models.BooleanField(blank=True, help_text='unknown when left empty', null=True),
+        ),
         migrations.RunPython(fill_reference_sort, migrations.RunPython.noop),
     ]
