@@ -103,7 +103,7 @@ from fellwatch.web.audit.log import verify
 for line in sys.stdin:
     username, exhibit = line.split()
     n = CustodyEntry.objects.filter(exhibit_id=int(exhibit), reason__startswith="bench write ",
-                                    reason__contains=f" by {username} ").count()
+                                    reason__endswith=f" by {username}.").count()
     print(username, n)
 print("AUDIT", verify(full=True).ok)
 """
@@ -229,7 +229,7 @@ async def _one(officer: Officer, world: World, kind: str, rng: random.Random,
             now = datetime.now(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M")
             response = await officer.request("POST", path, data={
                 "csrfmiddlewaretoken": token, "action": "accessed", "at": now,
-                "reason": f"bench write {seq[0]} by {officer.username} ", "seal_intact": "true",
+                "reason": f"bench write {seq[0]} by {officer.username}.", "seal_intact": "true",
                 "seal_number": "BENCH"})
             ok = response.status_code == 302
             if ok:
@@ -326,10 +326,11 @@ def run_store(store: str, args: argparse.Namespace) -> bool:
             sys.stdout.write(f"{store}: seeded a year and {args.findings} findings in "
                              f"{time.perf_counter() - t0:.0f} s\n")
             port = _free_port()
+            log = (Path(tmp) / "server.log").open("w")
             server = subprocess.Popen(
                 [sys.executable, "-m", "fellwatch", "serve", "--host", "127.0.0.1", "--port",
                  str(port), "--workers", str(args.workers), "--threads", str(args.threads)],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
             base = f"http://127.0.0.1:{port}"
             _wait(base, server)
             tally, elapsed = asyncio.run(_drive(base, world, sorted(world.writers),
@@ -338,6 +339,9 @@ def run_store(store: str, args: argparse.Namespace) -> bool:
             if server is not None:
                 server.terminate()
                 server.wait(timeout=30)
+                tail = (Path(tmp) / "server.log").read_text().splitlines()[-15:]
+                if args.show_log:
+                    sys.stdout.write("server log (tail):\n" + "\n".join(tail) + "\n")
         lines = "".join(f"{u} {e}\n" for u, (_, e) in world.writers.items())
         counts: dict[str, int] = {}
         audit_ok = False
@@ -360,7 +364,7 @@ def _wait(base: str, server: subprocess.Popen[str]) -> None:
 
     for _ in range(120):
         if server.poll() is not None:
-            raise SystemExit(f"bench: the server stopped: {server.stderr.read() if server.stderr else ''}")
+            raise SystemExit("bench: the server stopped (see its log)")
         try:
             if httpx.get(base + "/health", timeout=2).status_code == 200:
                 return
@@ -379,6 +383,7 @@ def main() -> int:
     parser.add_argument("--store", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--show-log", action="store_true", help="print the server log's tail")
     args = parser.parse_args()
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     ok = [run_store(store, args) for store in stores]
