@@ -364,19 +364,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from fellwatch.web.bootstrap import ensure_django
 
     ensure_django(migrate=False)
-    from fellwatch.web.server import ServeError, ServeOptions, check_store, run_dev, run_production
+    from fellwatch.web.server import ServeOptions, check_store, run_dev, run_production
 
-    try:
-        check_store()
-        if args.dev:
-            run_dev(args.host, args.port)
-        else:
-            run_production(ServeOptions(host=args.host, port=args.port, workers=args.workers,
-                                        threads=args.threads, certfile=args.certfile,
-                                        keyfile=args.keyfile))
-    except ServeError as exc:
-        sys.stderr.write(f"fellwatch serve: {exc}\n")
-        return 2
+    check_store()  # ServeError (a UsageError, exit 2) names `fellwatch records migrate`
+    if args.dev:
+        run_dev(args.host, args.port)
+    else:
+        run_production(ServeOptions(host=args.host, port=args.port, workers=args.workers,
+                                    threads=args.threads, certfile=args.certfile,
+                                    keyfile=args.keyfile))
     return 0
 
 
@@ -466,8 +462,8 @@ def _cmd_records_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    sys.stdout.write(f"store migrated: {len(pending)} migration(s) applied\n"
-                     if pending else "store up to date\n")
+    _say(f"store migrated: {len(pending)} migration(s) applied" if pending
+         else "store up to date")
     return 0
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fellwatch.errors import UsageError
 
-class ServeError(RuntimeError):
-    """The server cannot start; the message says why and what to do."""
+
+class ServeError(UsageError):
+    """The server cannot start; the message says why and what to do (exit code 2)."""
 
 
 @dataclass(frozen=True)
