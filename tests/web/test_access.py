@@ -54,7 +54,7 @@ def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
     # 14 before; + edit and void of 5 kinds; + exhibit list (page, PDF, CSV), labels (page,
     # PDF), continuity (page, PDF, CSV).
-    assert len(urls) == 14 + 10 + 8
+    assert len(urls) == 14 + 10 + 8 + 1  # + void of the case itself
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)
 

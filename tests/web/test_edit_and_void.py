@@ -126,3 +126,19 @@ def test_safeguarding_form_takes_initial_values_from_the_address(
     assert 'value="C-CHAT-7"' in page
     assert '<option value="online-contact" selected>' in page
     assert "chat 3, message 41" in page
+
+
+def test_a_void_case_counts_nowhere(world: dict[str, Any], client: Client) -> None:
+    from fellwatch.web.records import stats
+
+    period = (date(2026, 3, 1), date(2026, 3, 31))
+    before = stats.compute(*period, world["unit"]).totals
+    assert before["arrests"] == before["exhibits_seized"] == before["cases_opened"] == 1
+    url = reverse("case-void", kwargs={"case_id": world["case"].pk})
+    client.force_login(world["examiner"])
+    assert client.post(url, {"reason": "opened twice"}).status_code == 403
+    client.force_login(world["supervisor"])
+    assert client.post(url, {"reason": "opened twice"}).status_code == 302
+    after = stats.compute(*period, world["unit"]).totals
+    assert after == dict.fromkeys(after, 0), after
+    assert "(void)" in client.get(reverse("cases")).content.decode()

@@ -43,6 +43,7 @@ urlpatterns = [
     path("exhibits/", views.exhibit_list, name="exhibits"),
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/edit/", views.case_edit, name="case-edit"),
+    path("cases/<int:case_id>/void/", views.case_void, name="case-void"),
     path("cases/<int:case_id>/persons/new/", views.person_new, name="person-new"),
     path("cases/<int:case_id>/arrests/new/", views.arrest_new, name="arrest-new"),
     path("cases/<int:case_id>/warrants/new/", views.warrant_new, name="warrant-new"),

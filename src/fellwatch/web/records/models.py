@@ -306,6 +306,7 @@ class ArrestOutcome(models.TextChoices):
     CHARGED = "charged", "Charged (bailed to court)"
     CHARGED_REMANDED = "charged-remanded", "Charged and remanded in custody"
     CAUTION = "caution", "Caution"
+    VOLUNTARY_INTERVIEW = "voluntary-interview", "De-arrested for a voluntary interview"
     RUI = "rui", "Released under investigation"
     BAIL = "bail", "Bail"
     NFA = "nfa", "No further action"
@@ -323,7 +324,7 @@ class Arrest(Voidable):
     arresting_officer = models.CharField(max_length=150, blank=True,
                                          help_text="name and collar number")
     offence = models.ForeignKey(OffenceType, on_delete=models.PROTECT, related_name="arrests")
-    outcome = models.CharField(max_length=16, choices=ArrestOutcome.choices,
+    outcome = models.CharField(max_length=20, choices=ArrestOutcome.choices,
                                default=ArrestOutcome.PENDING)
 
     class Meta:

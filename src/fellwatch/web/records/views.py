@@ -253,6 +253,27 @@ def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
                                                       title=f"Case {case.reference}"))
 
 
+@case_view(write=True)
+def case_void(request: HttpRequest, case: Case) -> HttpResponse:
+    """A case opened in error: void, with a reason (supervisors). It and everything of it
+    drop out of the figures; it stays in the list, marked void, and in the audit log."""
+    if role_of(request.user) != Role.SUPERVISOR:
+        deny(request, "case", case.pk, status=403)
+    form = forms.VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and not case.voided:
+        case.voided_at = timezone.now()
+        case.voided_by = request.user.get_username()
+        case.void_reason = form.cleaned_data["reason"]
+        case.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        messages.success(request, f"Case {case.reference} voided: it no longer counts in the "
+                                  "figures.")
+        return redirect("case", case_id=case.pk)
+    return render(request, "records/form.html", _ctx(
+        request, form=form, title=f"Void case {case.reference}", case=case, button="Void",
+        note="A void case stays in the list (marked void) and in the audit log; it and "
+             "everything recorded under it drop out of every figure."))
+
+
 # --- the records of a case: new, edit, void -------------------------------------------------
 
 # kind → (model, related name on Case, title). One set of views serves them all.

@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='arrest',
             name='outcome',
-            field=models.CharField(choices=[('pending', 'Pending'), ('charged', 'Charged (bailed to court)'), ('charged-remanded', 'Charged and remanded in custody'), ('caution', 'Caution'), ('rui', 'Released under investigation'), ('bail', 'Bail'), ('nfa', 'No further action')], default='pending', max_length=16),
+            field=models.CharField(choices=[('pending', 'Pending'), ('charged', 'Charged (bailed to court)'), ('charged-remanded', 'Charged and remanded in custody'), ('caution', 'Caution'), ('voluntary-interview', 'De-arrested for a voluntary interview'), ('rui', 'Released under investigation'), ('bail', 'Bail'), ('nfa', 'No further action')], default='pending', max_length=20),
         ),
         migrations.AlterField(
             model_name='case',
