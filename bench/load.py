@@ -42,6 +42,7 @@ POSTGRES = os.environ.get("FELLWATCH_TEST_POSTGRES_URL",
 # kind → weight in the mix
 MIX = {"case": 22, "exhibit": 18, "findings": 10, "stats": 8, "api-stats": 6, "case-search": 10,
        "exhibit-list": 8, "custody-write": 12, "health": 6}
+SKIP: set[str] = set()  # --skip
 
 SEED = """
 import sys
@@ -247,7 +248,8 @@ async def _one(officer: Officer, world: World, kind: str, rng: random.Random,
 async def _user(officer: Officer, world: World, deadline: float, seed: int,
                 tally: Tally) -> None:
     rng = random.Random(seed)
-    kinds, weights = list(MIX), list(MIX.values())
+    kinds = [k for k in MIX if k not in SKIP]
+    weights = [MIX[k] for k in kinds]
     seq = [0]
     while time.perf_counter() < deadline:
         await _one(officer, world, rng.choices(kinds, weights)[0], rng, tally, seq)
@@ -280,7 +282,8 @@ def _report(store: str, tally: Tally, elapsed: float, counted: dict[str, int],
     errors = sum(tally.errors.values())
     out = sys.stdout
     out.write(f"\n== {store}: {args.users} users, {elapsed:.0f} s, gunicorn {args.workers}x"
-              f"{args.threads}, {args.findings} findings ==\n")
+              f"{args.threads}, {args.findings} findings"
+              f"{', without ' + ','.join(sorted(SKIP)) if SKIP else ''} ==\n")
     out.write(f"{'kind':<14}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
               f"{'errors':>8}{'p50/health':>12}\n")
     health = statistics.median(tally.times.get("health", [0.0])) * 1000 or 1.0
@@ -384,7 +387,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--show-log", action="store_true", help="print the server log's tail")
+    parser.add_argument("--skip", default="", help="kinds left out of the mix, comma-separated "
+                                                 f"(of {', '.join(MIX)})")
     args = parser.parse_args()
+    SKIP.update(k for k in args.skip.split(",") if k)
+    if SKIP - set(MIX) or not set(MIX) - SKIP:
+        parser.error(f"--skip: kinds of {', '.join(MIX)}, not all of them")
     stores = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
     ok = [run_store(store, args) for store in stores]
     return 0 if all(ok) else 1

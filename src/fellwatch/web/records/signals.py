@@ -89,11 +89,14 @@ def _case_links_changed(sender: Any, instance: Any, action: str, reverse: bool,
     field = "assigned" if sender is m.Case.assigned.through else "offence_types"
     request, username = _actor()
     cases = [instance.pk] if not reverse else sorted(pk_set or [])
+    references = dict(m.Case.objects.filter(pk__in=cases).values_list("pk", "reference"))
     for case_id in cases:
+        verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
         record("change", request=request, username=username, object_type="case",
                object_id=str(case_id),
                detail={"case": case_id, "field": field, "action": action.removeprefix("post_"),
-                       "ids": [instance.pk] if reverse else sorted(pk_set or [])})
+                       "ids": [instance.pk] if reverse else sorted(pk_set or []),
+                       "what": f"case {references.get(case_id, case_id)} {field} {verb}"})
 
 
 def connect() -> None:
