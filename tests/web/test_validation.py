@@ -212,3 +212,12 @@ def test_an_imaged_entry_without_a_before_hash_does_not_differ(
     page = client.get(reverse("exhibit", kwargs={"case_id": world["case"].pk,
                                                  "exhibit_id": exhibit.pk})).content.decode()
     assert "b" * 64 in page and "differs" not in page
+
+
+def test_an_expired_form_gets_a_page_of_ours(world: dict[str, Any]) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["examiner"])
+    response = client.post(reverse("warrant-new", kwargs={"case_id": world["case"].pk}),
+                           {"address": "x"})
+    assert response.status_code == 403
+    assert "This form has expired" in response.content.decode()

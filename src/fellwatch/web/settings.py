@@ -243,7 +243,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # states (models.LONG_TEXT), so an over-long field is a message next to it. Beyond 4 MB the
 # request is refused with the site's own page (records.errors), not a bare 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# A CSV import (10 MB at most, forms.CsvImportForm) is held in memory, never spooled to the
+# system's temporary directory: it holds names, addresses and safeguarding records.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
 
 CHROMIUM = _env("FELLWATCH_CHROMIUM")
 
