@@ -26,6 +26,15 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "FELLWATCH_SUMMARY_SUPPRESS_BELOW": ("5", "publishable summary: counts from 1 to this - 1 "
                                          "shown as <this; 0 or 1: no suppression"),
     "FELLWATCH_TEST_DB_NAME": ("", "tests only: the name of the throw-away test database"),
+    "FELLWATCH_REVIEW_BLUR": ("12", "gallery: default blur radius in pixels of a 256 px "
+                              "thumbnail (each reviewer may choose their own)"),
+    "FELLWATCH_REVIEW_REVEAL_MINUTES": ("10", "gallery: minutes a reveal of one item lasts"),
+    "FELLWATCH_REVIEW_BREAK_MINUTES": ("45", "gallery: minutes on screen before a break "
+                                       "reminder (each reviewer may choose fewer)"),
+    "FELLWATCH_REVIEW_STACK_DISTANCE": ("31", "gallery: PDQ distance within which pictures "
+                                        "are stacked, and seen-before grades suggested"),
+    "FELLWATCH_REVIEW_GRADES": ("", "grading configuration file (grades, Project VIC map); "
+                                "empty: the built-in review/grades.json"),
 }
 
 
@@ -96,6 +105,7 @@ INSTALLED_APPS = [
     "csp",
     "fellwatch.web.audit",
     "fellwatch.web.records",
+    "fellwatch.web.review",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +208,15 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
+
+REVIEW_BLUR = int(_env("FELLWATCH_REVIEW_BLUR"))
+REVIEW_REVEAL_MINUTES = int(_env("FELLWATCH_REVIEW_REVEAL_MINUTES"))
+REVIEW_BREAK_MINUTES = int(_env("FELLWATCH_REVIEW_BREAK_MINUTES"))
+REVIEW_STACK_DISTANCE = int(_env("FELLWATCH_REVIEW_STACK_DISTANCE"))
+REVIEW_GRADES_FILE = _env("FELLWATCH_REVIEW_GRADES")
+if REVIEW_BLUR < 4:
+    # Below this a blurred thumbnail shows too much to be a safe default for anyone.
+    raise ImproperlyConfigured("FELLWATCH_REVIEW_BLUR: 4 or more")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

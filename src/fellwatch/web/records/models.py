@@ -263,6 +263,9 @@ class Evidence(models.Model):
     path = models.CharField(max_length=1000)
     sha256 = models.CharField(max_length=64)
     format = models.CharField(max_length=32, blank=True)
+    # As findings.json's evidence entry has them (the latest scan's): segments and volumes.
+    files = models.JSONField(default=list, blank=True)
+    volumes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["path"]
@@ -297,30 +300,90 @@ class Scan(models.Model):
 
 
 class Finding(models.Model):
-    """One item of findings.json: matched, known-good, failed, or needing review."""
+    """One item of findings.json: matched, known-good, failed, needing review, or a candidate.
+
+    `record` is the item exactly as the engine wrote it (every field: digests, PDQ, path spec,
+    EXIF, matches, candidates, error, ...); the columns beside it are copies taken from it at
+    import, for filters, sorting and counting in the database. Nothing is kept only here.
+    """
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="findings")
+    # The scan's case, copied so that the gallery's queries of a case are served by one index.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="findings")
+    record = models.JSONField(help_text="the item as findings.json has it")
     evidence_path = models.TextField()
     key = models.TextField()
     path = models.TextField()
+    folder = models.TextField(blank=True, help_text="path up to its last '/'")
+    path_spec = models.TextField(null=True, blank=True)
+    partition = models.CharField(max_length=200, null=True, blank=True)
+    inode = models.BigIntegerField(null=True, blank=True)
+    offset = models.BigIntegerField(null=True, blank=True)
     size = models.BigIntegerField(default=0)
     allocated = models.BooleanField(default=True)
     origin = models.CharField(max_length=16, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
+    in_archive = models.BooleanField(default=False)
     md5 = models.CharField(max_length=32, blank=True)
+    sha1 = models.CharField(max_length=40, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    pdq = models.CharField(max_length=64, blank=True)
+    pdq_quality = models.SmallIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
-    category = models.CharField(max_length=32, blank=True,
-                                help_text="hash-set category of the first match")
+    media = models.CharField(max_length=8, blank=True, help_text="picture, video or empty")
+    date = models.CharField(max_length=32, blank=True,
+                            help_text="EXIF date taken, else the file's mtime (ISO 8601)")
+    camera = models.CharField(max_length=200, blank=True)
+    has_gps = models.BooleanField(default=False)
+    exif_lead = models.BooleanField(default=False, help_text="GPS or a camera serial")
     matches = models.JSONField(default=list)
+    candidates = models.JSONField(default=list)
+    known_bad = models.BooleanField(default=False)
+    category = models.CharField(max_length=32, blank=True,
+                                help_text="hash-set category of the first known-bad match")
+    categories = models.CharField(max_length=300, blank=True,
+                                  help_text="every known-bad category, ';'-joined, sorted")
+    hashsets = models.CharField(max_length=300, blank=True,
+                                help_text="';name;' of every set matched, for filtering")
+    candidate_category = models.CharField(max_length=32, blank=True)
+    has_candidates = models.BooleanField(default=False)
     known_good = models.BooleanField(default=False)
     review = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
+    error = models.TextField(null=True, blank=True)
+    carved_duplicate_of = models.TextField(null=True, blank=True)
+    needs_person = models.BooleanField(
+        default=False, help_text="review, or a candidate: what the gallery shows first")
+    # Review state, kept here (latest of the append-only grades) so pages filter and count fast.
+    stack = models.BigIntegerField(null=True, blank=True,
+                                   help_text="id of the stack's first finding (same picture)")
+    pregrade = models.CharField(max_length=1, blank=True,
+                                help_text="from the known set's category (exact matches)")
+    grade = models.CharField(max_length=1, blank=True, help_text="the latest grade in force")
+    suggestion = models.CharField(max_length=1, blank=True)
+    suggestion_source = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["evidence_path", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "evidence_path", "key"],
+                                    name="finding_unique_in_scan"),
+        ]
+        indexes = [
+            models.Index(fields=["case", "needs_person", "folder", "path", "id"],
+                         name="finding_gallery_folder"),
+            models.Index(fields=["case", "needs_person", "size", "id"],
+                         name="finding_gallery_size"),
+            models.Index(fields=["case", "needs_person", "date", "id"],
+                         name="finding_gallery_date"),
+            models.Index(fields=["case", "sha1"], name="finding_sha1"),
+            models.Index(fields=["case", "stack"], name="finding_stack"),
+        ]
 
     def __str__(self) -> str:
         return str(self.path)
+
+    @property
+    def effective_grade(self) -> str:
+        return str(self.grade or self.pregrade)
 
 
 class AgeBand(models.TextChoices):

@@ -1,0 +1,119 @@
+"""The gallery's query: what needs a person first, filters, sorts and pages, in the database.
+
+Every filter is a column of Finding (copied from the item at import) and the sorts follow the
+indexes that start with (case, needs_person), so a page of a case of 100 000 findings is one
+indexed query and one count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.http import QueryDict
+
+from fellwatch.web.records.models import Case, Finding
+
+PAGE = 60
+SORTS = {
+    "folder": ("folder", "path", "id"),
+    "size": ("size", "id"),
+    "date": ("date", "id"),
+}
+SHOWS = ("person", "graded", "known", "all")
+FLAGS = ("deleted", "carved", "archive", "gps", "video", "picture", "candidate")
+
+
+@dataclass(frozen=True)
+class Query:
+    show: str = "person"
+    sort: str = "folder"
+    page: int = 1
+    exhibit: int | None = None
+    origin: str = ""
+    category: str = ""
+    hashset: str = ""
+    flags: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_params(cls, params: QueryDict | dict[str, Any]) -> Query:
+        def one(name: str) -> str:
+            value = params.get(name, "")
+            return str(value).strip() if value is not None else ""
+
+        page = one("page")
+        exhibit = one("exhibit")
+        return cls(
+            show=one("show") if one("show") in SHOWS else "person",
+            sort=one("sort") if one("sort") in SORTS else "folder",
+            page=max(1, int(page)) if page.isdigit() else 1,
+            exhibit=int(exhibit) if exhibit.isdigit() else None,
+            origin=one("origin")[:16],
+            category=one("category")[:32],
+            hashset=one("hashset")[:100],
+            flags=frozenset(f for f in FLAGS if one(f) in ("1", "on", "true")),
+        )
+
+    def params(self, **change: Any) -> str:
+        """This query as URL parameters, with `change` applied (for the page's links)."""
+        from urllib.parse import urlencode
+
+        values: dict[str, Any] = {"show": self.show, "sort": self.sort, "page": self.page,
+                                  "exhibit": self.exhibit or "", "origin": self.origin,
+                                  "category": self.category, "hashset": self.hashset}
+        values.update({f: "1" for f in self.flags})
+        values.update(change)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+def filtered(case: Case, q: Query) -> QuerySet[Finding]:
+    qs = Finding.objects.filter(case=case)
+    if q.show == "person":
+        qs = qs.filter(needs_person=True, grade="")
+    elif q.show == "graded":
+        qs = qs.filter(needs_person=True).exclude(grade="")
+    elif q.show == "known":
+        qs = qs.filter(needs_person=False, known_bad=True, carved_duplicate_of__isnull=True)
+    else:
+        qs = qs.filter(Q(needs_person=True) | Q(needs_person=False, media__gt=""))
+    # One tile per stack: a finding alone, or the stack's named member.
+    qs = qs.filter(Q(stack__isnull=True) | Q(stack=F("id")))
+    if q.exhibit:
+        qs = qs.filter(scan__exhibit_id=q.exhibit)
+    if q.origin:
+        qs = qs.filter(origin=q.origin)
+    if q.category:
+        qs = qs.filter(Q(category=q.category) | Q(candidate_category=q.category))
+    if q.hashset:
+        qs = qs.filter(hashsets__contains=f";{q.hashset};")
+    flag_filters = {
+        "deleted": Q(allocated=False), "carved": Q(origin="carved"),
+        "archive": Q(in_archive=True), "gps": Q(has_gps=True), "video": Q(media="video"),
+        "picture": Q(media="picture"), "candidate": Q(has_candidates=True),
+    }
+    for flag in q.flags:
+        qs = qs.filter(flag_filters[flag])
+    return qs
+
+
+TILE_FIELDS = ("id", "path", "size", "media", "origin", "allocated", "in_archive", "grade",
+               "pregrade", "suggestion", "suggestion_source", "category", "candidate_category",
+               "candidates", "stack", "has_gps", "date", "content_type", "carved_duplicate_of")
+
+
+def page_of(case: Case, q: Query) -> tuple[list[dict[str, Any]], int]:
+    """One page of tiles (plain dicts, as the JSON API sends them) and the total."""
+    qs = filtered(case, q)
+    total = qs.count()
+    start = (q.page - 1) * PAGE
+    rows = list(qs.order_by(*SORTS[q.sort]).values(*TILE_FIELDS)[start:start + PAGE])
+    stacks = [r["stack"] for r in rows if r["stack"] is not None]
+    sizes = dict(Finding.objects.filter(case=case, stack__in=stacks).values_list("stack")
+                 .annotate(n=Count("id")).order_by()) if stacks else {}
+    for r in rows:
+        r["stack_size"] = sizes.get(r["stack"], 1)
+        cands = r.pop("candidates") or []
+        r["candidate_reason"] = str(cands[0].get("reason") or "") if cands else ""
+        r["candidate_distance"] = cands[0].get("distance") if cands else None
+        r["candidate_quality"] = cands[0].get("quality") if cands else None
+    return rows, total
