@@ -96,9 +96,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if bool(args.case) != bool(args.exhibit):
         return _fail("--case and --exhibit go together")
-    settings = ScanSettings.from_env(
-        **{s["name"]: getattr(args, s["name"]) for s in describe_settings()}
-    )
+    try:
+        settings = ScanSettings.from_env(
+            **{s["name"]: getattr(args, s["name"]) for s in describe_settings()}
+        )
+    except ValueError as exc:  # a setting out of its range: one line, no traceback
+        return _fail(str(exc))
     try:
         report = scan(
             args.evidence,

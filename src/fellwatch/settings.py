@@ -83,10 +83,40 @@ class ScanSettings:
             "FELLWATCH_PDQ_MIN_QUALITY", "PDQ hashes below this quality are not matched"
         ),
     )
+    pdq_candidate_band: int = field(
+        default=8,
+        metadata=_meta(
+            "FELLWATCH_PDQ_CANDIDATE_BAND",
+            "PDQ distances up to this many bits past the threshold are candidates for review "
+            "(0 = none)",
+        ),
+    )
+    pdq_candidate_min_quality: int = field(
+        default=20,
+        metadata=_meta(
+            "FELLWATCH_PDQ_CANDIDATE_MIN_QUALITY",
+            "PDQ hashes below pdq_min_quality but at least this quality give candidates "
+            "within the threshold",
+        ),
+    )
     carve: bool = field(
         default=True,
         metadata=_meta("FELLWATCH_CARVE", "carve pictures and videos from unallocated space"),
     )
+
+    def __post_init__(self) -> None:
+        # Checked once, here, so a flag, an environment variable and a caller in code all get
+        # the same one-line refusal instead of a matcher failing mid-scan.
+        if not 0 <= self.pdq_threshold < 256:
+            raise ValueError(f"pdq_threshold must be in 0..255, got {self.pdq_threshold}")
+        if not 0 <= self.pdq_candidate_band <= 255 - self.pdq_threshold:
+            raise ValueError(
+                f"pdq_candidate_band must be in 0..{255 - self.pdq_threshold}, "
+                f"got {self.pdq_candidate_band}"
+            )
+        for name in ("pdq_min_quality", "pdq_candidate_min_quality"):
+            if not 0 <= getattr(self, name) <= 100:
+                raise ValueError(f"{name} must be in 0..100, got {getattr(self, name)}")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ScanSettings:

@@ -21,6 +21,29 @@ class Match:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Candidate:
+    """A perceptual near-match too weak to count: the fields of a `Match`, the quality of the
+    item's hash that came near, and why it is not a match ("quality 41 below 50", "distance 35
+    beyond threshold 31"). Offered to a person with its suggested category; never counted.
+
+    A stand-in with the shape of the lead's `fellwatch.record.Candidate` until that lands."""
+
+    hashset: str
+    set_kind: str
+    kind: str
+    category: str | None = None
+    distance: int | None = None
+    variant: str | None = None
+    media_id: str | None = None
+    frames: str | None = None
+    quality: int = 0
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
 class Matcher(Protocol):
     """Looks one item's record up against hash sets.
 
@@ -30,5 +53,8 @@ class Matcher(Protocol):
     """
 
     def match(self, record: dict[str, Any]) -> list[Match]: ...
+
+    # A matcher MAY also have `candidates_many(records) -> list[list[Candidate]]` (one list per
+    # record, same order): near-matches the scan writes on the item as `candidates`.
 
     def close(self) -> None: ...

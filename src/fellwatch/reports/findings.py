@@ -76,7 +76,7 @@ def mark_carved_duplicates(records: list[dict[str, Any]]) -> None:
 
 
 def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    items = nbytes = matched = known_good = errors = review = duplicates = 0
+    items = nbytes = matched = known_good = errors = review = duplicates = candidates = 0
     by_category: Counter[str] = Counter()
     for r in records:
         items += 1
@@ -91,6 +91,8 @@ def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         known_good += bool(r["known_good"])
         errors += r["error"] is not None
         review += bool(r["review"])
+        # Items offered with near-matches: part of `review`, never of `matched`.
+        candidates += bool(r.get("candidates")) and not cats
     return {
         "items": items,
         "bytes": nbytes,
@@ -99,6 +101,7 @@ def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "errors": errors,
         "review": review,
         "carved_duplicates": duplicates,
+        "candidates": candidates,
         "by_category": dict(sorted(by_category.items())),
     }
 

@@ -174,6 +174,7 @@ def _batches(plan: Plan) -> Iterator[tuple[list[Item], list[ByteRange]]]:
 def classify(records: list[dict[str, Any]], matchers: Sequence[Matcher]) -> None:
     """Attach matches and the known-good / needs-review flags to a batch of records."""
     found: list[list[dict[str, Any]]] = [[] for _ in records]
+    near: list[list[dict[str, Any]]] = [[] for _ in records]
     readable = [i for i, r in enumerate(records) if r["md5"] is not None or r["signals"]]
     for matcher in matchers:
         batch = [records[i] for i in readable]
@@ -181,14 +182,21 @@ def classify(records: list[dict[str, Any]], matchers: Sequence[Matcher]) -> None
         results = match_many(batch) if match_many else [matcher.match(r) for r in batch]
         for i, matches in zip(readable, results, strict=True):
             found[i].extend(m.to_json() for m in matches)
-    for record, matches in zip(records, found, strict=True):
+        candidates_many = getattr(matcher, "candidates_many", None)
+        if candidates_many is not None:
+            for i, cands in zip(readable, candidates_many(batch), strict=True):
+                near[i].extend(c.to_json() for c in cands)
+    for record, matches, cands in zip(records, found, near, strict=True):
         matches.sort(key=lambda m: sorted(m.items()))
+        cands.sort(key=lambda m: sorted(m.items()))
         record["matches"] = matches
+        # Near-matches a person must confirm: written on the item, never counted as matches.
+        record["candidates"] = cands
         known_bad = any(m["set_kind"] == "known-bad" for m in matches)
         record["known_good"] = any(m["set_kind"] == "known-good" for m in matches)
         content_type = record["content_type"] or ""
         record["review"] = (
-            (is_picture(content_type) or is_video(content_type))
+            (is_picture(content_type) or is_video(content_type) or bool(cands))
             and not known_bad
             and not record["known_good"]
         )
