@@ -1,6 +1,8 @@
 """The grading configuration: the grades, which are indecent, and the maps between grades and
-other categories (a hash set's, Project VIC's). Configuration, not code: the built-in
-`grades.json`, or the file FELLWATCH_REVIEW_GRADES names (same shape)."""
+other categories (a hash set's, a VICS file's). Configuration, not code: the built-in
+`grades.json`, or the file FELLWATCH_REVIEW_GRADES names (same shape). The grade to Project
+VIC map of the VICS export is the reports' own (`reports/grade_map.json`, or the file
+FELLWATCH_VICS_GRADE_MAP names)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from typing import Any
 class GradeMap:
     grades: dict[str, str]  # key -> label, in the order the page shows them
     indecent: tuple[str, ...]  # the UK categories a charge counts
-    vics_category: dict[str, int]  # grade -> Project VIC category for VICS export
     from_set_category: dict[str, str]  # a hash set's category label -> grade (exact matches)
     from_vics_category: dict[str, str]  # a VICS file's Category -> suggested grade
 
@@ -29,11 +30,10 @@ def _load(path: Path) -> GradeMap:
     out = GradeMap(
         grades=grades,
         indecent=tuple(str(g) for g in doc["indecent"]),
-        vics_category={str(k): int(v) for k, v in doc["vics_category"].items()},
         from_set_category={str(k): str(v) for k, v in doc["from_set_category"].items()},
         from_vics_category={str(k): str(v) for k, v in doc["from_vics_category"].items()},
     )
-    for name, values in (("indecent", out.indecent), ("vics_category", out.vics_category),
+    for name, values in (("indecent", out.indecent),
                          ("from_set_category", out.from_set_category.values()),
                          ("from_vics_category", out.from_vics_category.values())):
         unknown = sorted(set(values) - set(grades))

