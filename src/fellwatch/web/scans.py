@@ -287,8 +287,8 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             if Scan.objects.filter(findings_sha256=digest).exists():
                 raise ScanImportError(f"{path} was imported before")
             _finish_scan(scan, doc, digest, exhibit, user)
-            from fellwatch.web.review.stacks import restack
             from fellwatch.web.review.library import suggest_from_library
+            from fellwatch.web.review.stacks import restack
 
             restack(exhibit.case_id)
             suggest_from_library(scan)
@@ -315,7 +315,7 @@ def _finish_scan(scan: Any, doc: dict[str, Any], digest: str, exhibit: Any, user
     now = timezone.now()
     for ev in doc["evidence"]:
         sha256 = str(ev.get("sha256") or "")
-        evidence, created = Evidence.objects.get_or_create(
+        evidence, _ = Evidence.objects.get_or_create(
             exhibit=exhibit, path=str(ev["path"]), sha256=sha256,
             defaults={"format": str(ev.get("format") or ""), "files": ev.get("files") or [],
                       "volumes": ev.get("volumes") or []},

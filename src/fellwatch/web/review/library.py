@@ -65,3 +65,14 @@ def suggest_from_library(scan: Any) -> int:
               source="library", note="a final grade of the unit's library (same SHA-1)")
     return len(changed)
 
+
+
+def make_final(unit: Any, sha1s: list[str] | None = None) -> int:
+    """A supervisor's decision: these library grades (all of the unit's, or those SHA-1s) are
+    final for exact copies in later cases. Returns how many entries it made final."""
+    from fellwatch.web.review.models import LibraryEntry
+
+    qs = LibraryEntry.objects.filter(unit=unit, final=False)
+    if sha1s is not None:
+        qs = qs.filter(sha1__in=sha1s)
+    return qs.update(final=True)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -118,9 +118,10 @@ def _category_names(case: Case) -> list[str]:
 
 
 @case_view()
-@require_GET
 def thumbnail(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
-    finding = _finding(request, case, finding_id)
+    finding = _finding(request, case, finding_id)  # first: a stranger's finding is a 404
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
     if request.GET.get("revealed") == "1":
         if not _granted(request.user, finding):
             deny(request, "reveal", finding.pk, status=403)
@@ -230,9 +231,10 @@ def api_findings(request: HttpRequest, case: Case) -> JsonResponse:
 
 
 @case_view()
-@require_GET
-def api_finding(request: HttpRequest, case: Case, finding_id: int) -> JsonResponse:
-    finding = _finding(request, case, finding_id)
+def api_finding(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
+    finding = _finding(request, case, finding_id)  # first: a stranger's finding is a 404
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
     record("view", request=request, obj=finding, detail={"case": case.pk, "api": "review"})
     return JsonResponse({
         "id": finding.pk, "record": finding.record, "grade": finding.grade,
