@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from fellwatch.store import thumbnails as thumbs
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
@@ -43,7 +45,7 @@ class ScanStore:
             # NORMAL is durable against a killed process (not against power loss), which is
             # the failure resume is for; FULL would cost an fsync per batch.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + thumbs.SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ScanStoreError(f"cannot use scan store {path}: {exc}") from exc
 
@@ -66,15 +68,23 @@ class ScanStore:
         return True
 
     def reset(self) -> None:
-        self._db.executescript("DELETE FROM meta; DELETE FROM records; DELETE FROM units;")
+        self._db.executescript(
+            "DELETE FROM meta; DELETE FROM records; DELETE FROM units; DELETE FROM thumbnails;"
+        )
 
     def done_units(self, evidence: int) -> set[str]:
         rows = self._db.execute("SELECT key FROM units WHERE evidence=?", (evidence,))
         return {r[0] for r in rows}
 
     def commit_batch(
-        self, evidence: int, unit_keys: Iterable[str], records: Iterable[dict[str, Any]]
+        self,
+        evidence: int,
+        unit_keys: Iterable[str],
+        records: Iterable[dict[str, Any]],
+        thumbnails: Iterable[thumbs.KeyedThumbnail] = (),
     ) -> None:
+        """Records, their thumbnails and the units done, in one transaction: a resumed scan
+        never has a record without its thumbnail, nor a thumbnail of an uncommitted unit."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -82,6 +92,7 @@ class ScanStore:
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
                 [(evidence, r["key"], json.dumps(r, sort_keys=True)) for r in records],
             )
+            thumbs.insert_rows(db, evidence, thumbnails)
             db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?)", [(evidence, k) for k in unit_keys]
             )
