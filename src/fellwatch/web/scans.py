@@ -270,11 +270,16 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
                 findings_sha256="importing:" + hashlib.sha256(str(path).encode()).hexdigest(),
                 tool_version="", schema=SUPPORTED_SCHEMA, imported_by=user)
             batch: list[Finding] = []
+            index: dict[str, int] | None = None
             for item in stream.items():
                 _check_head(path, stream.head, complete=False)
                 if "key" not in item:
                     raise ScanImportError(f"{path}: item {count + 1} has no 'key'")
-                batch.append(Finding(scan=scan, case_id=exhibit.case_id, **columns(item)))
+                if index is None:
+                    index = _evidence_index(stream.head)
+                batch.append(Finding(scan=scan, case_id=exhibit.case_id,
+                                     evidence_index=index.get(str(item.get("evidence")), 0),
+                                     **columns(item)))
                 count += 1
                 if len(batch) >= BATCH:
                     Finding.objects.bulk_create(batch)
@@ -283,6 +288,10 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
                 Finding.objects.bulk_create(batch)
             doc = stream.head
             _check_head(path, doc, complete=True)
+            if index is not None and not index:
+                # "evidence" came after the items (not findings.json's sorted order): now.
+                for ev_path, i in _evidence_index(doc).items():
+                    scan.findings.filter(evidence_path=ev_path).update(evidence_index=i)
             digest = stream.digest.hexdigest()
             if Scan.objects.filter(findings_sha256=digest).exists():
                 raise ScanImportError(f"{path} was imported before")
@@ -297,6 +306,11 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             raise
         raise ScanImportError(f"{path}: not JSON ({exc})") from exc
     return count
+
+
+def _evidence_index(head: dict[str, Any]) -> dict[str, int]:
+    """Evidence path -> its position in findings.json's `evidence` (the thumbnails' key)."""
+    return {str(ev.get("path")): i for i, ev in enumerate(head.get("evidence") or [])}
 
 
 def _finish_scan(scan: Any, doc: dict[str, Any], digest: str, exhibit: Any, user: str) -> None:

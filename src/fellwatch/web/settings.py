@@ -33,8 +33,10 @@ SETTINGS: dict[str, tuple[str, str]] = {
                                        "reminder (each reviewer may choose fewer)"),
     "FELLWATCH_REVIEW_STACK_DISTANCE": ("31", "gallery: PDQ distance within which pictures "
                                         "are stacked, and seen-before grades suggested"),
-    "FELLWATCH_REVIEW_GRADES": ("", "grading configuration file (grades, Project VIC map); "
-                                "empty: the built-in review/grades.json"),
+    "FELLWATCH_REVIEW_GRADES": ("", "grading configuration file (grades, set and VICS "
+                                "category maps); empty: the built-in review/grades.json"),
+    "FELLWATCH_VICS_GRADE_MAP": ("", "VICS export: a JSON file of grade -> Project VIC "
+                                 "category laid over reports/grade_map.json; empty: that"),
 }
 
 
@@ -214,6 +216,7 @@ REVIEW_REVEAL_MINUTES = int(_env("FELLWATCH_REVIEW_REVEAL_MINUTES"))
 REVIEW_BREAK_MINUTES = int(_env("FELLWATCH_REVIEW_BREAK_MINUTES"))
 REVIEW_STACK_DISTANCE = int(_env("FELLWATCH_REVIEW_STACK_DISTANCE"))
 REVIEW_GRADES_FILE = _env("FELLWATCH_REVIEW_GRADES")
+VICS_GRADE_MAP_FILE = _env("FELLWATCH_VICS_GRADE_MAP")
 if REVIEW_BLUR < 4:
     # Below this a blurred thumbnail shows too much to be a safe default for anyone.
     raise ImproperlyConfigured("FELLWATCH_REVIEW_BLUR: 4 or more")

@@ -312,6 +312,8 @@ class Finding(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="findings")
     record = models.JSONField(help_text="the item as findings.json has it")
     evidence_path = models.TextField()
+    evidence_index = models.PositiveSmallIntegerField(
+        default=0, help_text="position of its evidence in findings.json (keys its thumbnail)")
     key = models.TextField()
     path = models.TextField()
     folder = models.TextField(blank=True, help_text="path up to its last '/'")

@@ -80,27 +80,42 @@ def export_vics(case: Case, out: Any, exhibit: Exhibit | None = None) -> int:
 
 def import_vics(path: Path, case: Case) -> int:
     """Another tool's (or unit's) VICS file: its categories become suggestions on this case's
-    findings with the same MD5 or SHA-1, naming the file; never grades. Returns how many."""
+    pictures with the same SHA-1 or MD5, or a PDQ within the stack distance, naming the file;
+    never grades. Returns how many findings got a suggestion."""
     from fellwatch.hashsets.base import HashSetError
-    from fellwatch.hashsets.vics import VicsJson
+    from fellwatch.hashsets.vics import read_suggestions
+    from fellwatch.matching.pdq_index import PdqIndex, hex_to_codes
 
     gm = grade_map()
-    by_digest: dict[tuple[str, str], str] = {}
+    exact: dict[str, str] = {}
+    near: list[tuple[str, str]] = []
     try:
-        for entry in VicsJson().read(path):
-            if entry.kind in ("md5", "sha1") and entry.category is not None:
-                by_digest[(entry.kind, entry.digest)] = str(entry.category)
+        for s in read_suggestions(path):
+            if s.category is None:
+                continue
+            for digest in (s.sha1, s.md5):
+                if digest:
+                    exact.setdefault(digest, s.category)
+            if s.pdq:
+                near.append((s.pdq, s.category))
     except HashSetError as exc:
         raise OutputError(str(exc)) from exc
+    index = PdqIndex(hex_to_codes([p for p, _ in near])) if near else None
     changed = []
     findings = Finding.objects.filter(case=case).exclude(media="").only(
-        "id", "md5", "sha1", "suggestion", "suggestion_source")
+        "id", "md5", "sha1", "pdq", "pdq_quality", "suggestion", "suggestion_source")
     for f in findings.iterator(chunk_size=2000):
-        cat = by_digest.get(("sha1", f.sha1)) or by_digest.get(("md5", f.md5))
+        cat = exact.get(f.sha1) or exact.get(f.md5)
+        how = "same digest"
+        if cat is None and index is not None and f.pdq and (f.pdq_quality or 0) >= 50:
+            hits = index.search(hex_to_codes([f.pdq]), settings.REVIEW_STACK_DISTANCE).hits(0)
+            if hits:
+                i, d = min(hits, key=lambda h: (h[1], h[0]))
+                cat, how = near[i][1], f"PDQ distance {d}"
         if cat is None:
             continue
         f.suggestion = gm.from_vics_category.get(cat, "")
-        f.suggestion_source = f"VICS file {path.name}: category {cat}"[:300]
+        f.suggestion_source = f"VICS file {path.name}: category {cat} ({how})"[:300]
         changed.append(f)
     Finding.objects.bulk_update(changed, ["suggestion", "suggestion_source"], batch_size=1000)
     return len(changed)

@@ -5,6 +5,8 @@ without `revealed=True`, and only the reveal view passes it."""
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,31 @@ class Picture:
     content_type: str
 
 
+_READERS: OrderedDict[str, Any] = OrderedDict()
+_READERS_LOCK = threading.Lock()
+_KEEP_OPEN = 16  # scans whose thumbnail store stays open (a reviewer works on a few at once)
+
+
+def _reader(scan_dir: str) -> Any:
+    from fellwatch.store.thumbnails import ThumbnailReader
+
+    with _READERS_LOCK:
+        reader = _READERS.get(scan_dir)
+        if reader is not None:
+            _READERS.move_to_end(scan_dir)
+            return reader
+        reader = ThumbnailReader(Path(scan_dir))
+        _READERS[scan_dir] = reader
+        while len(_READERS) > _KEEP_OPEN:
+            _READERS.popitem(last=False)[1].close()
+        return reader
+
+
 def _thumbnail(finding: Any) -> Any:
     """The scan's thumbnail (picture or video frame strip) of the finding, or None."""
-    from fellwatch.store.thumbnails import read_thumbnail
-
-    return read_thumbnail(Path(finding.scan.out_dir), finding.evidence_path, finding.key)
+    reader = _reader(finding.scan.out_dir)
+    with _READERS_LOCK:  # one connection, shared by the server's threads: one at a time
+        return reader.get(finding.evidence_index, finding.key)
 
 
 def placeholder(text: str) -> Picture:

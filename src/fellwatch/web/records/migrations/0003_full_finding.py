@@ -195,6 +195,11 @@ class Migration(migrations.Migration):
             name='error',
             field=models.TextField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='finding',
+            name='evidence_index',
+            field=models.PositiveSmallIntegerField(default=0, help_text='position of its evidence in findings.json (keys its thumbnail)'),
+        ),
         migrations.RunPython(fill_from_old_columns, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="finding",
