@@ -250,3 +250,115 @@ def test_a_finding_of_another_case_is_not_found_through_this_one(
         assert client.get(url).status_code == 404, url
         assert client.post(url).status_code == 404, url  # the finding first, then the method
     assert _api(client, other, {"findings": [fid], "grade": "A"}).status_code == 400
+
+
+def _hf(img: Any) -> float:
+    """High-frequency energy: mean squared difference between neighbouring pixels (a blur
+    spreads an edge, so its squared steps shrink; detail is what carries the most of it)."""
+    import numpy as np
+
+    a = np.asarray(img.convert("L"), dtype=np.float64)
+    return float((np.diff(a, axis=0) ** 2).mean() + (np.diff(a, axis=1) ** 2).mean())
+
+
+def test_pictures_leave_the_server_blurred_and_a_reveal_is_audited(
+    world: dict[str, Any], imported: Any, client: Client, scan_dir: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from fellwatch.store.thumbnails import read_thumbnail
+    from fellwatch.web.audit.models import AuditEntry
+
+    case = world["case"]
+    f = by_name(imported.findings.all())["rocket.png"]
+    url = f"/cases/{case.pk}/review/findings/{f.pk}/thumbnail/"
+    client.force_login(world["examiner"])
+    served = client.get(url)
+    assert served["Content-Type"] == "image/jpeg"
+    assert "no-store" in served["Cache-Control"]
+    blurred = Image.open(io.BytesIO(served.content))
+    assert blurred.mode == "L"  # greyscale: no colour of the picture leaves the server
+    thumb = read_thumbnail(scan_dir, 0, f.key)
+    assert thumb is not None
+    original = Image.open(io.BytesIO(thumb.data))
+    assert blurred.size == original.size
+    assert _hf(blurred) < 0.02 * _hf(original), (_hf(blurred), _hf(original))
+    # Unblurred only after a reveal of this one item, and the reveal is in the audit log.
+    assert client.get(url + "?revealed=1").status_code == 403
+    before = AuditEntry.objects.count()
+    answer = client.post(f"/cases/{case.pk}/review/findings/{f.pk}/reveal/").json()
+    assert answer["revealed"] is True
+    revealed = client.get(answer["url"])
+    assert revealed.status_code == 200 and "no-store" in revealed["Cache-Control"]
+    shown = Image.open(io.BytesIO(revealed.content))
+    assert shown.mode == "RGB" and _hf(shown) > 0.8 * _hf(original)
+    actions = list(AuditEntry.objects.filter(seq__gt=before).values_list(
+        "action", "object_type", "object_id", "username"))
+    assert ("reveal", "finding", str(f.pk), "erin.examiner") in actions
+    assert ("reveal-view", "finding", str(f.pk), "erin.examiner") in actions
+    other = by_name(imported.findings.all())["camera.png"]
+    assert client.get(f"/cases/{case.pk}/review/findings/{other.pk}/thumbnail/?revealed=1"
+                      ).status_code == 403  # a reveal is of one item only
+    # A reviewer may blur more than the unit's default, never less.
+    client.post("/review/welfare/", {"blur": "30", "break_minutes": "20"})
+    stronger = Image.open(io.BytesIO(client.get(url).content))
+    assert _hf(stronger) < _hf(blurred)
+    client.post("/review/welfare/", {"blur": "1", "break_minutes": "20"})
+    assert _hf(Image.open(io.BytesIO(client.get(url).content))) == pytest.approx(_hf(blurred))
+
+
+def test_the_report_counts_equal_the_grades_and_vics_round_trips(
+    world: dict[str, Any], imported: Any, client: Client, tmp_path: Path,
+    tmp_path_factory: Any, capsys: Any,
+) -> None:
+    from fellwatch.cli import main
+    from fellwatch.web.records.models import Case, Exhibit, Finding
+    from fellwatch.web.review.report_data import report_data
+    from fellwatch.web.scans import import_scan_dir
+
+    case = world["case"]
+    f = by_name(imported.findings.all())
+    client.force_login(world["examiner"])
+    _api(client, case, {"findings": [f["faded-astronaut.png"].pk], "grade": "A"})
+    _api(client, case, {"findings": [f["rocket.png"].pk], "grade": "N"})
+    _api(client, case, {"findings": [f["coffee.png"].stack], "grade": "C", "stack": True})
+    _api(client, case, {"findings": [f["camera.png"].pk], "grade": "B"})
+    data = report_data(case, world["exhibit"])
+    c = data.counts
+    # astronaut pre-graded A from its set, its faded copy graded A; coffee twice C; camera B.
+    assert (c.stills.A, c.stills.B, c.stills.C, c.moving.total) == (2, 1, 2, 0)
+    assert (c.not_indecent, c.not_relevant, c.ungraded) == (1, 0, 1)  # chelsea not yet
+    assert c.by_location["allocated"].total == 5
+    assert [(g.name, g.grades) for g in data.graders] == [("erin.examiner", 5)]
+    assert main(["report", "exhibit", "--case", CASE, "--exhibit", "JD/1",
+                 "--out", str(tmp_path / "report")]) == 0
+    html = next((tmp_path / "report").glob("*.html")).read_text()
+    assert "JD/1" in html and "<img" not in html
+    assert next((tmp_path / "report").glob("*.pdf")).read_bytes().startswith(b"%PDF")
+    # The VICS export of this case suggests the same grades in another unit's case.
+    out = tmp_path / "case.vics.json"
+    assert main(["export", "vics", "--case", CASE, "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    media = doc["value"][0]["Media"]
+    assert len(media) == 5  # astronaut, faded astronaut, coffee (one picture), camera, rocket
+    pre = [m for m in media if m["IsPrecategorized"]]
+    assert [m["SHA1"].lower() for m in pre] == [f["astronaut.png"].sha1]
+    assert sorted(len(m["MediaFiles"]) for m in media) == [1, 1, 1, 1, 2]
+    second = Case.objects.create(unit=world["foreign"].officer.unit, reference="CUS/2026/010",
+                                 opened_on=case.opened_on)
+    Exhibit.objects.create(case=second, reference="XY/1", type="usb",
+                           seized_at=world["exhibit"].seized_at, seized_by="PC 2")
+    other = copy_scan(scanned(tmp_path_factory.getbasetemp() / "review-scan-x", "XY-1"),
+                      tmp_path / "sx")
+    import_scan_dir(other, "CUS/2026/010", "XY/1")
+    capsys.readouterr()
+    assert main(["review", "import-vics", str(out), "--case", "CUS/2026/010"]) == 0
+    # 6: coffee is there twice.
+    assert "6 findings of case CUS/2026/010 have a suggestion" in capsys.readouterr().out
+    there = by_name(Finding.objects.filter(case=second))
+    assert there["rocket.png"].suggestion == "X"  # N -> Project VIC 0 -> not relevant
+    assert there["camera.png"].suggestion_source == (
+        "VICS file case.vics.json: category 1 (same digest)")
+    assert there["chelsea.png"].suggestion_source == ""

@@ -68,12 +68,14 @@ def blurred(data: bytes, radius: int) -> Image.Image:
     with Image.open(io.BytesIO(data)) as src:
         img = src.convert("L")
     img.thumbnail((THUMB_SIDE * 4, THUMB_SIDE), Image.Resampling.BILINEAR)
-    scale = max(min(img.size) / THUMB_SIDE, 0.25)
+    # The radius is of a 256 px picture; a smaller one is blurred as much relative to its size
+    # (a video strip's frames are at least as small, so they are blurred at least as much).
+    scale = max(min(max(img.size), THUMB_SIDE) / THUMB_SIDE, 0.25)
     # Down, blur, up: the look of a large blur at a fraction of its cost.
     small = img.resize((max(1, img.width // 4), max(1, img.height // 4)),
-                       Image.Resampling.BILINEAR)
+                       Image.Resampling.BOX)
     small = small.filter(ImageFilter.GaussianBlur(max(1.0, radius * scale / 4)))
-    return small.resize(img.size, Image.Resampling.BILINEAR)
+    return small.resize(img.size, Image.Resampling.BICUBIC)
 
 
 def picture_of(finding: Any, *, radius: int, revealed: bool = False) -> Picture:
