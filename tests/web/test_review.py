@@ -35,8 +35,9 @@ def _api(client: Client, case: Any, body: dict[str, Any]) -> Any:
                        content_type="application/json")
 
 
-def test_every_field_of_every_item_is_kept_and_counts_agree(imported: Any,
-                                                            scan_dir: Path) -> None:
+def test_every_field_of_every_item_is_kept_and_counts_agree(
+    world: dict[str, Any], imported: Any, scan_dir: Path, client: Client
+) -> None:
     from fellwatch.web.scans import finding_counts, summary_agrees
 
     doc = json.loads((scan_dir / "findings.json").read_text())
@@ -52,6 +53,15 @@ def test_every_field_of_every_item_is_kept_and_counts_agree(imported: Any,
     counts = finding_counts(imported.findings.all())
     assert summary_agrees(imported, counts), (counts, doc["summary"])
     assert counts["candidates"] == 2 and counts["matched"] == 1
+    client.force_login(world["examiner"])
+    url = f"/cases/{world['case'].pk}/exhibits/{world['exhibit'].pk}/scans/{imported.pk}/"
+    page = client.get(url).content.decode()
+    assert 'id="disagree"' not in page
+    assert page.count("<tr><td>/") == len(doc["items"])
+    # The page says so when the database and findings.json disagree.
+    imported.summary = {**doc["summary"], "matched": 2}
+    imported.save()
+    assert 'id="disagree"' in client.get(url).content.decode()
 
 
 def test_a_carved_copy_of_a_named_file_is_counted_once(world: dict[str, Any],

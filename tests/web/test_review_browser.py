@@ -58,7 +58,7 @@ def _hf(data: bytes) -> tuple[str, float]:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_grading_an_exhibit_from_the_keyboard(live_url: str, make_user: Any,  # noqa: F811
+def test_grading_an_exhibit_from_the_keyboard(live_url: str, make_user: Any,
                                               browser_page: Any, tmp_path: Path,  # noqa: F811
                                               tmp_path_factory: Any) -> None:
     from datetime import date
