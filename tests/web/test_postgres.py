@@ -38,7 +38,7 @@ def test_model_and_statistics_suites_on_postgresql(tmp_path: Path) -> None:
     env.pop("PYTEST_XDIST_TESTRUNUID", None)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
-         "tests/web/test_models.py", "tests/web/test_stats.py",
+         "tests/web/test_models.py", "tests/web/test_stats.py", "tests/web/test_review.py",
          "tests/web/test_postgres.py::test_the_child_run_is_on_postgresql"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])

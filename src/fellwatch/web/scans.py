@@ -11,13 +11,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 SUPPORTED_SCHEMA = 1
-BATCH = 2000  # findings per INSERT: few round trips, well under SQLite's variable limit
+BATCH = 2000  # findings per executemany / COPY: few round trips, little memory
 _CHUNK = 1 << 20
 
 
@@ -248,7 +249,7 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
     from django.db import transaction
 
     from fellwatch.web.audit.actor import acting_as
-    from fellwatch.web.records.models import Exhibit, Finding, Scan
+    from fellwatch.web.records.models import Exhibit, Scan
 
     path = out_dir / "findings.json"
     exhibit = Exhibit.objects.filter(case__reference=case_ref, reference=exhibit_ref).first()
@@ -267,25 +268,25 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             # findings.json (summary, settings, tool) is filled in once they are read.
             scan = Scan.objects.create(
                 exhibit=exhibit, out_dir=str(out_dir.resolve()),
-                findings_sha256="importing:" + hashlib.sha256(str(path).encode()).hexdigest(),
+                # Unique until the digest is known (after the last item): not a SHA-256.
+                findings_sha256=f"importing-{uuid.uuid4().hex}",
                 tool_version="", schema=SUPPORTED_SCHEMA, imported_by=user)
-            batch: list[Finding] = []
+            writer = _FindingWriter(scan.pk, exhibit.case_id)
             index: dict[str, int] | None = None
+            categories: set[str] = set()
             for item in stream.items():
                 _check_head(path, stream.head, complete=False)
                 if "key" not in item:
                     raise ScanImportError(f"{path}: item {count + 1} has no 'key'")
                 if index is None:
                     index = _evidence_index(stream.head)
-                batch.append(Finding(scan=scan, case_id=exhibit.case_id,
-                                     evidence_index=index.get(str(item.get("evidence")), 0),
-                                     **columns(item)))
+                row = columns(item)
+                writer.add({"evidence_index": index.get(str(item.get("evidence")), 0), **row})
+                for cat in (row["category"], row["candidate_category"]):
+                    if cat:
+                        categories.add(cat)
                 count += 1
-                if len(batch) >= BATCH:
-                    Finding.objects.bulk_create(batch)
-                    batch = []
-            if batch:
-                Finding.objects.bulk_create(batch)
+            writer.flush()
             doc = stream.head
             _check_head(path, doc, complete=True)
             if index is not None and not index:
@@ -295,6 +296,7 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             digest = stream.digest.hexdigest()
             if Scan.objects.filter(findings_sha256=digest).exists():
                 raise ScanImportError(f"{path} was imported before")
+            scan.facets = {"categories": sorted(categories)}
             _finish_scan(scan, doc, digest, exhibit, user)
             from fellwatch.web.review.library import suggest_from_library
             from fellwatch.web.review.stacks import restack
@@ -306,6 +308,59 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             raise
         raise ScanImportError(f"{path}: not JSON ({exc})") from exc
     return count
+
+
+class _FindingWriter:
+    """Findings written in batches straight to their table: the ORM's bulk_create spends about
+    a millisecond a row preparing values (45 columns) and splits a batch into INSERTs of 22
+    rows on SQLite, which made an import of 50 000 findings take a minute. Values here are
+    prepared once, by column type; PostgreSQL takes them by COPY, SQLite by executemany."""
+
+    def __init__(self, scan_id: int, case_id: int) -> None:
+        from django.db import connection
+        from django.db.models import BooleanField, JSONField
+
+        from fellwatch.web.records.models import Finding
+
+        self.connection = connection
+        fields = [f for f in Finding._meta.concrete_fields if not f.primary_key]
+        self.names = [f.attname for f in fields]
+        self.defaults = {f.attname: f.get_default() for f in fields}
+        self.defaults.update(scan_id=scan_id, case_id=case_id)
+        self.json = {f.attname for f in fields if isinstance(f, JSONField)}
+        self.bools = {f.attname for f in fields if isinstance(f, BooleanField)}
+        quote = connection.ops.quote_name
+        self.table = quote(Finding._meta.db_table)
+        self.columns = ", ".join(quote(f.column) for f in fields)
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, values: dict[str, Any]) -> None:
+        row = []
+        for name in self.names:
+            v = values[name] if name in values else self.defaults[name]
+            if name in self.json:
+                v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+            elif name in self.bools:
+                v = bool(v)
+            row.append(v)
+        self.rows.append(tuple(row))
+        if len(self.rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        with self.connection.cursor() as cursor:
+            if self.connection.vendor == "postgresql":
+                raw = cursor.cursor  # psycopg's own cursor: COPY
+                with raw.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
+                    for row in self.rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(self.names))
+                cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES ({marks})",
+                                   self.rows)
+        self.rows = []
 
 
 def _evidence_index(head: dict[str, Any]) -> dict[str, int]:
@@ -325,7 +380,7 @@ def _finish_scan(scan: Any, doc: dict[str, Any], digest: str, exhibit: Any, user
     scan.hashsets = doc.get("hashsets", [])
     # One save: the audit log records the scan once, complete.
     scan.save(update_fields=["findings_sha256", "tool_version", "settings", "summary",
-                             "hashsets"])
+                             "hashsets", "facets"])
     now = timezone.now()
     for ev in doc["evidence"]:
         sha256 = str(ev.get("sha256") or "")

@@ -291,6 +291,9 @@ class Scan(models.Model):
     hashsets = models.JSONField(default=list)
     imported_at = models.DateTimeField(auto_now_add=True)
     imported_by = models.CharField(max_length=150, blank=True)
+    # What the gallery's filters offer (categories of matches and candidates), gathered at
+    # import so that no page has to scan 100 000 findings for them.
+    facets = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["imported_at", "pk"]

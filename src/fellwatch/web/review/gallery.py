@@ -110,7 +110,12 @@ def page_of(case: Case, q: Query) -> tuple[list[dict[str, Any]], int]:
     stacks = [r["stack"] for r in rows if r["stack"] is not None]
     sizes = dict(Finding.objects.filter(case=case, stack__in=stacks).values_list("stack")
                  .annotate(n=Count("id")).order_by()) if stacks else {}
+    base = f"/cases/{case.pk}/review/findings/"
     for r in rows:
+        # Formatted, not reversed: 60 tiles x 3 links were a third of the page's time.
+        r["thumbnail_url"] = f"{base}{r['id']}/thumbnail/"
+        r["reveal_url"] = f"{base}{r['id']}/reveal/"
+        r["original_url"] = f"{base}{r['id']}/original/"
         r["stack_size"] = sizes.get(r["stack"], 1)
         cands = r.pop("candidates") or []
         r["candidate_reason"] = str(cands[0].get("reason") or "") if cands else ""

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fellwatch.web.audit.log import record
 from fellwatch.web.records.access import can_write, case_view, child_of, deny, role_of
-from fellwatch.web.records.models import Case, Exhibit, Finding, Role
+from fellwatch.web.records.models import Case, Exhibit, Finding, Role, Scan
 from fellwatch.web.review import grading, pictures
 from fellwatch.web.review.config import grade_map
 from fellwatch.web.review.gallery import PAGE, Query, page_of
@@ -84,6 +84,7 @@ def gallery(request: HttpRequest, case: Case) -> HttpResponse:
         s=Sum("seconds"))["s"] or 0
     exhibit = case.exhibits.filter(pk=q.exhibit).first() if q.exhibit else None
     pages = max(1, -(-total // PAGE))
+    hashsets, categories = _facets(case)
     return render(request, "review/gallery.html", {
         "case": case, "q": q, "tiles": tiles, "total": total, "page": q.page, "pages": pages,
         "prev_url": f"?{q.params(page=q.page - 1)}" if q.page > 1 else "",
@@ -91,8 +92,8 @@ def gallery(request: HttpRequest, case: Case) -> HttpResponse:
         "grades": grade_map().grades, "counts": review_counts(case, exhibit),
         "exhibits": case.exhibits.all(), "exhibit": exhibit, "can_write": can_write(request.user),
         "role": role_of(request.user), "break_seconds": _break_minutes(request.user) * 60,
-        "exposure_today": today, "hashsets": _hashset_names(case),
-        "categories": _category_names(case), "flag_labels": FLAG_LABELS,
+        "exposure_today": today, "hashsets": hashsets, "categories": categories,
+        "flag_labels": FLAG_LABELS,
     })
 
 
@@ -101,20 +102,15 @@ FLAG_LABELS = [("deleted", "deleted"), ("carved", "carved"), ("archive", "in an 
                ("candidate", "candidates")]
 
 
-def _hashset_names(case: Case) -> list[str]:
-    names: set[str] = set()
-    for hs in case.exhibits.values_list("scans__hashsets", flat=True):
-        for h in hs or []:
-            names.add(str(h.get("name")))
-    return sorted(names)
-
-
-def _category_names(case: Case) -> list[str]:
-    cats = set(Finding.objects.filter(case=case).exclude(category="")
-               .values_list("category", flat=True).distinct())
-    cats |= set(Finding.objects.filter(case=case).exclude(candidate_category="")
-                .values_list("candidate_category", flat=True).distinct())
-    return sorted(cats)
+def _facets(case: Case) -> tuple[list[str], list[str]]:
+    """The hash sets and categories the case's scans offer as filters (kept on each scan)."""
+    sets: set[str] = set()
+    cats: set[str] = set()
+    for hashsets, facets in Scan.objects.filter(exhibit__case=case).values_list("hashsets",
+                                                                               "facets"):
+        sets |= {str(h.get("name")) for h in hashsets or []}
+        cats |= set((facets or {}).get("categories", []))
+    return sorted(sets), sorted(cats)
 
 
 @case_view()

@@ -200,6 +200,11 @@ class Migration(migrations.Migration):
             name='evidence_index',
             field=models.PositiveSmallIntegerField(default=0, help_text='position of its evidence in findings.json (keys its thumbnail)'),
         ),
+        migrations.AddField(
+            model_name="scan",
+            name="facets",
+            field=models.JSONField(blank=True, default=dict),
+        ),
         migrations.RunPython(fill_from_old_columns, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="finding",
