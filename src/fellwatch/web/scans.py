@@ -335,11 +335,13 @@ class _FindingWriter:
         self.rows: list[tuple[Any, ...]] = []
 
     def add(self, values: dict[str, Any]) -> None:
+        defaults, dumps = self.defaults, json.dumps
         row = []
         for name in self.names:
-            v = values[name] if name in values else self.defaults[name]
+            v = values[name] if name in values else defaults[name]
             if name in self.json:
-                v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+                # The item's keys are already sorted (findings.json is); kept as written.
+                v = dumps(v, ensure_ascii=False)
             elif name in self.bools:
                 v = bool(v)
             row.append(v)

@@ -69,6 +69,7 @@ def restack(case_id: int) -> int:
     A stack's name is the id of a member that needs a person (else its first member), so the
     tile the gallery shows for it is one the examiner has to see anyway."""
     from django.conf import settings
+    from django.db.models import BigIntegerField, Case, Value, When
 
     from fellwatch.web.records.models import Finding
 
@@ -83,12 +84,11 @@ def restack(case_id: int) -> int:
         top = min(person) if person else min(ids)
         for i in ids:
             wanted[i] = top
-    by_stack: dict[int | None, list[int]] = {}
-    for r in rows:
-        new = wanted.get(r[0])
-        if new != r[5]:
-            by_stack.setdefault(new, []).append(r[0])
-    for stack, ids in by_stack.items():
-        for a in range(0, len(ids), 500):
-            Finding.objects.filter(id__in=ids[a:a + 500]).update(stack=stack)
+    changed = [(r[0], wanted.get(r[0])) for r in rows if wanted.get(r[0]) != r[5]]
+    # One UPDATE per 500 findings whatever the number of stacks (a CASE on the id).
+    for a in range(0, len(changed), 500):
+        part = changed[a:a + 500]
+        Finding.objects.filter(id__in=[i for i, _ in part]).update(stack=Case(
+            *[When(id=i, then=Value(s)) for i, s in part], default=None,
+            output_field=BigIntegerField()))
     return len(comps)
