@@ -230,7 +230,11 @@ def test_seen_before_grades_arrive_in_a_second_case(
     assert there["chelsea.png"].suggestion == "N"
     assert there["camera.png"].grade == ""  # a suggestion, not a grade
     # A supervisor makes the library's exact grades final: a third case needs nobody.
-    assert make_final(world["unit"]) == 2
+    assert client.get("/review/library/").status_code == 403  # examiners: no
+    client.force_login(world["supervisor"])
+    page = client.post("/review/library/").content.decode()
+    assert 'id="made-final">2 grades made final' in page
+    assert make_final(world["unit"]) == 0
     third = Case.objects.create(unit=world["unit"], reference="CUN/2026/003",
                                 opened_on=case.opened_on)
     Exhibit.objects.create(case=third, reference="CD/1", type="usb",
@@ -372,3 +376,33 @@ def test_the_report_counts_equal_the_grades_and_vics_round_trips(
     assert there["camera.png"].suggestion_source == (
         "VICS file case.vics.json: category 1 (same digest)")
     assert there["chelsea.png"].suggestion_source == ""
+
+
+def test_exposure_is_counted_and_supervisors_see_totals_only(
+    world: dict[str, Any], imported: Any, client: Client
+) -> None:
+    case = world["case"]
+    f = by_name(imported.findings.all())["rocket.png"]
+    client.force_login(world["examiner"])
+    url = f"/cases/{case.pk}/review/exposure/"
+    for _ in range(3):
+        answer = client.post(url, json.dumps({"seconds": 15}),
+                             content_type="application/json").json()
+    assert answer["seconds_today"] == 45
+    client.post(url, json.dumps({"seconds": 100000}), content_type="application/json")
+    assert client.get(url).json()["seconds_today"] == 45  # a heartbeat is at most 300 s
+    client.post(f"/cases/{case.pk}/review/findings/{f.pk}/reveal/")
+    _api(client, case, {"findings": [f.pk], "grade": "N"})
+    from fellwatch.web.records.models import Arrest
+
+    Arrest.objects.filter(case=case).update(outcome="charged")
+    page = client.get("/review/welfare/").content.decode()
+    assert 'id="my-seconds">45<' in page and 'id="my-revealed">1<' in page
+    assert "<td>CUN/2026/001</td>" in page  # the outcome of a case they graded
+    assert 'id="unit-exposure"' not in page
+    client.force_login(world["supervisor"])
+    page = client.get("/review/welfare/").content.decode()
+    assert "<td>erin.examiner</td><td class=\"n\">45</td><td class=\"n\">1</td>" in page
+    assert "rocket" not in page  # totals, never what was looked at
+    gallery = client.get(f"/cases/{case.pk}/review/").content.decode()
+    assert 'data-break="2700"' in gallery  # the unit's 45 minutes

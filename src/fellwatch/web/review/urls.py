@@ -27,4 +27,5 @@ urlpatterns = [
          name="review-api-stack"),
     path("api/cases/<int:case_id>/review/grades/", views.api_grades, name="review-api-grades"),
     path("review/welfare/", views.welfare, name="review-welfare"),
+    path("review/library/", views.library, name="review-library"),
 ]

@@ -341,3 +341,28 @@ def welfare(request: HttpRequest) -> HttpResponse:
         "mine": mine, "outcomes": outcomes, "unit_rows": unit_rows, "setting": setting,
         "unit_blur": settings.REVIEW_BLUR, "unit_break": settings.REVIEW_BREAK_MINUTES,
         "role": officer.role})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def library(request: HttpRequest) -> HttpResponse:
+    """The unit's seen-before library (supervisors): its size, and making its grades final for
+    exact copies in later cases."""
+    from fellwatch.web.records.access import officer_of
+    from fellwatch.web.review.library import make_final
+    from fellwatch.web.review.models import LibraryEntry
+
+    officer = officer_of(request.user)
+    if officer is None or officer.role != Role.SUPERVISOR:
+        deny(request, "library", "unit", status=403)
+    assert officer is not None
+    entries = LibraryEntry.objects.filter(unit=officer.unit)
+    made = None
+    if request.method == "POST":
+        made = make_final(officer.unit)
+        record("change", request=request, object_type="library", object_id=str(officer.unit_id),
+               detail={"final": made})
+    by_grade = dict(entries.values_list("grade").annotate(n=Count("id")).order_by())
+    return render(request, "review/library.html", {
+        "role": officer.role, "total": entries.count(), "by_grade": sorted(by_grade.items()),
+        "final": entries.filter(final=True).count(), "made": made})
