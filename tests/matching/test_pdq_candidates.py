@@ -14,7 +14,9 @@ from fellwatch.hashsets.base import HashSetInfo
 from fellwatch.matching.base import Candidate
 from fellwatch.matching.pdq_index import hex_to_codes
 from fellwatch.matching.perceptual import PerceptualMatcher
+from fellwatch.record import ItemRecord
 from fellwatch.signals.pdq import hash_picture
+from tests.records import lookup
 
 
 def info(kind: str = "known-bad") -> HashSetInfo:
@@ -52,17 +54,17 @@ def matcher(known_hash: str) -> PerceptualMatcher:
     return PerceptualMatcher([(info(), hex_to_codes([known_hash]), ["1"])])
 
 
-def moved(hx: str, bits: int, quality: int = 100) -> dict:
+def moved(hx: str, bits: int, quality: int = 100) -> ItemRecord:
     """A record whose only hash is `hx` with its lowest `bits` bits flipped."""
     value = int(hx, 16) ^ ((1 << bits) - 1)
-    return {"signals": {"pdq": {"hash": f"{value:064x}", "quality": quality}}}
+    return lookup({"signals": {"pdq": {"hash": f"{value:064x}", "quality": quality}}})
 
 
 def test_faded_copy_below_the_quality_floor_is_a_candidate_not_a_match(
     matcher: PerceptualMatcher, astronaut: Image.Image
 ) -> None:
-    record = {"signals": {"pdq": pdq_of(faded(astronaut, 0.08))}}
-    quality = record["signals"]["pdq"]["quality"]
+    record = lookup({"signals": {"pdq": pdq_of(faded(astronaut, 0.08))}})
+    quality = record.signals["pdq"]["quality"]
     assert 20 <= quality < 50, quality  # the fixture is what the test says it is
     assert matcher.match_many([record]) == [[]]
     [[candidate]] = matcher.candidates_many([record])
@@ -118,7 +120,8 @@ def test_band_and_floor_are_settings(known_hash: str) -> None:
 
 
 def test_candidates_many_after_match_many_equals_a_fresh_search(known_hash: str) -> None:
-    records = [moved(known_hash, d) for d in (0, 33, 36, 45)] + [{}, moved(known_hash, 3, 30)]
+    records = [moved(known_hash, d) for d in (0, 33, 36, 45)] + [lookup({}),
+                                                                 moved(known_hash, 3, 30)]
     codes = hex_to_codes([known_hash])
     a = PerceptualMatcher([(info(), codes, ["1"])])
     a.match_many(records)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from fellwatch.matching.pdq_index import (
     as_codes,
     hex_to_codes,
 )
+from fellwatch.record import ItemRecord
 from fellwatch.signals.pdq import variant_hashes
 
 DEFAULT_THRESHOLD = 31
@@ -116,7 +117,7 @@ class PerceptualMatcher:
         self.candidate_band = candidate_band
         self.candidate_min_quality = candidate_min_quality
         self._last: (
-            tuple[list[Mapping[str, Any]], list[list[Match]], list[list[Candidate]]] | None
+            tuple[list[ItemRecord], list[list[Match]], list[list[Candidate]]] | None
         ) = None
         self._sets: list[_PdqSet] = []
         for info, codes, categories in sorted(sets, key=lambda s: s[0].name):
@@ -144,35 +145,35 @@ class PerceptualMatcher:
             for s in self._sets
         ]
 
-    def queries(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def queries(self, record: ItemRecord) -> list[tuple[str, str]]:
         """The (variant name, hex) pairs of a record that are matched on, in preference order."""
         return [(name, hx) for name, hx, q in self._queries(record) if q >= self.min_quality]
 
-    def _queries(self, record: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    def _queries(self, record: ItemRecord) -> list[tuple[str, str, int]]:
         """Every (variant, hex, quality) searched: the matched ones and those only good enough
         for a candidate, in preference order."""
-        pdq = (record.get("signals") or {}).get("pdq")
+        pdq = record.signals.get("pdq")
         if not isinstance(pdq, dict) or "hash" not in pdq:
             return []
         floor = min(self.min_quality, self.candidate_min_quality)
         return [v for v in variant_hashes(pdq) if v[2] >= floor]
 
-    def match(self, record: dict[str, Any]) -> list[Match]:
+    def match(self, record: ItemRecord) -> list[Match]:
         return self.match_many([record])[0]
 
-    def match_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Match]]:
+    def match_many(self, records: Sequence[ItemRecord]) -> list[list[Match]]:
         """`match` for a batch of records: every hash of every record goes to each set's index
         in ONE search (the scan hands batches of up to 64 items), so the index's fixed cost
         per search is paid once per batch, not once per picture."""
         return self._search(records)[0]
 
-    def candidates_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Candidate]]:
+    def candidates_many(self, records: Sequence[ItemRecord]) -> list[list[Candidate]]:
         """Near-matches of each record that do not count (module doc), one list per record.
         The search that `match_many` just made for the same records is reused, not repeated."""
         return self._search(records)[1]
 
     def _search(
-        self, records: Sequence[Mapping[str, Any]]
+        self, records: Sequence[ItemRecord]
     ) -> tuple[list[list[Match]], list[list[Candidate]]]:
         last = self._last
         if last is not None and len(last[0]) == len(records) and all(
@@ -185,7 +186,7 @@ class PerceptualMatcher:
         return matches, candidates
 
     def _search_now(
-        self, records: Sequence[Mapping[str, Any]]
+        self, records: Sequence[ItemRecord]
     ) -> tuple[list[list[Match]], list[list[Candidate]]]:
         per_record = [self._queries(record) for record in records]
         results: list[list[Match]] = [[] for _ in records]

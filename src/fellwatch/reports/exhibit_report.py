@@ -16,13 +16,15 @@ the same HTML: what a reader sees on screen and on paper is one document.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from fellwatch.errors import FellwatchError
+from fellwatch.store.private import write_private
 
 UK_CATEGORIES = ("A", "B", "C")
 LOCATIONS = ("allocated", "deleted", "carved", "in-archive")
@@ -33,7 +35,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
-class ExhibitReportError(Exception):
+class ExhibitReportError(FellwatchError):
     """The report cannot be rendered or printed (Chromium missing, a bad grade); one line."""
 
 
@@ -151,15 +153,9 @@ def render_html(data: ExhibitReportData) -> str:
     )
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    # The report names a case and its exhibit: owner-only, like everything Fellwatch writes.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
 def write_html(data: ExhibitReportData, path: Path) -> None:
-    _write_private(path, render_html(data).encode("utf-8"))
+    """The HTML report, owner-only (it names a case and its exhibit)."""
+    write_private(path, render_html(data).encode("utf-8"))
 
 
 def write_pdf(data: ExhibitReportData, path: Path, chromium: str = CHROMIUM) -> None:
@@ -189,4 +185,4 @@ def write_pdf(data: ExhibitReportData, path: Path, chromium: str = CHROMIUM) -> 
                 browser.close()
     except PlaywrightError as exc:
         raise ExhibitReportError(f"printing the report failed: {exc}") from exc
-    _write_private(path, pdf)
+    write_private(path, pdf)

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.errors import FellwatchError
+from fellwatch.store.private import FILE_MODE
 
 VICS_CONTEXT = (
     "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Cases"
@@ -41,7 +43,7 @@ VICS_CONTEXT = (
 PROJECT_VIC_CATEGORIES = range(0, 5)
 
 
-class VicsExportError(ValueError):
+class VicsExportError(FellwatchError):
     """The export cannot be written as asked (unmapped grade, media out of order); one line."""
 
 
@@ -195,5 +197,5 @@ def write_vics_file(
 
 
 def _private(path: Path) -> TextIO:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     return os.fdopen(fd, "w", encoding="utf-8", newline="\n")

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from fellwatch.errors import FellwatchError
+
 SUPPORTED_SCHEMA = 1
 BATCH = 2000  # findings per executemany / COPY: few round trips, little memory
 _CHUNK = 1 << 20
 
 
-class ScanImportError(ValueError):
+class ScanImportError(FellwatchError, ValueError):
     """The directory cannot be imported; the message says why in one line."""
 
 
@@ -39,6 +41,21 @@ def import_scan_dir(
 
     ensure_django(migrate=True)
     return _import(Path(out_dir), case_ref, exhibit_ref, user or "system")
+
+
+def check_exhibit(case_ref: str, exhibit_ref: str) -> None:
+    """Raise ScanImportError unless the records hold exhibit `exhibit_ref` of case `case_ref`.
+
+    `fellwatch scan --case --exhibit` calls this before the scan starts, so a typo costs a
+    second, not a whole scan.
+    """
+    from fellwatch.web.bootstrap import ensure_django
+
+    ensure_django(migrate=True)
+    from fellwatch.web.records.models import Exhibit
+
+    if not Exhibit.objects.filter(case__reference=case_ref, reference=exhibit_ref).exists():
+        raise ScanImportError(f"no exhibit {exhibit_ref!r} in case {case_ref!r}")
 
 
 # --- reading findings.json as a stream ----------------------------------------------------------
