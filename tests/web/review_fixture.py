@@ -1,7 +1,8 @@
 """A fixture exhibit of benign pictures (scikit-image samples), scanned for real by the engine,
 for the review tests: a known picture (an exact match in a VICS set, category A), two
 candidates (a faded copy of the known picture, and a picture 34 bits from a PDQ of the set),
-one picture twice (a stack), and unknown pictures."""
+one picture twice (a stack), and unknown pictures. The scan makes the thumbnails the gallery
+serves (OUT/scan.sqlite)."""
 
 from __future__ import annotations
 
@@ -82,40 +83,7 @@ def scan_exhibit(root: Path, name: str = "JD-1") -> Path:
     out = root / f"{name}-scan"
     scan([str(evidence)], out, ScanSettings(workers=1, carve=False), hashsets=[str(hashset)],
          store=HashSetStore(root / "hashsets"), progress=False)
-    ensure_thumbnails(out, evidence)
     return out
-
-
-def ensure_thumbnails(out: Path, evidence: Path) -> None:
-    """Until the scan's workers make thumbnails (review-engine), write them into the scan
-    store with the store's own writer, from the same benign pictures, as the worker will: about
-    256 px, colour, unblurred. A scan that already has them is left as it is."""
-    import sqlite3
-
-    from fellwatch.store.thumbnails import SCHEMA, KeyedThumbnail, Thumbnail, insert_rows
-
-    db = sqlite3.connect(out / "scan.sqlite")
-    try:
-        db.executescript(SCHEMA)
-        if db.execute("SELECT count(*) FROM thumbnails").fetchone()[0]:
-            return
-        doc = json.loads((out / "findings.json").read_text())
-        made = []
-        for item in doc["items"]:
-            if not str(item.get("content_type", "")).startswith("image/"):
-                continue
-            with Image.open(evidence / item["path"].lstrip("/")) as src:
-                img = src.convert("RGB")
-            img.thumbnail((256, 256))
-            buf = io.BytesIO()
-            img.save(buf, "JPEG", quality=85)
-            made.append(KeyedThumbnail(item["key"], Thumbnail("picture", img.width,
-                                                              img.height, "jpeg",
-                                                              buf.getvalue())))
-        with db:
-            insert_rows(db, 0, made)
-    finally:
-        db.close()
 
 
 _CACHE: dict[str, Path] = {}

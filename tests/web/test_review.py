@@ -315,6 +315,15 @@ def test_pictures_leave_the_server_blurred_and_a_reveal_is_audited(
     other = by_name(imported.findings.all())["camera.png"]
     assert client.get(f"/cases/{case.pk}/review/findings/{other.pk}/thumbnail/?revealed=1"
                       ).status_code == 403  # a reveal is of one item only
+    # The original, read again from the evidence on an explicit request only, audited.
+    where = client.get(f"/cases/{case.pk}/review/findings/{f.pk}/original/").json()
+    assert where["path"] == "/Pictures/rocket.png" and "error" not in where
+    before = AuditEntry.objects.count()
+    got = client.post(f"/cases/{case.pk}/review/findings/{f.pk}/original/")
+    assert got.status_code == 200 and "no-store" in got["Cache-Control"]
+    assert got.content == (Path(f.evidence_path) / "Pictures/rocket.png").read_bytes()
+    assert AuditEntry.objects.filter(seq__gt=before, action="original",
+                                     object_id=str(f.pk)).count() == 1
     # A reviewer may blur more than the unit's default, never less.
     client.post("/review/welfare/", {"blur": "30", "break_minutes": "20"})
     stronger = Image.open(io.BytesIO(client.get(url).content))

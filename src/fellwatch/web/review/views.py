@@ -159,7 +159,9 @@ def original(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
     try:
         data = pictures.original_of(finding)
     except Exception as exc:  # the evidence moved, a locator broke: say so, do not crash
-        return JsonResponse({**where, "error": f"{type(exc).__name__}: {exc}"}, status=409)
+        from fellwatch.errors import reason
+
+        return JsonResponse({**where, "error": reason(exc)}, status=409)
     kind = finding.content_type if finding.content_type.startswith("image/") else \
         "application/octet-stream"
     response = _image(data, kind)
