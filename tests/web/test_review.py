@@ -415,3 +415,24 @@ def test_exposure_is_counted_and_supervisors_see_totals_only(
     assert "rocket" not in page  # totals, never what was looked at
     gallery = client.get(f"/cases/{case.pk}/review/").content.decode()
     assert 'data-break="2700"' in gallery  # the unit's 45 minutes
+
+
+def test_near_pairs_equal_brute_force() -> None:
+    import numpy as np
+
+    from fellwatch.matching.pdq_index import hamming_brute_force
+    from fellwatch.web.review.stacks import near_pairs
+
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 256, (60, 32), dtype=np.uint8)
+    # Copies of some codes with a few bits flipped: near pairs at several distances.
+    copies = base[:30].copy()
+    for i, row in enumerate(copies):
+        for bit in rng.choice(256, size=i % 20, replace=False):
+            row[bit // 8] ^= 1 << (bit % 8)
+    codes = np.concatenate([base, copies])
+    d = hamming_brute_force(codes, codes)
+    for distance in (0, 5, 10, 15, 20):
+        expected = [(i, j) for i in range(len(codes)) for j in range(i + 1, len(codes))
+                    if d[i, j] <= distance]
+        assert near_pairs(codes, distance) == expected, distance

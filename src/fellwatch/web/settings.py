@@ -31,8 +31,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "FELLWATCH_REVIEW_REVEAL_MINUTES": ("10", "gallery: minutes a reveal of one item lasts"),
     "FELLWATCH_REVIEW_BREAK_MINUTES": ("45", "gallery: minutes on screen before a break "
                                        "reminder (each reviewer may choose fewer)"),
-    "FELLWATCH_REVIEW_STACK_DISTANCE": ("31", "gallery: PDQ distance within which pictures "
-                                        "are stacked, and seen-before grades suggested"),
+    "FELLWATCH_REVIEW_STACK_DISTANCE": ("10", "gallery: PDQ distance within which pictures "
+                                        "are stacked (graded together) and seen-before or "
+                                        "VICS grades suggested; up to 15 is fast"),
     "FELLWATCH_REVIEW_GRADES": ("", "grading configuration file (grades, set and VICS "
                                 "category maps); empty: the built-in review/grades.json"),
     "FELLWATCH_VICS_GRADE_MAP": ("", "VICS export: a JSON file of grade -> Project VIC "

@@ -16,10 +16,11 @@ def suggest_from_library(scan: Any) -> int:
     """Suggestions (and final grades) for a newly imported scan's pictures; returns how many."""
     from django.conf import settings
 
-    from fellwatch.matching.pdq_index import PdqIndex, hex_to_codes
+    from fellwatch.matching.pdq_index import hex_to_codes
     from fellwatch.web.records.models import Finding
     from fellwatch.web.review.grading import apply
     from fellwatch.web.review.models import LibraryEntry
+    from fellwatch.web.review.stacks import cross_pairs
 
     case = scan.exhibit.case
     library = LibraryEntry.objects.filter(unit_id=case.unit_id).exclude(
@@ -47,18 +48,17 @@ def suggest_from_library(scan: Any) -> int:
             near.append(f)
     with_pdq = list(library.exclude(pdq="").order_by("at", "pk"))
     if near and with_pdq:
-        index = PdqIndex(hex_to_codes([e.pdq for e in with_pdq]))
-        result = index.search(hex_to_codes([f.pdq for f in near]),
-                              threshold=settings.REVIEW_STACK_DISTANCE)
-        for q, f in enumerate(near):
-            hits = result.hits(q)
-            if hits:
-                # The nearest; of equals, the latest graded.
-                best = min(hits, key=lambda h: (h[1], -h[0]))
-                e = with_pdq[best[0]]
-                f.suggestion = e.grade
-                f.suggestion_source = _source(e, f"PDQ distance {best[1]}")
-                changed.append(f)
+        best: dict[int, tuple[int, int]] = {}  # finding -> (bits, -entry): nearest, then latest
+        for e, q, bits in cross_pairs(hex_to_codes([e.pdq for e in with_pdq]),
+                                      hex_to_codes([f.pdq for f in near]),
+                                      settings.REVIEW_STACK_DISTANCE):
+            if q not in best or (bits, -e) < best[q]:
+                best[q] = (bits, -e)
+        for q, (bits, neg) in best.items():
+            f, e = near[q], with_pdq[-neg]
+            f.suggestion = e.grade
+            f.suggestion_source = _source(e, f"PDQ distance {bits}")
+            changed.append(f)
     Finding.objects.bulk_update(changed, ["suggestion", "suggestion_source"], batch_size=1000)
     for (grade, ref), ids in final.items():
         apply(case, ids, action="grade", grade=grade, by_name=f"library (case {ref})",

@@ -84,7 +84,8 @@ def import_vics(path: Path, case: Case) -> int:
     never grades. Returns how many findings got a suggestion."""
     from fellwatch.hashsets.base import HashSetError
     from fellwatch.hashsets.vics import read_suggestions
-    from fellwatch.matching.pdq_index import PdqIndex, hex_to_codes
+    from fellwatch.matching.pdq_index import hex_to_codes
+    from fellwatch.web.review.stacks import cross_pairs
 
     gm = grade_map()
     exact: dict[str, str] = {}
@@ -100,18 +101,24 @@ def import_vics(path: Path, case: Case) -> int:
                 near.append((s.pdq, s.category))
     except HashSetError as exc:
         raise OutputError(str(exc)) from exc
-    index = PdqIndex(hex_to_codes([p for p, _ in near])) if near else None
     changed = []
-    findings = Finding.objects.filter(case=case).exclude(media="").only(
-        "id", "md5", "sha1", "pdq", "pdq_quality", "suggestion", "suggestion_source")
-    for f in findings.iterator(chunk_size=2000):
+    findings = list(Finding.objects.filter(case=case).exclude(media="").only(
+        "id", "md5", "sha1", "pdq", "pdq_quality", "suggestion", "suggestion_source"))
+    by_pdq: dict[int, tuple[int, int]] = {}  # finding -> (bits, file's media): the nearest
+    with_pdq = [i for i, f in enumerate(findings) if f.pdq and (f.pdq_quality or 0) >= 50]
+    if near and with_pdq:
+        for m, q, bits in cross_pairs(hex_to_codes([p for p, _ in near]),
+                                      hex_to_codes([findings[i].pdq for i in with_pdq]),
+                                      settings.REVIEW_STACK_DISTANCE):
+            i = with_pdq[q]
+            if i not in by_pdq or (bits, m) < by_pdq[i]:
+                by_pdq[i] = (bits, m)
+    for i, f in enumerate(findings):
         cat = exact.get(f.sha1) or exact.get(f.md5)
         how = "same digest"
-        if cat is None and index is not None and f.pdq and (f.pdq_quality or 0) >= 50:
-            hits = index.search(hex_to_codes([f.pdq]), settings.REVIEW_STACK_DISTANCE).hits(0)
-            if hits:
-                i, d = min(hits, key=lambda h: (h[1], h[0]))
-                cat, how = near[i][1], f"PDQ distance {d}"
+        if cat is None and i in by_pdq:
+            bits, m = by_pdq[i]
+            cat, how = near[m][1], f"PDQ distance {bits}"
         if cat is None:
             continue
         f.suggestion = gm.from_vics_category.get(cat, "")
