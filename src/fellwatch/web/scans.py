@@ -1,7 +1,7 @@
 """Import a scan's output directory (findings.json, schema 1) against a case's exhibit.
 
 This is where the engine's output meets the records; the engine itself never imports Django.
-Every item is kept whole (`Finding.record`) beside the columns the pages filter and count on.
+Every item is kept whole (`FindingRecord`) beside the columns the pages filter and count on.
 findings.json is read as a stream (one item at a time) and written in batches, so a scan of
 50 000 findings is recorded in seconds and without holding the whole document in memory.
 """
@@ -202,7 +202,6 @@ def columns(item: dict[str, Any]) -> dict[str, Any]:
     first_bad = next((m for m in matches if m.get("set_kind") == "known-bad"), None)
     exact = [m for m in matches if m.get("set_kind") == "known-bad" and not m.get("distance")]
     return {
-        "record": item,
         "evidence_path": str(item.get("evidence", "")),
         "key": str(item["key"]),
         "path": path,
@@ -240,6 +239,7 @@ def columns(item: dict[str, Any]) -> dict[str, Any]:
         "review": review,
         "error": item.get("error"),
         "carved_duplicate_of": duplicate,
+        "carved_duplicate": bool(duplicate),
         "needs_person": not duplicate and (review or bool(candidates)),
         "pregrade": pregrade_for(exact) if exact and not duplicate else "",
         **_candidate_suggestion(candidates),
@@ -296,9 +296,13 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
                 if "key" not in item:
                     raise ScanImportError(f"{path}: item {count + 1} has no 'key'")
                 if index is None:
+                    if "evidence" not in stream.head:
+                        # findings.json's keys are sorted: "evidence" comes before "items".
+                        raise ScanImportError(f"{path}: 'items' before 'evidence'")
                     index = _evidence_index(stream.head)
                 row = columns(item)
-                writer.add({"evidence_index": index.get(str(item.get("evidence")), 0), **row})
+                writer.add({"evidence_index": index.get(str(item.get("evidence")), 0), **row},
+                           item)
                 for cat in (row["category"], row["candidate_category"]):
                     if cat:
                         categories.add(cat)
@@ -306,10 +310,6 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             writer.flush()
             doc = stream.head
             _check_head(path, doc, complete=True)
-            if index is not None and not index:
-                # "evidence" came after the items (not findings.json's sorted order): now.
-                for ev_path, i in _evidence_index(doc).items():
-                    scan.findings.filter(evidence_path=ev_path).update(evidence_index=i)
             digest = stream.digest.hexdigest()
             if Scan.objects.filter(findings_sha256=digest).exists():
                 raise ScanImportError(f"{path} was imported before")
@@ -337,7 +337,7 @@ class _FindingWriter:
         from django.db import connection
         from django.db.models import BooleanField, JSONField
 
-        from fellwatch.web.records.models import Finding
+        from fellwatch.web.records.models import Finding, FindingRecord
 
         self.connection = connection
         fields = [f for f in Finding._meta.concrete_fields if not f.primary_key]
@@ -350,14 +350,19 @@ class _FindingWriter:
         self.table = quote(Finding._meta.db_table)
         self.columns = ", ".join(quote(f.column) for f in fields)
         self.rows: list[tuple[Any, ...]] = []
+        self.records: list[tuple[Any, ...]] = []
+        self.scan_id = scan_id
+        self.record_table = quote(FindingRecord._meta.db_table)
 
-    def add(self, values: dict[str, Any]) -> None:
+    def add(self, values: dict[str, Any], item: dict[str, Any]) -> None:
         defaults, dumps = self.defaults, json.dumps
+        # The item's keys are already sorted (findings.json is); kept as written.
+        self.records.append((self.scan_id, values["evidence_index"], values["key"],
+                             dumps(item, ensure_ascii=False)))
         row = []
         for name in self.names:
             v = values[name] if name in values else defaults[name]
             if name in self.json:
-                # The item's keys are already sorted (findings.json is); kept as written.
                 v = dumps(v, ensure_ascii=False)
             elif name in self.bools:
                 v = bool(v)
@@ -369,17 +374,25 @@ class _FindingWriter:
     def flush(self) -> None:
         if not self.rows:
             return
+        q = self.connection.ops.quote_name
+        record_columns = ", ".join(q(c) for c in ("scan_id", "evidence_index", "key", "record"))
         with self.connection.cursor() as cursor:
             if self.connection.vendor == "postgresql":
                 raw = cursor.cursor  # psycopg's own cursor: COPY
                 with raw.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
                     for row in self.rows:
                         copy.write_row(row)
+                with raw.copy(f"COPY {self.record_table} ({record_columns}) FROM STDIN") as copy:
+                    for row in self.records:
+                        copy.write_row(row)
             else:
                 marks = ", ".join(["%s"] * len(self.names))
                 cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES ({marks})",
                                    self.rows)
+                cursor.executemany(f"INSERT INTO {self.record_table} ({record_columns}) "
+                                   "VALUES (%s, %s, %s, %s)", self.records)
         self.rows = []
+        self.records = []
 
 
 def _evidence_index(head: dict[str, Any]) -> dict[str, int]:
@@ -435,16 +448,16 @@ def finding_counts(findings: Any) -> dict[str, Any]:
 
     agg = findings.aggregate(
         listed=Count("id"),
-        carved_duplicates=Count("id", filter=Q(carved_duplicate_of__isnull=False)),
-        matched=Count("id", filter=Q(carved_duplicate_of__isnull=True, known_bad=True)),
-        known_good=Count("id", filter=Q(carved_duplicate_of__isnull=True, known_good=True)),
-        errors=Count("id", filter=Q(carved_duplicate_of__isnull=True, error__isnull=False)),
-        review=Count("id", filter=Q(carved_duplicate_of__isnull=True, review=True)),
-        candidates=Count("id", filter=Q(carved_duplicate_of__isnull=True, has_candidates=True,
+        carved_duplicates=Count("id", filter=Q(carved_duplicate=True)),
+        matched=Count("id", filter=Q(carved_duplicate=False, known_bad=True)),
+        known_good=Count("id", filter=Q(carved_duplicate=False, known_good=True)),
+        errors=Count("id", filter=Q(carved_duplicate=False, error__isnull=False)),
+        review=Count("id", filter=Q(carved_duplicate=False, review=True)),
+        candidates=Count("id", filter=Q(carved_duplicate=False, has_candidates=True,
                                         known_bad=False)),
     )
     by_category: dict[str, int] = {}
-    rows = (findings.filter(carved_duplicate_of__isnull=True, known_bad=True)
+    rows = (findings.filter(carved_duplicate=False, known_bad=True)
             .values_list("categories").annotate(n=Count("id")).order_by())
     for cats, n in rows:
         for cat in str(cats).split(";"):

@@ -73,7 +73,7 @@ def filtered(case: Case, q: Query) -> QuerySet[Finding]:
     elif q.show == "graded":
         qs = qs.filter(needs_person=True).exclude(grade="")
     elif q.show == "known":
-        qs = qs.filter(needs_person=False, known_bad=True, carved_duplicate_of__isnull=True)
+        qs = qs.filter(needs_person=False, known_bad=True, carved_duplicate=False)
     else:
         qs = qs.filter(Q(needs_person=True) | Q(needs_person=False, media__gt=""))
     # One tile per stack: a finding alone, or the stack's named member.

@@ -27,7 +27,7 @@ def suggest_from_library(scan: Any) -> int:
         case_reference=case.reference)
     if not library.exists():
         return 0
-    findings = list(scan.findings.exclude(media="").filter(carved_duplicate_of__isnull=True)
+    findings = list(scan.findings.exclude(media="").filter(carved_duplicate=False)
                     .only("id", "sha1", "pdq", "pdq_quality", "suggestion", "grade"))
     by_sha1: dict[str, Any] = {}
     sha1s = sorted({f.sha1 for f in findings if f.sha1})

@@ -134,7 +134,7 @@ def import_vics(path: Path, case: Case) -> int:
 def exhibit_counts(case: Case, exhibit: Exhibit) -> dict[str, Any]:
     """Counts per grade in force for still and moving images, and where they were found; a
     carved copy of a named file is the same picture and not counted again."""
-    qs = Finding.objects.filter(case=case, scan__exhibit=exhibit, carved_duplicate_of__isnull=True)
+    qs = Finding.objects.filter(case=case, scan__exhibit=exhibit, carved_duplicate=False)
     gm = grade_map()
     out: dict[str, Any] = {"by_grade": {}, "found": {}, "to_grade": 0}
     for grade in gm.grades:

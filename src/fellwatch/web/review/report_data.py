@@ -26,7 +26,7 @@ def report_data(case: Any, exhibit: Any) -> Any:
 
     counts = ExhibitCounts()
     findings = (Finding.objects.filter(case=case, scan__exhibit=exhibit,
-                                       carved_duplicate_of__isnull=True).exclude(media="")
+                                       carved_duplicate=False).exclude(media="")
                 .values_list("media", "grade", "pregrade", "needs_person", "known_bad",
                              "origin", "allocated"))
     for media, grade, pregrade, needs_person, known_bad, origin, allocated in \

@@ -67,7 +67,7 @@ def review_counts(case: Case, exhibit: Exhibit | None = None) -> dict[str, int]:
         graded=Count("id", filter=Q(needs_person=True) & ~Q(grade="")),
         candidates=Count("id", filter=Q(has_candidates=True, grade="")),
         pregraded=Count("id", filter=Q(needs_person=False, known_bad=True,
-                                       carved_duplicate_of__isnull=True)),
+                                       carved_duplicate=False)),
     )
 
 
