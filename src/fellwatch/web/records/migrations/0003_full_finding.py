@@ -237,20 +237,26 @@ class Migration(migrations.Migration):
                                     related_name="findings", to="records.case"),
         ),
         migrations.AddIndex(
+            model_name="finding",
+            index=models.Index(condition=models.Q(("needs_person", True)),
+                               fields=["case", "grade", "folder", "path", "id", "stack"],
+                               name="finding_gallery_folder"),
+        ),
+        migrations.AddIndex(
+            model_name="finding",
+            index=models.Index(condition=models.Q(("needs_person", True)),
+                               fields=["case", "grade", "size", "id", "stack"],
+                               name="finding_gallery_size"),
+        ),
+        migrations.AddIndex(
+            model_name="finding",
+            index=models.Index(condition=models.Q(("needs_person", True)),
+                               fields=["case", "grade", "date", "id", "stack"],
+                               name="finding_gallery_date"),
+        ),
+        migrations.AddIndex(
             model_name='finding',
             index=models.Index(fields=['case', 'needs_person', 'grade', 'stack', 'has_candidates', 'known_bad', 'carved_duplicate'], name='finding_review_state'),
-        ),
-        migrations.AddIndex(
-            model_name='finding',
-            index=models.Index(fields=['case', 'needs_person', 'folder', 'path', 'id'], name='finding_gallery_folder'),
-        ),
-        migrations.AddIndex(
-            model_name='finding',
-            index=models.Index(fields=['case', 'needs_person', 'size', 'id'], name='finding_gallery_size'),
-        ),
-        migrations.AddIndex(
-            model_name='finding',
-            index=models.Index(fields=['case', 'needs_person', 'date', 'id'], name='finding_gallery_date'),
         ),
         migrations.AddIndex(
             model_name='finding',
