@@ -54,8 +54,8 @@ def ids(world: dict[str, Any], tmp_path: Path) -> dict[str, int]:
 
 def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
-    assert len(urls) == 26
-    assert sum("/review/" in u for u in urls) == 12
+    assert len(urls) == 27
+    assert sum("/review/" in u for u in urls) == 13
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)
 

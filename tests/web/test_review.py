@@ -385,6 +385,15 @@ def test_the_report_counts_equal_the_grades_and_vics_round_trips(
     assert there["camera.png"].suggestion_source == (
         "VICS file case.vics.json: category 1 (same digest)")
     assert there["chelsea.png"].suggestion_source == ""
+    # The same from the gallery's button, by the other unit's supervisor.
+    from fellwatch.web.records.models import Finding as F
+
+    F.objects.filter(case=second).update(suggestion="", suggestion_source="")
+    client.force_login(world["foreign"])
+    with out.open("rb") as fh:
+        answer = client.post(f"/cases/{second.pk}/review/vics-import/", {"file": fh})
+    assert answer.status_code == 302
+    assert F.objects.filter(case=second).exclude(suggestion_source="").count() == 6
 
 
 def test_exposure_is_counted_and_supervisors_see_totals_only(

@@ -199,3 +199,34 @@ def exhibit_report_view(request: HttpRequest, case: Case, exhibit_id: int) -> Ht
         name = f"{case.reference}-{exhibit.reference}".replace("/", "-")
         response["Content-Disposition"] = f'attachment; filename="{name}-report.pdf"'
     return response
+
+
+@case_view()
+def vics_import_view(request: HttpRequest, case: Case) -> HttpResponse:
+    """POST a VICS file (multipart `file`): its categories become suggestions in this case.
+    GET: what the last imports were is in the audit log; this answers how to use it."""
+    import tempfile
+
+    from django.http import JsonResponse
+
+    if request.method != "POST":
+        return JsonResponse({"post": "multipart/form-data with a VICS 1.x or 2.0 JSON 'file'"})
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"error": "no file"}, status=400)
+    with tempfile.TemporaryDirectory(prefix="fellwatch-vics-") as tmp:
+        path = Path(tmp) / Path(upload.name or "upload.json").name
+        with path.open("wb") as fh:
+            for chunk in upload.chunks():
+                fh.write(chunk)
+        try:
+            n = import_vics(path, case)
+        except OutputError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+    record("import", request=request, obj=case, detail={"case": case.pk, "format": "vics",
+                                                        "file": path.name, "suggestions": n})
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    messages.success(request, f"{n} findings have a suggestion from {path.name}.")
+    return redirect("review-gallery", case_id=case.pk)

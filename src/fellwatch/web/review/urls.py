@@ -18,6 +18,8 @@ urlpatterns = [
     path("cases/<int:case_id>/review/exposure/", views.exposure, name="review-exposure"),
     path("cases/<int:case_id>/review/disputes/", views.disputes, name="review-disputes"),
     path("cases/<int:case_id>/review/vics.json", outputs.vics_download, name="review-vics"),
+    path("cases/<int:case_id>/review/vics-import/", outputs.vics_import_view,
+         name="review-vics-import"),
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/review/report/",
          outputs.exhibit_report_view, name="review-exhibit-report"),
     path("api/cases/<int:case_id>/review/findings/", views.api_findings,
