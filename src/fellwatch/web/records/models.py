@@ -369,7 +369,7 @@ class Finding(models.Model):
     suggestion_source = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["evidence_path", "key"]
+        ordering = ["scan", "evidence_index", "key"]
         constraints = [
             models.UniqueConstraint(fields=["scan", "evidence_index", "key"],
                                     name="finding_unique_in_scan"),

@@ -291,8 +291,9 @@ def scan_detail(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int)
     counts = finding_counts(scan.findings.all())
     pages = max(1, -(-counts["listed"] // FINDINGS_PAGE))
     start = (page - 1) * FINDINGS_PAGE
-    # Ordered by the unique (scan, evidence, key) index: a page of 100 000 is one range read.
-    findings = scan.findings.order_by("evidence_path", "key").only(
+    # Ordered by the unique (scan, evidence index, key) index, as findings.json lists them: a
+    # page of 100 000 is one range read.
+    findings = scan.findings.order_by("evidence_index", "key").only(
         "path", "size", "sha256", "category", "review", "known_good", "error",
         "carved_duplicate_of", "origin", "allocated", "grade", "pregrade",
         "has_candidates")[start:start + FINDINGS_PAGE]

@@ -229,6 +229,10 @@ class Migration(migrations.Migration):
             name='scan',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='records.scan'),
         ),
+        migrations.AlterModelOptions(
+            name="finding",
+            options={"ordering": ["scan", "evidence_index", "key"]},
+        ),
         migrations.RunPython(fill_from_old_columns, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="finding",
