@@ -66,34 +66,56 @@ class Query:
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
-def filtered(case: Case, q: Query) -> QuerySet[Finding]:
-    qs = Finding.objects.filter(case=case)
+def condition(q: Query) -> Q:
+    """The gallery's filter as one condition (so its total is counted in the same pass over
+    the case as the page's other counts)."""
     if q.show == "person":
-        qs = qs.filter(needs_person=True, grade="")
+        cond = Q(needs_person=True, grade="")
     elif q.show == "graded":
-        qs = qs.filter(needs_person=True).exclude(grade="")
+        cond = Q(needs_person=True) & ~Q(grade="")
     elif q.show == "known":
-        qs = qs.filter(needs_person=False, known_bad=True, carved_duplicate=False)
+        cond = Q(needs_person=False, known_bad=True, carved_duplicate=False)
     else:
-        qs = qs.filter(Q(needs_person=True) | Q(needs_person=False, media__gt=""))
+        cond = Q(needs_person=True) | Q(needs_person=False, media__gt="")
     # One tile per stack: a finding alone, or the stack's named member.
-    qs = qs.filter(Q(stack__isnull=True) | Q(stack=F("id")))
+    cond &= Q(stack__isnull=True) | Q(stack=F("id"))
     if q.exhibit:
-        qs = qs.filter(scan__exhibit_id=q.exhibit)
+        cond &= Q(scan__exhibit_id=q.exhibit)
     if q.origin:
-        qs = qs.filter(origin=q.origin)
+        cond &= Q(origin=q.origin)
     if q.category:
-        qs = qs.filter(Q(category=q.category) | Q(candidate_category=q.category))
+        cond &= Q(category=q.category) | Q(candidate_category=q.category)
     if q.hashset:
-        qs = qs.filter(hashsets__contains=f";{q.hashset};")
+        cond &= Q(hashsets__contains=f";{q.hashset};")
     flag_filters = {
         "deleted": Q(allocated=False), "carved": Q(origin="carved"),
         "archive": Q(in_archive=True), "gps": Q(has_gps=True), "video": Q(media="video"),
         "picture": Q(media="picture"), "candidate": Q(has_candidates=True),
     }
-    for flag in q.flags:
-        qs = qs.filter(flag_filters[flag])
-    return qs
+    for flag in sorted(q.flags):
+        cond &= flag_filters[flag]
+    return cond
+
+
+def filtered(case: Case, q: Query) -> QuerySet[Finding]:
+    return Finding.objects.filter(case=case).filter(condition(q))
+
+
+COUNTS = {
+    "to_grade": Q(needs_person=True, grade=""),
+    "graded": Q(needs_person=True) & ~Q(grade=""),
+    "candidates": Q(has_candidates=True, grade=""),
+    "pregraded": Q(needs_person=False, known_bad=True, carved_duplicate=False),
+}
+
+
+def counts_of(case: Case, q: Query | None = None) -> dict[str, int]:
+    """The gallery's counts (and the query's total), in one pass over the case's findings."""
+    qs = Finding.objects.filter(case=case)
+    if q is not None and q.exhibit:
+        qs = qs.filter(scan__exhibit_id=q.exhibit)
+    extra = {"total": Count("id", filter=condition(q))} if q is not None else {}
+    return dict(qs.aggregate(**{k: Count("id", filter=v) for k, v in COUNTS.items()}, **extra))
 
 
 TILE_FIELDS = ("id", "path", "size", "media", "origin", "allocated", "in_archive", "grade",
@@ -101,10 +123,12 @@ TILE_FIELDS = ("id", "path", "size", "media", "origin", "allocated", "in_archive
                "candidates", "stack", "has_gps", "date", "content_type", "carved_duplicate_of")
 
 
-def page_of(case: Case, q: Query) -> tuple[list[dict[str, Any]], int]:
-    """One page of tiles (plain dicts, as the JSON API sends them) and the total."""
+def page_of(case: Case, q: Query,
+            counts: dict[str, int] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of tiles (plain dicts, as the JSON API sends them) and the total (taken from
+    `counts_of`'s when given)."""
     qs = filtered(case, q)
-    total = qs.count()
+    total = counts["total"] if counts is not None else qs.count()
     start = (q.page - 1) * PAGE
     rows = list(qs.order_by(*SORTS[q.sort]).values(*TILE_FIELDS)[start:start + PAGE])
     stacks = [r["stack"] for r in rows if r["stack"] is not None]

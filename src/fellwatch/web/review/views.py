@@ -19,10 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fellwatch.web.audit.log import record
 from fellwatch.web.records.access import can_write, case_view, child_of, deny, role_of
-from fellwatch.web.records.models import Case, Exhibit, Finding, Role, Scan
+from fellwatch.web.records.models import Case, Finding, Role, Scan
 from fellwatch.web.review import grading, pictures
 from fellwatch.web.review.config import grade_map
-from fellwatch.web.review.gallery import PAGE, Query, page_of
+from fellwatch.web.review.gallery import PAGE, Query, counts_of, page_of
 from fellwatch.web.review.models import Exposure, Grade, Reveal, ReviewerSetting
 
 
@@ -58,19 +58,6 @@ def _image(data: bytes, content_type: str) -> HttpResponse:
     return response
 
 
-def review_counts(case: Case, exhibit: Exhibit | None = None) -> dict[str, int]:
-    qs = Finding.objects.filter(case=case)
-    if exhibit is not None:
-        qs = qs.filter(scan__exhibit=exhibit)
-    return qs.aggregate(
-        to_grade=Count("id", filter=Q(needs_person=True, grade="")),
-        graded=Count("id", filter=Q(needs_person=True) & ~Q(grade="")),
-        candidates=Count("id", filter=Q(has_candidates=True, grade="")),
-        pregraded=Count("id", filter=Q(needs_person=False, known_bad=True,
-                                       carved_duplicate=False)),
-    )
-
-
 # --- the gallery ----------------------------------------------------------------------------
 
 
@@ -78,7 +65,8 @@ def review_counts(case: Case, exhibit: Exhibit | None = None) -> dict[str, int]:
 @require_GET
 def gallery(request: HttpRequest, case: Case) -> HttpResponse:
     q = Query.from_params(request.GET)
-    tiles, total = page_of(case, q)
+    counts = counts_of(case, q)
+    tiles, total = page_of(case, q, counts)
     record("view", request=request, obj=case, detail={"page": "gallery", "query": q.params()})
     today = Exposure.objects.filter(user=request.user, day=timezone.localdate()).aggregate(
         s=Sum("seconds"))["s"] or 0
@@ -89,7 +77,7 @@ def gallery(request: HttpRequest, case: Case) -> HttpResponse:
         "case": case, "q": q, "tiles": tiles, "total": total, "page": q.page, "pages": pages,
         "prev_url": f"?{q.params(page=q.page - 1)}" if q.page > 1 else "",
         "next_url": f"?{q.params(page=q.page + 1)}" if q.page < pages else "",
-        "grades": grade_map().grades, "counts": review_counts(case, exhibit),
+        "grades": grade_map().grades, "counts": counts,
         "exhibits": case.exhibits.all(), "exhibit": exhibit, "can_write": can_write(request.user),
         "role": role_of(request.user), "break_seconds": _break_minutes(request.user) * 60,
         "exposure_today": today, "hashsets": hashsets, "categories": categories,
