@@ -124,7 +124,7 @@ def restack(case_id: int) -> int:
     A stack's name is the id of a member that needs a person (else its first member), so the
     tile the gallery shows for it is one the examiner has to see anyway."""
     from django.conf import settings
-    from django.db.models import BigIntegerField, Case, Value, When
+    from django.db import connection
 
     from fellwatch.web.records.models import Finding
 
@@ -139,11 +139,10 @@ def restack(case_id: int) -> int:
         top = min(person) if person else min(ids)
         for i in ids:
             wanted[i] = top
-    changed = [(r[0], wanted.get(r[0])) for r in rows if wanted.get(r[0]) != r[5]]
-    # One UPDATE per 500 findings whatever the number of stacks (a CASE on the id).
-    for a in range(0, len(changed), 500):
-        part = changed[a:a + 500]
-        Finding.objects.filter(id__in=[i for i, _ in part]).update(stack=Case(
-            *[When(id=i, then=Value(s)) for i, s in part], default=None,
-            output_field=BigIntegerField()))
+    changed = [(wanted.get(r[0]), r[0]) for r in rows if wanted.get(r[0]) != r[5]]
+    if changed:
+        # Plain executemany: the ORM's CASE WHEN of 500 ids cost more than the grouping itself.
+        table = connection.ops.quote_name(Finding._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {table} SET stack = %s WHERE id = %s", changed)
     return len(comps)
