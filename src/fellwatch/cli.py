@@ -635,7 +635,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS.extend([_register_serve, _register_audit, _register_records, _register_integrity])
+def _register_review(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from fellwatch.web.review.cli import register  # no Django until a command runs
+
+    register(sub)
+
+
+_COMMANDS.extend([_register_serve, _register_audit, _register_records, _register_integrity,
+                  _register_review])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.web.conftest import write_findings
 
 OBJECT_KWARGS = ("case_id", "operation_id", "exhibit_id", "scan_id", "person_id", "arrest_id",
-                 "warrant_id", "safeguarding_id")
+                 "warrant_id", "safeguarding_id", "finding_id", "stack_id")
 
 
 def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
@@ -43,18 +43,24 @@ def ids(world: dict[str, Any], tmp_path: Path) -> dict[str, int]:
     out = write_findings(tmp_path / "scan")
     (out / "report.html").write_text("<html><body>synthetic report</body></html>")
     import_scan_dir(out, "CUN/2026/001", "JD/1", user="erin.examiner")
+    from fellwatch.web.records.models import Finding
+
     exhibit = world["exhibit"]
+    first, second = Finding.objects.order_by("id").values_list("id", flat=True)[:2]
+    Finding.objects.filter(id__in=[first, second]).update(stack=first)  # a stack to probe
     return {"case_id": world["case"].pk, "operation_id": world["operation"].pk,
             "exhibit_id": exhibit.pk, "scan_id": exhibit.scans.get().pk,
             "person_id": world["person"].pk, "arrest_id": world["arrest"].pk,
-            "warrant_id": world["warrant"].pk, "safeguarding_id": world["safeguarding"].pk}
+            "warrant_id": world["warrant"].pk, "safeguarding_id": world["safeguarding"].pk,
+            "finding_id": second, "stack_id": first}
 
 
 def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
     # 14 before; + edit and void of 5 kinds; + exhibit list (page, PDF, CSV), labels (page,
-    # PDF), continuity (page, PDF, CSV).
-    assert len(urls) == 14 + 10 + 8 + 1  # + void of the case itself
+    # PDF), continuity (page, PDF, CSV); + void of the case itself; + 13 review URLs.
+    assert len(urls) == 14 + 10 + 8 + 1 + 13
+    assert sum("/review/" in u for u in urls) == 13
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)
 

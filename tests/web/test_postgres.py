@@ -42,7 +42,7 @@ def test_model_and_statistics_suites_on_postgresql(tmp_path: Path) -> None:
          "tests/web/test_models.py", "tests/web/test_stats.py", "tests/web/test_validation.py",
          "tests/web/test_csv_rules.py", "tests/web/test_edit_and_void.py",
          "tests/web/test_outsider_choices.py", "tests/web/test_leaks.py",
-         "tests/web/test_audit_checkpoint.py",
+         "tests/web/test_audit_checkpoint.py", "tests/web/test_review.py",
          "tests/web/test_postgres.py::test_the_child_run_is_on_postgresql"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])

@@ -27,6 +27,18 @@ SETTINGS: dict[str, tuple[str, str]] = {
                                          "shown as <this; 0 or 1: no suppression"),
     "FELLWATCH_CHROMIUM": ("/usr/bin/chromium", "Chromium that prints the PDF paperwork"),
     "FELLWATCH_TEST_DB_NAME": ("", "tests only: the name of the throw-away test database"),
+    "FELLWATCH_REVIEW_BLUR": ("12", "gallery: default blur radius in pixels of a 256 px "
+                              "thumbnail (each reviewer may choose their own)"),
+    "FELLWATCH_REVIEW_REVEAL_MINUTES": ("10", "gallery: minutes a reveal of one item lasts"),
+    "FELLWATCH_REVIEW_BREAK_MINUTES": ("45", "gallery: minutes on screen before a break "
+                                       "reminder (each reviewer may choose fewer)"),
+    "FELLWATCH_REVIEW_STACK_DISTANCE": ("10", "gallery: PDQ distance within which pictures "
+                                        "are stacked (graded together) and seen-before or "
+                                        "VICS grades suggested; up to 15 is fast"),
+    "FELLWATCH_REVIEW_GRADES": ("", "grading configuration file (grades, set and VICS "
+                                "category maps); empty: the built-in review/grades.json"),
+    "FELLWATCH_VICS_GRADE_MAP": ("", "VICS export: a JSON file of grade -> Project VIC "
+                                 "category laid over reports/grade_map.json; empty: that"),
 }
 
 
@@ -115,6 +127,7 @@ INSTALLED_APPS = [
     "csp",
     "fellwatch.web.audit",
     "fellwatch.web.records",
+    "fellwatch.web.review",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +235,16 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
+
+REVIEW_BLUR = int(_env("FELLWATCH_REVIEW_BLUR"))
+REVIEW_REVEAL_MINUTES = int(_env("FELLWATCH_REVIEW_REVEAL_MINUTES"))
+REVIEW_BREAK_MINUTES = int(_env("FELLWATCH_REVIEW_BREAK_MINUTES"))
+REVIEW_STACK_DISTANCE = int(_env("FELLWATCH_REVIEW_STACK_DISTANCE"))
+REVIEW_GRADES_FILE = _env("FELLWATCH_REVIEW_GRADES")
+VICS_GRADE_MAP_FILE = _env("FELLWATCH_VICS_GRADE_MAP")
+if REVIEW_BLUR < 4:
+    # Below this a blurred thumbnail shows too much to be a safe default for anyone.
+    raise ImproperlyConfigured("FELLWATCH_REVIEW_BLUR: 4 or more")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from fellwatch.web.records import paperwork, stats_views, views
 
@@ -85,4 +85,5 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
     path("import/", views.csv_import, name="csv-import"),
     path("admin/", admin.site.urls),
+    path("", include("fellwatch.web.review.urls")),
 ]

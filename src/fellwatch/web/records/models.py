@@ -498,6 +498,9 @@ class Evidence(models.Model):
     path = models.CharField(max_length=1000)
     sha256 = models.CharField(max_length=64)
     format = models.CharField(max_length=32, blank=True)
+    # As findings.json's evidence entry has them (the latest scan's): segments and volumes.
+    files = models.JSONField(default=list, blank=True)
+    volumes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["path"]
@@ -523,6 +526,9 @@ class Scan(models.Model):
     hashsets = models.JSONField(default=list)
     imported_at = models.DateTimeField(auto_now_add=True)
     imported_by = models.CharField(max_length=150, blank=True)
+    # What the gallery's filters offer (categories of matches and candidates), gathered at
+    # import so that no page has to scan 100 000 findings for them.
+    facets = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["imported_at", "pk"]
@@ -532,30 +538,125 @@ class Scan(models.Model):
 
 
 class Finding(models.Model):
-    """One item of findings.json: matched, known-good, failed, or needing review."""
+    """One item of findings.json: matched, known-good, failed, needing review, or a candidate.
+
+    `record` is the item exactly as the engine wrote it (every field: digests, PDQ, path spec,
+    EXIF, matches, candidates, error, ...), kept in its own table (`FindingRecord`) so that
+    this one stays narrow: the gallery's counts and pages read 100 000 rows of it, and a
+    kilobyte of JSON in each row made every such read ten times slower. The columns here are
+    copies taken from the item at import, for filters, sorting and counting in the database.
+    """
 
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="findings")
+    # The scan's case, copied so that the gallery's queries of a case are served by one index.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="findings")
     evidence_path = models.TextField()
+    evidence_index = models.PositiveSmallIntegerField(
+        default=0, help_text="position of its evidence in findings.json (keys its thumbnail)")
     key = models.TextField()
     path = models.TextField()
+    folder = models.TextField(blank=True, help_text="path up to its last '/'")
+    path_spec = models.TextField(null=True, blank=True)
+    partition = models.CharField(max_length=200, null=True, blank=True)
+    inode = models.BigIntegerField(null=True, blank=True)
+    offset = models.BigIntegerField(null=True, blank=True)
     size = models.BigIntegerField(default=0)
     allocated = models.BooleanField(default=True)
     origin = models.CharField(max_length=16, blank=True)
-    sha256 = models.CharField(max_length=64, blank=True)
+    in_archive = models.BooleanField(default=False)
     md5 = models.CharField(max_length=32, blank=True)
+    sha1 = models.CharField(max_length=40, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    pdq = models.CharField(max_length=64, blank=True)
+    pdq_quality = models.SmallIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
-    category = models.CharField(max_length=32, blank=True,
-                                help_text="hash-set category of the first match")
+    media = models.CharField(max_length=8, blank=True, help_text="picture, video or empty")
+    date = models.CharField(max_length=32, blank=True,
+                            help_text="EXIF date taken, else the file's mtime (ISO 8601)")
+    camera = models.CharField(max_length=200, blank=True)
+    has_gps = models.BooleanField(default=False)
+    exif_lead = models.BooleanField(default=False, help_text="GPS or a camera serial")
     matches = models.JSONField(default=list)
+    candidates = models.JSONField(default=list)
+    known_bad = models.BooleanField(default=False)
+    category = models.CharField(max_length=32, blank=True,
+                                help_text="hash-set category of the first known-bad match")
+    categories = models.CharField(max_length=300, blank=True,
+                                  help_text="every known-bad category, ';'-joined, sorted")
+    hashsets = models.CharField(max_length=300, blank=True,
+                                help_text="';name;' of every set matched, for filtering")
+    candidate_category = models.CharField(max_length=32, blank=True)
+    has_candidates = models.BooleanField(default=False)
     known_good = models.BooleanField(default=False)
     review = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
+    error = models.TextField(null=True, blank=True)
+    carved_duplicate_of = models.TextField(null=True, blank=True)
+    carved_duplicate = models.BooleanField(default=False)
+    needs_person = models.BooleanField(
+        default=False, help_text="review, or a candidate: what the gallery shows first")
+    # Review state, kept here (latest of the append-only grades) so pages filter and count fast.
+    stack = models.BigIntegerField(null=True, blank=True,
+                                   help_text="id of the stack's first finding (same picture)")
+    pregrade = models.CharField(max_length=1, blank=True,
+                                help_text="from the known set's category (exact matches)")
+    grade = models.CharField(max_length=1, blank=True, help_text="the latest grade in force")
+    suggestion = models.CharField(max_length=1, blank=True)
+    suggestion_source = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        ordering = ["evidence_path", "key"]
+        ordering = ["scan", "evidence_index", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "evidence_index", "key"],
+                                    name="finding_unique_in_scan"),
+        ]
+        indexes = [
+            # Covers the gallery's counts (no table read at 100 000 findings).
+            models.Index(fields=["case", "needs_person", "grade", "stack", "has_candidates",
+                                 "known_bad", "carved_duplicate"], name="finding_review_state"),
+            # The gallery's pages (what needs a person, by folder, size or date): partial
+            # indexes, because Django writes `WHERE needs_person` and SQLite uses an index
+            # column only for `= value`; `stack` last so the one-tile-per-stack test is read
+            # from the index too.
+            models.Index(fields=["case", "grade", "folder", "path", "id", "stack"],
+                         condition=models.Q(needs_person=True), name="finding_gallery_folder"),
+            models.Index(fields=["case", "grade", "size", "id", "stack"],
+                         condition=models.Q(needs_person=True), name="finding_gallery_size"),
+            models.Index(fields=["case", "grade", "date", "id", "stack"],
+                         condition=models.Q(needs_person=True), name="finding_gallery_date"),
+            models.Index(fields=["case", "sha1"], name="finding_sha1"),
+            models.Index(fields=["case", "stack"], name="finding_stack"),
+        ]
 
     def __str__(self) -> str:
         return str(self.path)
+
+    @property
+    def effective_grade(self) -> str:
+        return str(self.grade or self.pregrade)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The item as findings.json has it (every field the engine wrote)."""
+        full = FindingRecord.objects.filter(scan_id=self.scan_id,
+                                            evidence_index=self.evidence_index,
+                                            key=self.key).values_list("record", flat=True)
+        found = full.first()
+        return dict(found) if found is not None else {}
+
+
+class FindingRecord(models.Model):
+    """The whole item of findings.json behind a Finding, keyed as the scan keys it."""
+
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="records")
+    evidence_index = models.PositiveSmallIntegerField()
+    key = models.TextField()
+    record = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "evidence_index", "key"],
+                                    name="finding_record_unique"),
+        ]
 
 
 class AgeBand(models.TextChoices):

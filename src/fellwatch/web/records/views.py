@@ -45,7 +45,9 @@ from fellwatch.web.records.models import (
     SearchWarrant,
     officer_name,
 )
-from fellwatch.web.scans import category_counts
+from fellwatch.web.scans import category_counts, finding_counts, summary_agrees
+
+FINDINGS_PAGE = 200
 
 PAGE_SIZE = 50
 
@@ -474,9 +476,23 @@ def scan_detail(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int)
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
     scan = child_of(request, exhibit.scans.all(), "scan", scan_id)
     record("view", request=request, obj=scan, detail={"case": case.pk})
+    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    page = max(page, 1)
+    counts = finding_counts(scan.findings.all())
+    pages = max(1, -(-counts["listed"] // FINDINGS_PAGE))
+    start = (page - 1) * FINDINGS_PAGE
+    # Ordered by the unique (scan, evidence index, key) index, as findings.json lists them: a
+    # page of 100 000 is one range read.
+    findings = scan.findings.order_by("evidence_index", "key").only(
+        "path", "size", "sha256", "category", "review", "known_good", "error",
+        "carved_duplicate_of", "origin", "allocated", "grade", "pregrade",
+        "has_candidates")[start:start + FINDINGS_PAGE]
     return render(request, "records/scan_detail.html", _ctx(
         request, case=case, exhibit=exhibit, scan=scan, counts=category_counts(scan),
-        findings=scan.findings.all()[:1000], has_report=_report_path(scan) is not None))
+        totals=counts, agrees=summary_agrees(scan, counts), findings=findings, page=page,
+        pages=pages, prev_page=page - 1 if page > 1 else None,
+        next_page=page + 1 if page < pages else None,
+        has_report=_report_path(scan) is not None))
 
 
 def _report_path(scan: Any) -> Path | None:
