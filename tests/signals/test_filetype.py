@@ -74,3 +74,36 @@ def test_filetype_signal_records_both_opinions(blobs: dict[str, bytes]) -> None:
 )
 def test_extension_mismatch(name: str, content_type: str, mismatch: bool) -> None:
     assert extension_mismatch(name, content_type) is mismatch
+
+
+@pytest.mark.parametrize(
+    ("head", "asked"),
+    [
+        (b"plain text, a log line\n" * 50, False),
+        ("UTF-8 text: caf\u00e9 \u00fcber\n".encode() * 40, False),
+        (b"", False),
+        (b"\x7fELF\x02\x01\x01" + bytes(200), False),
+        (b"SQLite format 3\x00" + bytes(200), False),
+        (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', True),
+        (b"P6\n4 4\n255\n" + bytes(48), True),  # netpbm: text that is a picture
+        (b"\x00\x00\x01\x00\x01\x00\x10\x10" + bytes(200), True),  # ICO: not ours to sniff
+        (bytes(range(256)) * 4, True),  # unknown binary
+    ],
+)
+def test_libmagic_is_asked_only_where_it_can_matter(head: bytes, asked: bool) -> None:
+    found = identify(head, always=False)
+    assert (found.libmagic is not None) == asked
+    if not asked:
+        assert found.agree is None and found.content_type == "application/octet-stream"
+
+
+def test_libmagic_is_always_asked_on_media(blobs: dict[str, bytes]) -> None:
+    for content_type, blob in blobs.items():
+        found = identify(blob[:8192], always=False)
+        assert found.libmagic is not None and found.content_type == content_type
+
+
+def test_a_picture_only_libmagic_knows_is_still_named() -> None:
+    icon = b"\x00\x00\x01\x00\x01\x00\x10\x10\x00\x00\x01\x00 \x00h\x04\x00\x00\x16\x00\x00\x00"
+    found = identify(icon + bytes(2000), always=False)
+    assert found.content_type == "image/vnd.microsoft.icon"

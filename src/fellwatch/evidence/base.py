@@ -38,7 +38,8 @@ class Evidence(Protocol):
         ...
 
     def items(self) -> Iterator[Item]:
-        """Every item, allocated and deleted, in a stable order (sorted by `Item.key`)."""
+        """Every item, allocated and deleted, streamed in a stable order (the walk's, the same
+        on every walk; not sorted, which would hold every item), with unique keys."""
         ...
 
     def open_item(self, item: Item) -> BinaryIO:

@@ -21,6 +21,7 @@ import pytsk3
 from fellwatch.evidence import dfvfs_adapter, ewf_check, fs_bitmaps, tsk_walk
 from fellwatch.evidence.base import ByteRange, refuse_special_file
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
+from fellwatch.evidence.keys import UniqueKeys
 
 _READ_CHUNK = 1 << 20
 
@@ -135,8 +136,11 @@ class ImageEvidence:
     # -- items ---------------------------------------------------------------------------
 
     def items(self) -> Iterator[Item]:
+        # Streamed in the walk's (deterministic) order, never collected: a volume of a million
+        # files must not be held in memory before the first one is read.
         bad = self._bad_chunks()
         attributed: set[int] = set()
+        unique = UniqueKeys()
         for state in self._volumes:
             if state.walker == "tsk":
                 walk = self._tsk_items(state, bad, attributed)
@@ -144,15 +148,17 @@ class ImageEvidence:
                 walk = self._dfvfs_items(state)
             else:
                 continue
-            batch: list[Item] = []
+            listed = 0
             try:
-                batch.extend(walk)
+                for item in walk:
+                    listed += 1
+                    yield unique(item)
             except Exception as exception:  # a reader failure costs this walk's rest, recorded
-                batch.append(self._walk_error(state, exception, len(batch)))
-            batch += self._chunk_items(state, bad, attributed)
-            batch.sort(key=lambda item: item.key)
-            yield from _unique_keys(batch)
-        yield from self._chunk_items(None, bad, attributed)
+                yield unique(self._walk_error(state, exception, listed))
+            for item in self._chunk_items(state, bad, attributed):
+                yield unique(item)
+        for item in self._chunk_items(None, bad, attributed):
+            yield unique(item)
 
     def _bad_chunks(self) -> list[ewf_check.BadChunk]:
         """E01 chunks whose stored data fails its check (libewf hands their bytes back as if
@@ -390,23 +396,6 @@ class ImageEvidence:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _unique_keys(items: list[Item]) -> Iterator[Item]:
-    """Keys stay unique even if one directory lists the same name twice (deleted entries)."""
-    seen: dict[str, int] = {}
-    for item in items:
-        count = seen.get(item.key, 0)
-        seen[item.key] = count + 1
-        if count:
-            item = _with_key(item, f"{item.key}#{count}")
-        yield item
-
-
-def _with_key(item: Item, key: str) -> Item:
-    from dataclasses import replace
-
-    return replace(item, key=key)
 
 
 class _TskStream(io.RawIOBase):

@@ -1,15 +1,17 @@
 """The scan: evidence → items → (workers: digests, signals) → (here: matching) → the store.
 
-The main process enumerates items, hands batches to an executor, matches what comes back
-against the hash sets (held once, here) and commits each batch with its checkpoint. Reports are
-written from the store at the end, so a resumed scan writes the same findings as one that was
-never interrupted.
+The main process walks the evidence and hands items to an executor in bounded batches as the
+walk finds them (nothing is listed up front, so memory does not grow with the file count),
+matches what comes back against the hash sets (held once, here) and commits each batch with
+its checkpoint. Reports are written from the store at the end, so a resumed scan writes the
+same findings as one that was never interrupted.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,6 @@ from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
 from fellwatch.store.private import private_dir
 from fellwatch.store.scanstore import ScanStore
-
-BATCH_ITEMS = 64
-BATCH_BYTES = 64 << 20
 
 
 @dataclass
@@ -96,13 +95,9 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     store.set_meta("settings", request.settings.affecting_results())
     jobs = [(Path(e["path"]), str(e.get("format") or "")) for e in described]
     hashing = BackgroundHashes(jobs, request.hash_cache).start()
-    plans = [_plan(i, ev, store, request.settings) for i, ev in enumerate(opened)]
     scan_started = time.monotonic()
-    progress = Progress(
-        total_items=sum(len(p) for p in plans),
-        total_bytes=sum(p.bytes() for p in plans),
-        enabled=request.progress,
-    )
+    # The totals grow as the walk finds work: nothing is listed before the first batch runs.
+    progress = Progress(total_items=0, total_bytes=0, enabled=request.progress)
     workers = request.settings.worker_count()
     dispatcher = Dispatcher(
         lambda: make_executor(request.cluster, workers),
@@ -111,9 +106,16 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         progress,
         classify,
     )
+    # A fresh store has nothing to skip: the per-batch resume query is not even asked.
+    check_done = store.has_units()
     try:
-        for index, (ev, plan) in enumerate(zip(opened, plans, strict=True)):
-            for items, ranges in _batches(plan):
+        for index, ev in enumerate(opened):
+            pending = _pending(index, ev, store, request.settings, check_done)
+            for items, ranges in _batches(pending):
+                progress.found(
+                    len(items) + len(ranges),
+                    sum(i.size for i in items) + sum(r.length for r in ranges),
+                )
                 dispatcher.submit(Batch(index, ev.path, items, request.settings, ranges))
         dispatcher.finish()
         # Decided here, once, so every output counts a carved copy of a named file the same.
@@ -163,42 +165,59 @@ def _after_scan(path: Path, known: EvidenceHashes) -> dict[str, Any]:
     return {"sha256_after": after, "after_check": "identity changed: hashed again"}
 
 
-@dataclass
-class Plan:
-    """What is left to do in one evidence: items to read and byte ranges to carve."""
+# Batches grow from FIRST_BATCH_ITEMS (work starts at once, a short scan still has several
+# batches to resume between) to MAX_BATCH_ITEMS: tiny files pay the per-batch costs (a task
+# round trip, a transaction) once per thousands. BATCH_BYTES bounds a batch of large files.
+FIRST_BATCH_ITEMS = 64
+MAX_BATCH_ITEMS = 2048
+BATCH_BYTES = 64 << 20
+# How many keys one resume query checks against the store.
+DONE_QUERY_KEYS = 1024
 
-    items: list[Item]
-    ranges: list[ByteRange]
-
-    def __len__(self) -> int:
-        return len(self.items) + len(self.ranges)
-
-    def bytes(self) -> int:
-        return sum(i.size for i in self.items) + sum(r.length for r in self.ranges)
+Unit = Item | ByteRange
 
 
-def _plan(index: int, ev: Evidence, store: ScanStore, settings: ScanSettings) -> Plan:
-    done = store.done_units(index)
-    items = [item for item in ev.items() if item.key not in done]
-    ranges = []
+def _pending(
+    index: int, ev: Evidence, store: ScanStore, settings: ScanSettings, check_done: bool
+) -> Iterator[Unit]:
+    """The units of one evidence still to do, in walk order, streamed: items, then byte ranges
+    to carve. On resume, committed units are skipped by asking the store about each chunk of
+    keys, so no set of every key is ever held."""
+    units: Iterator[Unit] = ev.items()
     if settings.carve:
-        ranges = [r for r in ev.unallocated() if range_key(r) not in done]
-    return Plan(items, ranges)
+        units = itertools.chain(units, ev.unallocated())
+    if not check_done:
+        yield from units
+        return
+    while chunk := list(itertools.islice(units, DONE_QUERY_KEYS)):
+        done = store.done_among(index, [_unit_key(u) for u in chunk])
+        yield from (u for u in chunk if _unit_key(u) not in done) if done else chunk
 
 
-def _batches(plan: Plan) -> Iterator[tuple[list[Item], list[ByteRange]]]:
+def _unit_key(unit: Unit) -> str:
+    return unit.key if isinstance(unit, Item) else range_key(unit)
+
+
+def _batches(units: Iterable[Unit]) -> Iterator[tuple[list[Item], list[ByteRange]]]:
+    """Items in growing batches; each byte range to carve is a batch of its own."""
+    limit = FIRST_BATCH_ITEMS
     batch: list[Item] = []
     size = 0
-    for item in plan.items:
-        batch.append(item)
-        size += item.size
-        if len(batch) >= BATCH_ITEMS or size >= BATCH_BYTES:
+    for unit in units:
+        if isinstance(unit, ByteRange):
+            if batch:
+                yield batch, []
+                batch, size = [], 0
+            yield [], [unit]
+            continue
+        batch.append(unit)
+        size += unit.size
+        if len(batch) >= limit or size >= BATCH_BYTES:
             yield batch, []
             batch, size = [], 0
+            limit = min(limit * 2, MAX_BATCH_ITEMS)
     if batch:
         yield batch, []
-    for byte_range in plan.ranges:
-        yield [], [byte_range]
 
 
 def classify(records: list[ItemRecord], matchers: Sequence[Matcher]) -> None:

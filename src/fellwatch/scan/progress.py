@@ -1,4 +1,8 @@
-"""Progress on long work: items, MB/s and ETA on stderr (tqdm), quiet when asked."""
+"""Progress on long work: items, MB/s and ETA on stderr (tqdm), quiet when asked.
+
+The scan does not list its work before starting it, so the totals are what the walk has found
+so far: they grow until the walk ends, then stay (the bar then shows a true ETA).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,11 @@ class Progress:
             disable=not enabled,
             dynamic_ncols=True,
         )
+
+    def found(self, items: int, nbytes: int) -> None:
+        """The walk found more work (a batch handed to the workers)."""
+        self.total_items += items
+        self._bar.total = (self._bar.total or 0) + nbytes
 
     def advance(self, items: int, nbytes: int) -> None:
         self.items += items

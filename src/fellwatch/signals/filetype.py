@@ -104,17 +104,70 @@ def same_type(a: str, b: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class FileType:
     content_type: str  # ours, from the magics above (or libmagic's when ours knows nothing)
-    libmagic: str
-    agree: bool
+    libmagic: str | None  # None: not asked (our sniff was sure the item is not media)
+    agree: bool | None
 
 
-def identify(head: bytes) -> FileType:
+def identify(head: bytes, always: bool = True) -> FileType:
+    """Our type and libmagic's. With `always=False` libmagic is asked only where it can change
+    or check something that matters (see `wants_second_opinion`): it costs 0.3-2 ms on content
+    that matches none of its rules (most small files), against ~1 µs for our own sniff."""
     ours = sniff(head)
+    if not always and not wants_second_opinion(head, ours):
+        return FileType(ours, None, None)
     theirs = magic_type(head)
     content_type = ours
     if ours == "application/octet-stream" and theirs.startswith(("image/", "video/")):
         content_type = _ALIASES.get(theirs, theirs)
     return FileType(content_type, theirs, same_type(ours, theirs))
+
+
+# Content whose first bytes say plainly it is not a picture or video: executables, databases,
+# documents, audio, archives we do not open. libmagic would name them, but nothing the scan
+# decides (review, PDQ, archive expansion) could change.
+_NOT_MEDIA_MAGICS = (
+    b"\x7fELF", b"MZ", b"SQLite format 3\x00", b"%PDF-", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+    b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"dex\n", b"bplist00",
+    b"ID3", b"fLaC", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"BZh", b"\xfd7zXZ\x00",
+)  # fmt: skip
+# Text that libmagic may call a picture: SVG/XML/HTML, netpbm, XPM, XBM, FITS, xfig.
+_PICTURE_TEXT = (b"<", b"P1", b"P2", b"P3", b"P4", b"P5", b"P6", b"P7", b"/* XPM", b"#define",
+                 b"SIMPLE  =", b"#FIG")
+_TEXT_CONTROLS = bytes(range(32)).translate(None, b"\t\n\r\f\x1b")
+
+
+def wants_second_opinion(head: bytes, ours: str) -> bool:
+    """Whether libmagic's opinion is worth asking for these first bytes.
+
+    Yes when ours names a type that matters (a picture, video or archive: a disagreement is
+    worth showing, and libmagic answers those in ~15 µs) or when ours knows nothing and the
+    bytes might still be a picture or video libmagic knows (ICO, PSD, JPEG 2000, SVG…). No for
+    content plainly not media: empty, plain text, or a known non-media signature.
+    """
+    if ours != "application/octet-stream":
+        return True
+    if not head or head.startswith(_NOT_MEDIA_MAGICS):
+        return False
+    return not _plain_text(head)
+
+
+def _plain_text(head: bytes) -> bool:
+    if head.translate(None, _TEXT_CONTROLS) != head:
+        return False  # NUL or other control bytes: binary (or UTF-16, which libmagic reads)
+    if not head.isascii():
+        # UTF-8, allowing a character cut at the end of the head.
+        for cut in range(4):
+            try:
+                head[: len(head) - cut].decode("utf-8")
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            return False
+    start = head.lstrip(b" \t\r\n\f")
+    if start.startswith(b"\xef\xbb\xbf"):
+        start = start[3:].lstrip()
+    return not start.startswith(_PICTURE_TEXT)
 
 
 _P = "image/"
@@ -170,7 +223,10 @@ def extension_mismatch(name: str, content_type: str) -> bool:
 
 
 class FiletypeSignal:
-    """Records libmagic's opinion beside ours, so a disagreement is visible in the findings."""
+    """Records libmagic's opinion beside ours, so a disagreement is visible in the findings.
+
+    `libmagic` and `agree` are null where libmagic was not asked (`wants_second_opinion`).
+    """
 
     name: ClassVar[str] = "filetype"
     head_only: ClassVar[bool] = True
@@ -179,7 +235,7 @@ class FiletypeSignal:
         return True
 
     def compute(self, content: BinaryIO, content_type: str) -> dict[str, Any] | None:
-        found = identify(content.read(_SECOND_OPINION_BYTES))
+        found = identify(content.read(_SECOND_OPINION_BYTES), always=False)
         return {"content_type": found.content_type, "libmagic": found.libmagic,
                 "agree": found.agree}
 

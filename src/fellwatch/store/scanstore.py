@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS units (
     PRIMARY KEY (evidence, key)
 ) WITHOUT ROWID;
 """
+
+# A stored record is read back by json.loads only (findings.json re-encodes it with sorted keys
+# and indentation), so the store keeps the leanest text: no key sorting, no spaces.
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 class ScanStoreError(FellwatchError):
@@ -82,8 +86,24 @@ class ScanStore:
         )
 
     def done_units(self, evidence: int) -> set[str]:
+        """Every committed unit of one evidence (small scans and tests; a scan asks per batch
+        with `done_among`, so it never holds every key)."""
         rows = self._db.execute("SELECT key FROM units WHERE evidence=?", (evidence,))
         return {r[0] for r in rows}
+
+    def done_among(self, evidence: int, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` are committed units: one query per batch of keys on resume."""
+        if not keys:
+            return set()
+        rows = self._db.execute(
+            "SELECT key FROM units WHERE evidence = ? AND key IN (SELECT value FROM json_each(?))",
+            (evidence, json.dumps(list(keys))),
+        )
+        return {r[0] for r in rows}
+
+    def has_units(self) -> bool:
+        """Whether any unit is committed (a fresh scan skips the per-batch resume query)."""
+        return self._db.execute("SELECT 1 FROM units LIMIT 1").fetchone() is not None
 
     def commit_batch(
         self,
@@ -94,10 +114,7 @@ class ScanStore:
     ) -> None:
         """Records, their thumbnails and the units done, in one transaction: a resumed scan
         never has a record without its thumbnail, nor a thumbnail of an uncommitted unit."""
-        rows = [
-            (evidence, r.key, r.origin, r.sha256, json.dumps(r.to_json(), sort_keys=True))
-            for r in records
-        ]
+        rows = [(evidence, r.key, r.origin, r.sha256, _encode(r.to_json())) for r in records]
         with self._transaction():
             self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", rows)
             thumbs.insert_rows(self._db, evidence, thumbnails)
@@ -142,7 +159,7 @@ class ScanStore:
             record = self.record(evidence, key)
             record.carved_duplicate_of = json.loads(named)["path"]
             record.review = False
-            updates.append((json.dumps(record.to_json(), sort_keys=True), evidence, key))
+            updates.append((_encode(record.to_json()), evidence, key))
         if updates:
             with self._transaction():
                 self._db.executemany(
