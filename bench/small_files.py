@@ -89,12 +89,106 @@ def peak_rss_kib(cmd: list[str], env: dict[str, str]) -> int:
     return int(out.stdout.strip())
 
 
+def breakdown(image: Path, work: Path, count: int) -> list[tuple[str, float]]:
+    """Microseconds per file of each stage of the small-file path, measured in this process
+    on the same image (one core; the scan overlaps the worker stages with the main's)."""
+    import pickle
+
+    from fellwatch.evidence import open_evidence
+    from fellwatch.reports.findings import write_outputs
+    from fellwatch.scan.dispatch import _as_made
+    from fellwatch.scan.pipeline import _batches, classify
+    from fellwatch.scan.worker import Batch, ItemProcessor, process_batch
+    from fellwatch.settings import ScanSettings
+    from fellwatch.signals import filetype
+    from fellwatch.store.scanstore import ScanStore, encode_record
+
+    settings = ScanSettings(workers=2, carve=False)
+    ev = open_evidence(image)
+    rows: list[tuple[str, float]] = []
+
+    def stage(name: str, seconds: float) -> None:
+        rows.append((name, seconds / count * 1e6))
+
+    t = time.perf_counter()
+    items = list(ev.items())
+    stage("walk: The Sleuth Kit via pytsk3 + Item (main)", time.perf_counter() - t)
+    batches = [Batch(0, str(image), b, settings) for b, _ in _batches(items)]
+    t = time.perf_counter()
+    wire = [pickle.dumps(b, protocol=pickle.HIGHEST_PROTOCOL) for b in batches]
+    stage("batch to a worker: pickle (main)", time.perf_counter() - t)
+    t = time.perf_counter()
+    batches = [pickle.loads(w) for w in wire]
+    stage("batch to a worker: unpickle (worker)", time.perf_counter() - t)
+    processor = ItemProcessor(ev, settings)
+    heads = []
+    t = time.perf_counter()
+    for item in items:
+        with processor._open(item) as stream:
+            heads.append(stream.read(1 << 20))
+    stage("open + read content (worker)", time.perf_counter() - t)
+    from fellwatch.signals.digests import DigestHasher
+
+    t = time.perf_counter()
+    for data in heads:
+        hasher = DigestHasher(parallel=False)
+        hasher.update(data)
+        hasher.result()
+    stage("md5 + sha1 + sha256 (worker)", time.perf_counter() - t)
+    t = time.perf_counter()
+    for data in heads:
+        filetype.identify(data[:8192], always=False)
+    stage("file type: our sniff + libmagic where asked (worker)", time.perf_counter() - t)
+    t = time.perf_counter()
+    for data in heads[: max(1, count // 20)]:
+        filetype.identify(data[:8192], always=True)
+    stage("  (libmagic on every file, as 0.2.0 did)", (time.perf_counter() - t) * 20)
+    t = time.perf_counter()
+    results = [process_batch(b) for b in batches]
+    whole_worker = time.perf_counter() - t
+    stage("worker, whole (all of the above + record + encode)", whole_worker)
+    t = time.perf_counter()
+    back = [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in results]
+    stage("result to main: pickle (worker)", time.perf_counter() - t)
+    t = time.perf_counter()
+    results = [pickle.loads(b) for b in back]
+    stage("result to main: unpickle (main)", time.perf_counter() - t)
+    out = work / "breakdown"
+    out.mkdir(exist_ok=True)
+    store = ScanStore(out / "scan.sqlite")
+    store.reset()
+    store.begin({"bench": "breakdown"})
+    t = time.perf_counter()
+    for r in results:
+        classify(r.records, [])
+    stage("classify (main, no hash sets)", time.perf_counter() - t)
+    t = time.perf_counter()
+    for r in results:
+        encoded = [x if _as_made(rec) else None for rec, x in zip(r.records, r.encoded,
+                                                                    strict=True)]
+        store.commit_batch(0, r.unit_keys, r.records, encoded)
+    stage("store: insert + commit per batch (main)", time.perf_counter() - t)
+    t = time.perf_counter()
+    for r in results:
+        for rec in r.records:
+            encode_record(rec)
+    stage("  (encoding in the main process instead)", time.perf_counter() - t)
+    t = time.perf_counter()
+    write_outputs(store, out)
+    stage("findings.json + inventory.csv from the store (main)", time.perf_counter() - t)
+    store.close()
+    ev.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=200_000)
     parser.add_argument("--memory-files", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=0, help="0: one per core")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also print microseconds per file of each stage")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     extra = ["--workers", str(args.workers)] if args.workers else []
@@ -122,6 +216,11 @@ def main() -> None:
                   f"({statistics.median(fls):.2f} s)")
             print(f"ratio fellwatch / hashdeep: {o / d:.3f} (target >= 0.25)")
             print(f"ratio fellwatch / fls -r:   {o / f:.3f}")
+            if args.breakdown:
+                sys.path.insert(0, str(ROOT / "src"))
+                print("stage | µs per file")
+                for name, micros in breakdown(image, work, args.files):
+                    print(f"{name} | {micros:.1f}")
             shutil.rmtree(files)
             image.unlink()
         rss: dict[int, int] = {}

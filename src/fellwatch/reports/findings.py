@@ -237,7 +237,7 @@ def write_outputs(store: ScanStore, out_dir: Path) -> ScanOutputs:
 
 
 def _listed(store: ScanStore) -> Iterator[ItemRecord]:
-    return (r for r in store.records() if r.listed())
+    return store.records(listed_only=True)
 
 
 def write_run_record(path: Path, run: dict[str, Any]) -> None:

@@ -143,13 +143,38 @@ class Dispatcher:
 
     def _commit(self, result: BatchResult) -> None:
         self._classify(result.records, self._matchers)
+        # The worker's encoding holds for every record matching left as the worker made it
+        # (most of them); only the others are encoded again here, in the one main process.
+        encoded = (
+            [
+                text if _as_made(record) else None
+                for record, text in zip(result.records, result.encoded, strict=True)
+            ]
+            if result.encoded
+            else []
+        )
         self._store.commit_batch(
-            result.evidence_index, result.unit_keys, result.records, result.thumbnails
+            result.evidence_index,
+            result.unit_keys,
+            result.records,
+            thumbnails=result.thumbnails,
+            encoded=encoded,
         )
         self._progress.advance(len(result.unit_keys), result.bytes_read)
         self._progress.batches += 1
         if self._progress.batches == _fault_after():
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _as_made(record: ItemRecord) -> bool:
+    """Whether the scan's decisions left the record as a worker makes it (its defaults)."""
+    return not (
+        record.matches
+        or record.candidates
+        or record.known_good
+        or record.review
+        or record.carved_duplicate_of is not None
+    )
 
 
 def _single_units(batch: Batch) -> list[Batch]:

@@ -7,6 +7,7 @@ number in flight so memory stays flat however large the evidence.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
@@ -57,7 +58,10 @@ class LocalExecutor:
 class DaskExecutor:
     """Batches on a Dask cluster: an address (`tcp://scheduler:8786`) or `local`.
 
-    Workers must see the evidence at the same path (a shared, read-only mount).
+    Workers must see the evidence at the same path (a shared, read-only mount) and import the
+    same fellwatch (docs/cluster.md). Each worker process opens each evidence once and keeps it
+    open for every batch it is given (scan.worker caches the handle); batches are large (up to
+    scan.pipeline.MAX_BATCH_ITEMS items), so the scheduler's per-task cost is paid rarely.
     """
 
     def __init__(self, address: str, workers: int) -> None:
@@ -72,12 +76,14 @@ class DaskExecutor:
         else:
             self._client = Client(address)
         info = self._client.scheduler_info()
-        self.slots = max(2, 2 * len(info.get("workers", {})))
+        threads = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+        # Two batches per worker thread: one running, one already on the worker.
+        self.slots = max(2, 2 * threads)
 
     def submit(self, batch: Batch) -> Future[BatchResult]:
         # Dask's futures are not concurrent.futures; bridge them so the pipeline sees one kind.
         bridge: Future[BatchResult] = Future()
-        dask_future = self._client.submit(process_batch, batch, pure=False)
+        dask_future = self._client.submit(process_batch_serialised, batch, pure=False)
 
         def done(f: Any) -> None:
             try:
@@ -92,6 +98,18 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+_ONE_AT_A_TIME = threading.Lock()
+
+
+def process_batch_serialised(batch: Batch) -> BatchResult:
+    """process_batch for a Dask worker, one batch at a time per process: the evidence handles
+    a worker keeps (The Sleuth Kit, libyal) are not safe to share between threads, and a
+    worker started with `--nthreads 4` would otherwise run four batches on them at once."""
+    with _ONE_AT_A_TIME:
+        # One thread per digest would contend with the other workers of the machine.
+        return process_batch(batch, parallel_digests=False)
 
 
 def make_executor(cluster: str | None, workers: int) -> Executor:

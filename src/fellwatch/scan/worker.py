@@ -11,7 +11,7 @@ import io
 import os
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, BinaryIO, cast
 
 from fellwatch.carving import carve
@@ -32,6 +32,7 @@ from fellwatch.signals.catalogue import load_signals
 from fellwatch.signals.digests import CHUNK, DigestHasher
 from fellwatch.signals.thumbnail import FrameSampler, picture_thumbnail
 from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
+from fellwatch.store.scanstore import encode_record
 
 HEAD = 4096
 
@@ -62,6 +63,24 @@ class BatchResult:
     bytes_read: int = 0
     # Beside the records, not in them: findings.json must not change with thumbnails.
     thumbnails: list[KeyedThumbnail] = field(default_factory=list)
+    # Each record's stored form, encoded here in the worker (in parallel) before matching; the
+    # main process encodes again only the records matching changed (see scan.dispatch).
+    encoded: list[str] = field(default_factory=list)
+
+    # On the wire between processes a record travels as the tuple of its field values: half
+    # the pickling cost of a slots dataclass (measured in docs/performance.md).
+    def __getstate__(self) -> tuple[object, ...]:
+        records = [tuple([getattr(r, name) for name in _RECORD_FIELDS]) for r in self.records]
+        return (self.evidence_index, self.unit_keys, records, self.bytes_read, self.encoded,
+                self.thumbnails)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (self.evidence_index, self.unit_keys, records, self.bytes_read, self.encoded,
+         self.thumbnails) = state
+        self.records = [ItemRecord(*values) for values in records]
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(ItemRecord))
 
 
 _EVIDENCE: dict[str, Evidence] = {}
@@ -75,11 +94,15 @@ def _evidence(path: str) -> Evidence:
     return ev
 
 
-def process_batch(batch: Batch) -> BatchResult:
-    """Entry point in a worker (a local process, a Dask worker, or inline)."""
+def process_batch(batch: Batch, parallel_digests: bool | None = None) -> BatchResult:
+    """Entry point in a worker (a local process, a Dask worker, or inline).
+
+    `parallel_digests`: hash MD5/SHA1/SHA256 on three threads; by default only when the scan
+    has one worker (a Dask worker is one process per core and says False).
+    """
     ev = _evidence(batch.evidence_path)
     result = BatchResult(batch.evidence_index, batch.unit_keys())
-    processor = ItemProcessor(ev, batch.settings)
+    processor = ItemProcessor(ev, batch.settings, parallel_digests)
     for item in batch.items:
         try:
             result.records.extend(processor.process(item))
@@ -100,6 +123,7 @@ def process_batch(batch: Batch) -> BatchResult:
         result.records.extend(carved_so_far)
         result.bytes_read += byte_range.length
     result.thumbnails = processor.thumbnails
+    result.encoded = [encode_record(r) for r in result.records]
     return result
 
 
@@ -137,12 +161,19 @@ def base_record(item: Item) -> ItemRecord:
 
 
 class ItemProcessor:
-    def __init__(self, evidence: Evidence, settings: ScanSettings) -> None:
+    def __init__(
+        self, evidence: Evidence, settings: ScanSettings, parallel_digests: bool | None = None
+    ) -> None:
         self.evidence = evidence
         self.settings = settings
         self.signals = load_signals()
         self._tail = b""  # the last bytes of the item _read read last
         self.thumbnails: list[KeyedThumbnail] = []
+        # Threads per digest help only when this is the one worker; with a worker per core
+        # they contend for the same cores (measured: 25 % slower with two workers).
+        self.parallel_digests = (
+            settings.worker_count() == 1 if parallel_digests is None else parallel_digests
+        )
 
     def process(self, item: Item) -> Iterator[ItemRecord]:
         """The record of one item, then the records of anything inside it (archive members)."""
@@ -202,9 +233,7 @@ class ItemProcessor:
 
     def _read(self, stream: BinaryIO, record: ItemRecord) -> bytes | None:
         """Digest the whole stream in one read; keep the bytes when a content signal needs them."""
-        # Threads per digest help only when this is the one worker; with a worker per core
-        # they contend for the same cores (measured: 25 % slower with two workers).
-        hasher = DigestHasher(parallel=self.settings.worker_count() == 1)
+        hasher = DigestHasher(parallel=self.parallel_digests)
         kept: list[bytes] | None = None
         self._tail = b""
         try:

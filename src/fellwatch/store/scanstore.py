@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS records (
     origin TEXT NOT NULL,
     sha256 TEXT,
     record TEXT NOT NULL,
+    listed INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (evidence, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_sha256 ON records (evidence, sha256);
@@ -41,6 +42,11 @@ CREATE TABLE IF NOT EXISTS units (
 # A stored record is read back by json.loads only (findings.json re-encodes it with sorted keys
 # and indentation), so the store keeps the leanest text: no key sorting, no spaces.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def encode_record(record: ItemRecord) -> str:
+    """The stored form of a record (its findings-schema JSON, compact)."""
+    return _encode(record.to_json())
 
 
 class ScanStoreError(FellwatchError):
@@ -58,7 +64,13 @@ class ScanStore:
             # NORMAL is durable against a killed process (not against power loss), which is
             # the failure resume is for; FULL would cost an fsync per batch.
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # A checkpoint (the one fsync WAL mode does) every 64 MiB of log, not every 4 MiB:
+            # a batch of 2 048 small files writes ~2 MiB.
+            self._db.execute("PRAGMA wal_autocheckpoint=16384")
             self._db.executescript(SCHEMA + thumbs.SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+            if "listed" not in columns:  # a store written before the column: all "maybe"
+                self._db.execute("ALTER TABLE records ADD COLUMN listed INTEGER NOT NULL DEFAULT 1")
         except (sqlite3.DatabaseError, OSError) as exc:
             raise ScanStoreError(f"cannot use scan store {path}: {exc}") from exc
 
@@ -111,12 +123,20 @@ class ScanStore:
         unit_keys: Iterable[str],
         records: Iterable[ItemRecord],
         thumbnails: Iterable[thumbs.KeyedThumbnail] = (),
+        encoded: Sequence[str | None] = (),
     ) -> None:
         """Records, their thumbnails and the units done, in one transaction: a resumed scan
-        never has a record without its thumbnail, nor a thumbnail of an uncommitted unit."""
-        rows = [(evidence, r.key, r.origin, r.sha256, _encode(r.to_json())) for r in records]
+        never has a record without its thumbnail, nor a thumbnail of an uncommitted unit.
+        `encoded[i]`, where given, is `encode_record(records[i])` made already (by the worker
+        that made the record)."""
+        records = list(records)
+        texts = list(encoded) or [None] * len(records)
+        rows = [
+            (evidence, r.key, r.origin, r.sha256, text or encode_record(r), r.listed())
+            for r, text in zip(records, texts, strict=True)
+        ]
         with self._transaction():
-            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
             thumbs.insert_rows(self._db, evidence, thumbnails)
             self._db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?)", [(evidence, k) for k in unit_keys]
@@ -131,11 +151,18 @@ class ScanStore:
         row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def records(self) -> Iterator[ItemRecord]:
-        """Every record, ordered by evidence then key: the order of findings.json (streamed)."""
-        rows = self._db.execute("SELECT record FROM records ORDER BY evidence, key")
+    def records(self, listed_only: bool = False) -> Iterator[ItemRecord]:
+        """Every record, ordered by evidence then key: the order of findings.json (streamed).
+
+        `listed_only`: only the records findings.json lists (`ItemRecord.listed()`, kept in a
+        column at commit), so that pass does not decode every record a second time.
+        """
+        where = "WHERE listed = 1 " if listed_only else ""
+        rows = self._db.execute(f"SELECT record FROM records {where}ORDER BY evidence, key")
         for (text,) in rows:
-            yield ItemRecord.from_json(json.loads(text))
+            record = ItemRecord.from_json(json.loads(text))
+            if not listed_only or record.listed():
+                yield record
 
     def mark_carved_duplicates(self) -> int:
         """Mark each carved object whose bytes equal a file the file system still names.
@@ -159,11 +186,12 @@ class ScanStore:
             record = self.record(evidence, key)
             record.carved_duplicate_of = json.loads(named)["path"]
             record.review = False
-            updates.append((_encode(record.to_json()), evidence, key))
+            updates.append((encode_record(record), record.listed(), evidence, key))
         if updates:
             with self._transaction():
                 self._db.executemany(
-                    "UPDATE records SET record = ? WHERE evidence = ? AND key = ?", updates
+                    "UPDATE records SET record = ?, listed = ? WHERE evidence = ? AND key = ?",
+                    updates,
                 )
         return len(updates)
 

@@ -1,0 +1,102 @@
+"""Scale-out on Dask: one worker against two, and against the local process pool (issue 9).
+
+Builds an ext4 image of --files files of random content (--file-kb each; the item pass is
+reading and hashing, the work that spreads over workers), then times, medians of --repeat,
+interleaved so the load of a shared machine falls on every variant alike:
+  * `fellwatch scan IMAGE --no-carve --cluster local --workers 1` (a Dask LocalCluster of one
+    worker process),
+  * the same with `--workers 2`,
+  * `fellwatch scan IMAGE --no-carve --workers 2` (the local process pool, the default).
+Figures: the item pass (`run.json` `scan_seconds`: what the executor changes; the cluster's
+start-up is outside it) and the whole command. Run: `python -m bench.dask_scale`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+VARIANTS = {
+    "dask, 1 worker": ["--cluster", "local", "--workers", "1"],
+    "dask, 2 workers": ["--cluster", "local", "--workers", "2"],
+    "local pool, 2 workers": ["--workers", "2"],
+}
+
+
+def make_image(work: Path, files: int, file_kb: int) -> Path:
+    folder = work / "files"
+    folder.mkdir()
+    rng = random.Random(files)
+    block = rng.randbytes(file_kb << 10)
+    for i in range(files):
+        sub = folder / f"d{i // 100:03d}"
+        sub.mkdir(exist_ok=True)
+        # Vary each file so no two are identical.
+        (sub / f"f{i:05d}.bin").write_bytes(i.to_bytes(8, "little") + block[8:])
+    image = work / "scale.ext4"
+    size_mb = 64 + files * (file_kb + 8) // 1024 * 11 // 10
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(folder), "-E", "root_owner=0:0",
+                    str(image), f"{size_mb}M"], check=True)  # fmt: skip
+    shutil.rmtree(folder)
+    return image
+
+
+def run(image: Path, out: Path, extra: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(item-pass seconds, whole-command seconds)."""
+    cmd = [sys.executable, "-m", "fellwatch", "scan", str(image), "--out", str(out), "--quiet",
+           "--no-carve", "--restart", *extra]  # fmt: skip
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    whole = time.perf_counter() - t
+    return json.loads((out / "run.json").read_text())["scan_seconds"], whole
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--file-kb", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    work = Path(tempfile.mkdtemp(prefix="fw-dask-", dir=os.environ.get("BENCH_DIR")))
+    try:
+        image = make_image(work, args.files, args.file_kb)
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
+        findings: dict[str, bytes] = {}
+        for _ in range(args.repeat):
+            for name, extra in VARIANTS.items():
+                out = work / name.replace(" ", "_").replace(",", "")
+                times[name].append(run(image, out, extra, env))
+                findings[name] = (out / "findings.json").read_bytes()
+        assert len(set(findings.values())) == 1, "executors gave different findings.json"
+        mb = args.files * args.file_kb / 1024
+        print(f"{args.files} files x {args.file_kb} KiB ({mb:.0f} MiB); cores: {os.cpu_count()}; "
+              f"load: {os.getloadavg()[0]:.1f}; medians of {args.repeat}")
+        item = {n: statistics.median(t[0] for t in v) for n, v in times.items()}
+        whole = {n: statistics.median(t[1] for t in v) for n, v in times.items()}
+        for name in VARIANTS:
+            print(f"{name:22} item pass {item[name]:6.2f} s ({mb / item[name]:6.1f} MiB/s), "
+                  f"whole command {whole[name]:6.2f} s")
+        one, two, pool = (item[n] for n in VARIANTS)
+        print(f"dask 2 workers / 1 worker (item pass): {one / two:.2f} x (target >= 1.6)")
+        print(f"dask 2 workers / local pool (item pass): {pool / two:.2f} x")
+        w1, w2, wp = (whole[n] for n in VARIANTS)
+        print(f"whole command: dask 2/1 {w1 / w2:.2f} x, dask 2 / local pool {wp / w2:.2f} x")
+        print("findings.json identical across the three: yes")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
