@@ -50,6 +50,18 @@ class Batch:
     def unit_keys(self) -> list[str]:
         return [item.key for item in self.items] + [range_key(r) for r in self.ranges]
 
+    # Items travel as tuples of their field values, like records (see BatchResult).
+    def __getstate__(self) -> tuple[object, ...]:
+        items = [tuple([getattr(i, name) for name in _ITEM_FIELDS]) for i in self.items]
+        return (self.evidence_index, self.evidence_path, items, self.settings, self.ranges)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.evidence_index, self.evidence_path, items, self.settings, self.ranges = state
+        self.items = [Item(*values) for values in items]
+
+
+_ITEM_FIELDS = tuple(f.name for f in fields(Item))
+
 
 def range_key(byte_range: ByteRange) -> str:
     return f"range/{byte_range.offset:016x}"

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS records (
     record TEXT NOT NULL,
     listed INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (evidence, key)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS records_sha256 ON records (evidence, sha256);
 CREATE TABLE IF NOT EXISTS units (
     evidence INTEGER NOT NULL,
@@ -60,6 +60,11 @@ class ScanStore:
             private_dir(path.parent)
             touch_private(path)  # owner-only before SQLite creates it (and its -wal, -shm)
             self._db = sqlite3.connect(path, isolation_level=None)
+            # Records are ~1 KiB of JSON each. In 64 KiB pages of a rowid table (the key in its
+            # own index) a batch is inserted 20-30x faster than in 4 KiB pages of a WITHOUT
+            # ROWID table, which splits a page every few records (docs/performance.md).
+            # page_size takes effect only on a new file; an older store keeps its layout.
+            self._db.execute("PRAGMA page_size=65536")
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against a killed process (not against power loss), which is
             # the failure resume is for; FULL would cost an fsync per batch.
