@@ -6,7 +6,8 @@ interleaved so the load of a shared machine falls on every variant alike:
   * `fellwatch scan IMAGE --no-carve --cluster local --workers 1` (a Dask LocalCluster of one
     worker process),
   * the same with `--workers 2`,
-  * `fellwatch scan IMAGE --no-carve --workers 2` (the local process pool, the default).
+  * `fellwatch scan IMAGE --no-carve --workers 2` (the local process pool, the default), and
+    `--workers 1` (how much a second process gains on this machine at all).
 Figures: the item pass (`run.json` `scan_seconds`: what the executor changes; the cluster's
 start-up is outside it) and the whole command. Run: `python -m bench.dask_scale`.
 """
@@ -31,6 +32,8 @@ VARIANTS = {
     "dask, 1 worker": ["--cluster", "local", "--workers", "1"],
     "dask, 2 workers": ["--cluster", "local", "--workers", "2"],
     "local pool, 2 workers": ["--workers", "2"],
+    # The machine's own scaling, for context: what two processes gain here at all.
+    "local pool, 1 worker": ["--workers", "1"],
 }
 
 
@@ -88,10 +91,11 @@ def main() -> None:
         for name in VARIANTS:
             print(f"{name:22} item pass {item[name]:6.2f} s ({mb / item[name]:6.1f} MiB/s), "
                   f"whole command {whole[name]:6.2f} s")
-        one, two, pool = (item[n] for n in VARIANTS)
+        one, two, pool, pool_one = (item[n] for n in VARIANTS)
         print(f"dask 2 workers / 1 worker (item pass): {one / two:.2f} x (target >= 1.6)")
         print(f"dask 2 workers / local pool (item pass): {pool / two:.2f} x")
-        w1, w2, wp = (whole[n] for n in VARIANTS)
+        print(f"local pool 2 workers / 1 worker (the machine's scaling): {pool_one / pool:.2f} x")
+        w1, w2, wp, _ = (whole[n] for n in VARIANTS)
         print(f"whole command: dask 2/1 {w1 / w2:.2f} x, dask 2 / local pool {wp / w2:.2f} x")
         print("findings.json identical across the three: yes")
     finally:
