@@ -77,6 +77,10 @@ class ScanStore:
             if "listed" not in columns:  # a store written before the column: all "maybe"
                 self._db.execute("ALTER TABLE records ADD COLUMN listed INTEGER NOT NULL DEFAULT 1")
         except (sqlite3.DatabaseError, OSError) as exc:
+            # 64 KiB pages: a nearly full disk can be full already at the schema.
+            full = self._output_error(exc)
+            if full is not None:
+                raise full from exc
             raise ScanStoreError(f"cannot use scan store {path}: {exc}") from exc
 
     def begin(self, fingerprint: dict[str, Any]) -> bool:
@@ -223,13 +227,20 @@ class ScanStore:
                     self._db.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
-            if "full" in str(exc) or "disk I/O" in str(exc):
-                what = "output disk full: " if "full" in str(exc) else ""
-                raise OutputError(
-                    f"{what}cannot write the scan store {self.path}: {exc} (free space, then "
-                    "run the same command again: it resumes after the last committed batch)"
-                ) from exc
+            full = self._output_error(exc)
+            if full is not None:
+                raise full from exc
             raise
+
+    def _output_error(self, exc: Exception) -> OutputError | None:
+        """A full disk (or one failing) is the output's failure, said as such."""
+        if "full" not in str(exc) and "disk I/O" not in str(exc):
+            return None
+        what = "output disk full: " if "full" in str(exc) else ""
+        return OutputError(
+            f"{what}cannot write the scan store {self.path}: {exc} (free space, then "
+            "run the same command again: it resumes after the last committed batch)"
+        )
 
     def close(self) -> None:
         self._db.close()
