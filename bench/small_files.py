@@ -166,7 +166,7 @@ def breakdown(image: Path, work: Path, count: int) -> list[tuple[str, float]]:
     for r in results:
         encoded = [x if _as_made(rec) else None for rec, x in zip(r.records, r.encoded,
                                                                     strict=True)]
-        store.commit_batch(0, r.unit_keys, r.records, encoded)
+        store.commit_batch(0, r.unit_keys, r.records, encoded=encoded)
     stage("store: insert + commit per batch (main)", time.perf_counter() - t)
     t = time.perf_counter()
     for r in results:

@@ -31,8 +31,8 @@ from fellwatch.signals.base import HEAD_BYTES
 from fellwatch.signals.catalogue import load_signals
 from fellwatch.signals.digests import CHUNK, DigestHasher
 from fellwatch.signals.thumbnail import FrameSampler, picture_thumbnail
-from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
 from fellwatch.store.scanstore import encode_record
+from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
 
 HEAD = 4096
 
