@@ -141,8 +141,8 @@ class ItemProcessor:
         self.evidence = evidence
         self.settings = settings
         self.signals = load_signals()
-        self.thumbnails: list[KeyedThumbnail] = []
         self._tail = b""  # the last bytes of the item _read read last
+        self.thumbnails: list[KeyedThumbnail] = []
 
     def process(self, item: Item) -> Iterator[ItemRecord]:
         """The record of one item, then the records of anything inside it (archive members)."""
