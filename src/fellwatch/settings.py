@@ -87,6 +87,13 @@ class ScanSettings:
         default=True,
         metadata=_meta("FELLWATCH_CARVE", "carve pictures and videos from unallocated space"),
     )
+    chat_rules: str = field(
+        default="",
+        metadata=_meta(
+            "FELLWATCH_CHAT_RULES",
+            "risk-indicator rule file for chats (TOML; empty = the built-in rules)",
+        ),
+    )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ScanSettings:

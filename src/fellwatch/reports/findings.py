@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.chats.store import chat_counts
 from fellwatch.store.scanstore import ScanStore
 
 SCHEMA_VERSION = 1
@@ -112,7 +113,7 @@ def build_findings(store: ScanStore) -> dict[str, Any]:
         "settings": store.get_meta("settings"),
         "evidence": store.get_meta("evidence"),
         "hashsets": store.get_meta("hashsets"),
-        "summary": summarise(records),
+        "summary": {**summarise(records), **chat_counts(store.path)},
         "items": [r for r in records if is_listed(r)],
     }
 

@@ -25,7 +25,12 @@ def matched_by(item: dict[str, Any]) -> list[str]:
     return [f"{name}: {', '.join(kinds)}" for name, kinds in by_set.items()]
 
 
-def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> None:
+def write_html(
+    findings: dict[str, Any], run: dict[str, Any], path: Path,
+    flagged: list[dict[str, Any]] | None = None,
+) -> None:
+    """`flagged`: the flagged conversations (conversations.json order), shown with their
+    indicators; message text appears only where it is the indicator's excerpt."""
     env = Environment(
         loader=PackageLoader("fellwatch.reports", "templates"),
         autoescape=select_autoescape(default=True),
@@ -41,6 +46,7 @@ def write_html(findings: dict[str, Any], run: dict[str, Any], path: Path) -> Non
         matched=matched,
         errors=errors,
         leads=leads,
+        flagged=flagged or [],
         review=sum(1 for i in items if i["review"]),
         categories=categories,
         matched_by=matched_by,

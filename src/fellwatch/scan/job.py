@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch.hashsets.store import HashSetStore
+from fellwatch.reports.chats import write_chat_outputs
 from fellwatch.reports.findings import (
     build_findings,
     write_findings,
@@ -77,6 +78,7 @@ def scan(
         findings = build_findings(records)
         write_findings(findings, out_dir / "findings.json")
         write_inventory(records, out_dir / "inventory.csv")
+        flagged = write_chat_outputs(records.path, out_dir, findings["evidence"])
     finally:
         records.close()
     run = {
@@ -90,6 +92,7 @@ def scan(
         "bytes_this_run": outcome.bytes,
         "scan_seconds": round(outcome.scan_seconds, 3),
         "verify_seconds": round(outcome.verify_seconds, 3),
+        "chat_seconds": round(outcome.chat_seconds, 3),
         "mb_per_s": (
             round(outcome.bytes / 1e6 / outcome.scan_seconds, 1) if outcome.scan_seconds else None
         ),
@@ -101,5 +104,5 @@ def scan(
         "clock": time.tzname[0],
     }
     write_run_record(out_dir / "run.json", run)
-    write_html(findings, run, out_dir / "report.html")
+    write_html(findings, run, out_dir / "report.html", flagged)
     return ScanReport(out_dir=out_dir, findings=findings, run=run)

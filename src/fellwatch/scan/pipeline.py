@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.chats.stage import run_chat_stage
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.matching.base import Matcher
 from fellwatch.scan.dispatch import Dispatcher
@@ -53,6 +54,7 @@ class ScanOutcome:
     verify_seconds: float  # hashing the evidence files before and after
     items: int
     bytes: int
+    chat_seconds: float = 0.0  # the chat stage: reading app databases, ranking conversations
 
 
 def run_scan(request: ScanRequest) -> ScanOutcome:
@@ -106,6 +108,11 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
                 dispatcher.submit(Batch(index, ev.path, items, request.settings, ranges))
         dispatcher.finish()
         scanned_items, scanned_bytes = progress.items, progress.bytes
+        # Chats after the item pass: the store knows every item and its read errors by then.
+        chat_started = time.monotonic()
+        run_chat_stage(opened, request.out_dir / "scan.sqlite", request.settings.chat_rules,
+                       restart=request.restart)
+        chat_seconds = time.monotonic() - chat_started
     finally:
         progress.close()
         dispatcher.close()
@@ -130,6 +137,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         verify_seconds=verify_seconds,
         items=scanned_items,
         bytes=scanned_bytes,
+        chat_seconds=chat_seconds,
     )
 
 

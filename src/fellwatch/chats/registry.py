@@ -1,0 +1,21 @@
+"""The chat sources, one per app database, tried in this order for a candidate path."""
+
+from __future__ import annotations
+
+from fellwatch.chats.base import ChatSource
+from fellwatch.chats.sources.android_sms import AndroidSms
+from fellwatch.chats.sources.ios_sms import IosSms
+from fellwatch.chats.sources.signal_android import SignalAndroid
+from fellwatch.chats.sources.whatsapp_android import WhatsAppAndroid
+from fellwatch.chats.sources.whatsapp_ios import WhatsAppIos
+from fellwatch.registry import Registry
+
+SOURCES: Registry[ChatSource] = Registry("chat source")
+
+for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), IosSms(), WhatsAppIos()):
+    SOURCES.register(_source)
+
+
+def for_path(path: str) -> list[ChatSource]:
+    """The sources whose path patterns fit `path` (an item's display path)."""
+    return [s for s in SOURCES if s.matches_path(path)]

@@ -1,0 +1,76 @@
+"""SMS and MMS on Android: `com.android.providers.telephony/databases/mmssms.db`.
+
+SMS rows are in `sms` (Unix milliseconds, `type` 1 inbox, 2 sent, 3 draft, 4 outbox, 5 failed,
+6 queued); MMS in `pdu` (Unix *seconds*, `msg_box` 1 inbox, 2 sent) with its addresses in
+`addr` (type 137 from, 151 to, 130 cc, 129 bcc) and its text and files in `part`. The thread
+(`thread_id`) is the conversation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import ClassVar
+
+from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.epochs import unix_ms, unix_s
+
+_RECEIVED_SMS = {1}
+_FROM, _TO = 137, 151
+
+
+class AndroidSms(ChatSource):
+    name = "android-sms"
+    app = "SMS"
+    platform = "android"
+    patterns = ("*/mmssms.db", "mmssms.db")
+    variants: ClassVar[dict[str, Schema]] = {
+        "sms+mms": {
+            "sms": cols("_id", "thread_id", "address", "date", "type", "body"),
+            "pdu": cols("_id", "thread_id", "date", "msg_box"),
+            "addr": cols("msg_id", "address", "type"),
+            "part": cols("mid", "ct", "text"),
+        },
+        "sms": {"sms": cols("_id", "thread_id", "address", "date", "type", "body")},
+    }
+    covered = "mmssms.db (AOSP telephony provider): sms, and pdu/addr/part for MMS"
+
+    def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
+        for rowid, thread, address, date, kind, body in db.execute(
+                "SELECT _id, thread_id, address, date, type, body FROM sms ORDER BY _id"):
+            received = kind in _RECEIVED_SMS
+            other = text_of(address)
+            yield Message(
+                app="SMS", account="", conversation=str(thread), message_id=f"sms:{rowid}",
+                time=unix_ms(date), direction="received" if received else "sent",
+                sender=other if received else OWNER, recipients=(OWNER,) if received else (other,),
+                text=text_of(body), table="sms", rowid=rowid,
+            )
+        if variant == "sms+mms":
+            yield from self._mms(db)
+
+    def _mms(self, db: sqlite3.Connection) -> Iterator[Message]:
+        files = "_data" if has(db, "part", "_data") else "NULL"
+        for rowid, thread, date, box in db.execute(
+                "SELECT _id, thread_id, date, msg_box FROM pdu ORDER BY _id"):
+            addresses = db.execute(
+                "SELECT address, type FROM addr WHERE msg_id=? ORDER BY rowid", (rowid,)
+            ).fetchall()
+            texts: list[str] = []
+            attachments: list[str] = []
+            for ct, text, data in db.execute(
+                    f"SELECT ct, text, {files} FROM part WHERE mid=? ORDER BY rowid", (rowid,)):
+                if ct == "text/plain":
+                    texts.append(text_of(text))
+                elif ct != "application/smil" and data:
+                    attachments.append(text_of(data))
+            received = box == 1
+            senders = [text_of(a) for a, t in addresses if t == _FROM]
+            to = tuple(text_of(a) for a, t in addresses if t == _TO and a != "insert-address-token")
+            sender = (senders[0] if senders else "") if received else OWNER
+            yield Message(
+                app="SMS", account="", conversation=str(thread), message_id=f"mms:{rowid}",
+                time=unix_s(date), direction="received" if received else "sent", sender=sender,
+                recipients=(OWNER,) if received else to, text="\n".join(texts), table="pdu",
+                rowid=rowid, attachments=tuple(attachments),
+            )
