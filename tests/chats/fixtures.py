@@ -181,6 +181,8 @@ def _whatsapp_current(db: sqlite3.Connection, conversations: list[tuple[str, lis
                 db.execute("INSERT INTO message_media (message_row_id, chat_row_id, file_path, "
                            "mime_type, transferred) VALUES (?, ?, ?, 'image/jpeg', 1)",
                            (cur.lastrowid, chat, line.media))
+    if start_key:
+        return
     # A system row (encryption notice): no text, no media, not a message.
     db.execute("INSERT INTO message (chat_row_id, from_me, key_id, timestamp, message_type, "
                "sort_id) VALUES (1, 0, 'SYSTEM', ?, 7, 0)", (KNOWN_UNIX_MS,))
@@ -346,7 +348,7 @@ def typedstream(text: str) -> bytes:
         length = b"\x82" + len(raw).to_bytes(4, "little")
     return (b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x12NSAttributedString\x00"
             b"\x84\x84\x08NSObject\x00\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+"
-            + length + raw + b"\x86\x84\x02iI\x01" + bytes([len(raw)]) + b"\x92\x84\x84\x84"
+            + length + raw + b"\x86\x84\x02iI\x01" + length + b"\x92\x84\x84\x84"
             b"\x0cNSDictionary\x00\x94\x84\x01i\x01\x92\x84\x96\x96\x1d__kIMMessagePartAttribute"
             b"Name\x86\x92\x84\x84\x84\x08NSNumber\x00\x84\x84\x07NSValue\x00\x94\x84\x01*\x84"
             b"\x99\x99\x00\x86\x86\x86")

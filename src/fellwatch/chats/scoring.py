@@ -80,3 +80,20 @@ def score(tally: Tally, minors: set[str], rules: Rules) -> tuple[float, list[dic
             "sender": None, "excerpt": "", "participants": sorted(children),
         })
     return round(total, 2), listed
+
+
+def score_messages(
+    messages: Iterable[tuple[str, str, tuple[str, ...], str]], rules: Rules,
+) -> tuple[float, list[dict[str, Any]]]:
+    """Score one conversation given as (message id, sender, recipients, text) tuples: the
+    same scoring as a scan, with the minors stated inside this conversation only (for the
+    labelled-set measurement and tests)."""
+    tally = Tally(0, "", "", "")
+    minors: set[str] = set()
+    for message_id, sender, recipients, text in messages:
+        tally.add(None, sender, recipients, "")
+        for hit in rules.match(text):
+            tally.indicators.append(Indicator(hit, message_id, None, sender))
+            if hit.minor:
+                minors.add(sender)
+    return score(tally, minors, rules)
