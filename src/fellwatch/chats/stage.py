@@ -101,13 +101,13 @@ def run_chat_stage(
         for index, ev in enumerate(opened):
             done = store.done(index)
             names = _Names()
-            siblings: dict[str, Item] = {}
+            siblings: dict[tuple[str | None, str], Item] = {}
             candidates: list[tuple[Item, list[ChatSource]]] = []
             for item in ev.items():
                 names.add(item)
                 lower = item.path.lower()
                 if lower.endswith(("-wal", "-journal")):
-                    siblings[item.path] = item
+                    siblings[(item.partition, item.path)] = item
                     continue
                 sources = for_path(item.path)
                 if sources and _is_reopenable(item):
@@ -128,7 +128,8 @@ def run_chat_stage(
 
 
 def _read_database(
-    ev: Evidence, item: Item, sources: list[ChatSource], siblings: dict[str, Item],
+    ev: Evidence, item: Item, sources: list[ChatSource],
+    siblings: dict[tuple[str | None, str], Item],
     names: _Names, item_error: str | None,
 ) -> tuple[SourceOutcome, Iterator[tuple[Message, list[dict[str, Any]]]]]:
     empty: Iterator[tuple[Message, list[dict[str, Any]]]] = iter(())
@@ -139,8 +140,8 @@ def _read_database(
                              error=f"not read: {item.error or item_error}"), empty
     try:
         main = _read_all(ev, item)
-        wal = _sibling(ev, siblings, item.path + "-wal")
-        journal = _sibling(ev, siblings, item.path + "-journal")
+        wal = _sibling(ev, siblings, (item.partition, item.path + "-wal"))
+        journal = _sibling(ev, siblings, (item.partition, item.path + "-journal"))
         recovered = recover(main, wal, journal)
         db = open_in_memory(recovered)
     except Exception as exc:  # a truncated, encrypted or unreadable file is this item's outcome
@@ -172,8 +173,9 @@ def _with_attachments(
         db.close()
 
 
-def _sibling(ev: Evidence, siblings: dict[str, Item], path: str) -> bytes | None:
-    item = siblings.get(path)
+def _sibling(ev: Evidence, siblings: dict[tuple[str | None, str], Item],
+             where: tuple[str | None, str]) -> bytes | None:
+    item = siblings.get(where)
     if item is None or item.error is not None:
         return None
     try:

@@ -207,8 +207,10 @@ class ChatStore:
         cursor.row_factory = sqlite3.Row
         yield from cursor.execute(
             "SELECT m.*, h.rules AS rules FROM chat_messages m LEFT JOIN chat_hits h "
-            "USING (evidence, source_key, seq) "
-            "ORDER BY m.time IS NULL, m.time, m.evidence, m.source_key, m.seq")
+            "USING (evidence, source_key, seq) JOIN chat_sources s "
+            "ON s.evidence = m.evidence AND s.key = m.source_key "
+            # Ties in time go by database path (what a reader sees), then the order read.
+            "ORDER BY m.time IS NULL, m.time, m.evidence, s.path, m.source_key, m.seq")
 
     def conversation_messages(self, evidence: int, source_key: str, app: str,
                               conversation: str) -> list[sqlite3.Row]:
