@@ -23,8 +23,9 @@ SEED = 20231114
 ADULT, CHILD = "contact-adult", "contact-child"
 
 RISK = {
-    "age-asked": ["asl?", "ASL", "how old r u", "how old are you?", "what year are you in at school",
-                  "wat year r u in", "what grade are you in", "so how old are u"],
+    "age-asked": ["asl?", "ASL", "how old r u", "how old are you?",
+                  "what year are you in at school", "wat year r u in", "what grade are you in",
+                  "so how old are u"],
     "secrecy": ["this stays between us", "dont tell ur mum about me", "delete our messages ok",
                 "wipe our chats after", "its our little secret", "ur parents cant know",
                 "n0 one needs to know", "keep this secret ok", "DON'T TELL ANYONE about us"],
@@ -56,16 +57,19 @@ BENIGN = {
         ("parent", "where are you? text me when you're at the bus stop"),
     ],
     "surprise": [
-        ("a", "don't tell dad, it's a surprise party"), ("b", "keep it secret, his birthday surprise"),
+        ("a", "don't tell dad, it's a surprise party"),
+        ("b", "keep it secret, his birthday surprise"),
         ("a", "let's meet at the hall at 6 to set up"), ("b", "i'll buy the cake"),
         ("a", "we should buy him a present"), ("b", "don't tell anyone about the party!"),
         ("a", "delete these messages so he doesn't see the surprise"),
         ("b", "send me a photo of the banner"), ("a", "he turns 50 on saturday"),
     ],
     "club": [
-        ("coach", "training at the park saturday 10am"), ("coach", "meet at the club at 9 for the match"),
+        ("coach", "training at the park saturday 10am"),
+        ("coach", "meet at the club at 9 for the match"),
         ("parent", "send pics of the match please"), ("coach", "u12s kick off at 11"),
-        ("coach", "under 13s fixture moved to sunday"), ("parent", "can we meet at the club for kit"),
+        ("coach", "under 13s fixture moved to sunday"),
+        ("parent", "can we meet at the club for kit"),
         ("coach", "great effort today team"), ("parent", "my son is 12 and wants to join"),
         ("coach", "send me a photo of the consent form"),
     ],

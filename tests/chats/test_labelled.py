@@ -7,6 +7,8 @@ below every flagged risk-pattern conversation.
 
 from __future__ import annotations
 
+import sys
+
 from fellwatch.chats.rules import load_rules
 from fellwatch.chats.scoring import score_messages
 from tests.chats import labelled
@@ -23,16 +25,16 @@ def test_precision_and_recall() -> None:
     rules = load_rules()
     scored = []
     for conversation in labelled.load():
-        messages = [(str(i), m["from"], (), m["text"])
-                    for i, m in enumerate(conversation["messages"])]  # type: ignore[attr-defined]
+        lines: list[dict[str, str]] = conversation["messages"]  # type: ignore[assignment]
+        messages = [(str(i), m["from"], (), m["text"]) for i, m in enumerate(lines)]
         value, _ = score_messages(messages, rules)
         scored.append((value, conversation["label"] == "risk", conversation["id"]))
     tp = sum(1 for v, risk, _ in scored if risk and v >= rules.threshold)
     fp = sum(1 for v, risk, _ in scored if not risk and v >= rules.threshold)
     fn = sum(1 for v, risk, _ in scored if risk and v < rules.threshold)
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    print(f"labelled set: {len(scored)} conversations, precision {precision:.3f}, "
-          f"recall {recall:.3f} (tp {tp}, fp {fp}, fn {fn})")
+    sys.stderr.write(f"labelled set: {len(scored)} conversations, precision {precision:.3f}, "
+          f"recall {recall:.3f} (tp {tp}, fp {fp}, fn {fn})\n")
     assert precision >= MEASURED_PRECISION
     assert recall >= MEASURED_RECALL
     highest_benign = max(v for v, risk, _ in scored if not risk)

@@ -36,7 +36,7 @@ def android_zip_scan(chat_trees: dict[str, Path], tmp_path_factory: pytest.TempP
 
 
 def test_every_message_on_one_timeline(android_zip_scan) -> None:
-    out, findings = android_zip_scan
+    out, _ = android_zip_scan
     rows = _messages(out)
     wa = len(fx.RISK) + len(fx.PARENT) + len(fx.CLUB)
     assert len(rows) == wa + len(fx.WAL_ONLY) + wa + len(fx.SMS) + len(fx.MMS)
@@ -135,7 +135,7 @@ def test_a_killed_chat_stage_resumes_without_double_counting(
     complete, _ = android_zip_scan
     out = tmp_path / "killed"
     real = stage.ChatStore.commit_source
-    calls = []
+    calls: list[str] = []
 
     def die_after_two(self, *args, **kwargs):  # the scan is killed after two databases
         if len(calls) == 2:

@@ -76,7 +76,7 @@ def test_truncated_encrypted_empty_and_foreign_files_are_named(tmp_path: Path) -
     with pytest.raises(DatabaseError, match="truncated database"):
         recover((tmp_path / "cut.db").read_bytes())
     fx.sqlcipher_looking(tmp_path / "signal.db")
-    with pytest.raises(DatabaseError, match="encrypted database.*SQLCipher"):
+    with pytest.raises(DatabaseError, match=r"encrypted database.*SQLCipher"):
         recover((tmp_path / "signal.db").read_bytes())
     with pytest.raises(DatabaseError, match="empty file"):
         recover(b"")
