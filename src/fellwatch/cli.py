@@ -88,6 +88,7 @@ def _register_scan(sub: SubParsers) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from fellwatch.chats.rules import RulesError
     from fellwatch.evidence import EvidenceError
     from fellwatch.hashsets.base import HashSetError
     from fellwatch.scan.job import scan
@@ -109,7 +110,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             restart=args.restart,
             progress=not args.quiet,
         )
-    except (EvidenceError, HashSetError, ScanStoreError) as exc:
+    except (EvidenceError, HashSetError, ScanStoreError, RulesError) as exc:
         return _fail(str(exc))
     _print_summary(report.findings, report.out_dir)
     if report.run["incomplete_batches"]:
@@ -166,6 +167,15 @@ def _print_summary(findings: dict[str, object], out_dir: Path) -> None:
         f"known-good      {summary['known_good']}",
         f"to review       {summary['review']}",
         f"errors          {summary['errors']}",
+    ]
+    if summary.get("messages"):
+        lines += [
+            f"messages        {summary['messages']}",
+            f"conversations   {summary['conversations']}",
+            f"  flagged       {summary['flagged_conversations']}",
+            f"conversations   {out_dir / 'conversations.json'}",
+        ]
+    lines += [
         f"report          {out_dir / 'report.html'}",
         f"findings        {out_dir / 'findings.json'}",
     ]

@@ -30,3 +30,12 @@ def test_paths_pick_sources():
     assert [s.name for s in for_path("/private/var/mobile/Library/SMS/sms.db")] == ["ios-sms"]
     assert [s.name for s in for_path("/X/AppGroup/U/ChatStorage.sqlite")] == ["whatsapp-ios"]
     assert for_path("/data/data/com.whatsapp/databases/wa.db") == []
+
+
+def test_every_source_is_documented():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "chats.md").read_text()
+    for source in SOURCES:
+        assert f"`{source.name}`" in text, source.name
+        assert source.covered in text, source.name

@@ -161,3 +161,23 @@ def test_hostile_databases(chat_trees: dict[str, Path], tmp_path: Path) -> None:
     assert "encrypted database" in errors["/" + fx.ANDROID_SIGNAL]
     assert findings["summary"]["messages"] == 0
     assert findings["summary"]["errors"] == 3
+
+
+def test_cli_summary_and_a_bad_rule_file(chat_trees: dict[str, Path], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "fellwatch", "scan", "--quiet", str(chat_trees["ios.tar"]), "--out",
+         str(tmp_path / "cli")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    findings = json.loads((tmp_path / "cli" / "findings.json").read_text())
+    assert f"messages        {findings['summary']['messages']}" in done.stdout
+    (tmp_path / "bad.toml").write_text("[[rule]]\nid='x'\n", encoding="utf-8")
+    bad = subprocess.run(
+        [sys.executable, "-m", "fellwatch", "scan", "--quiet", str(chat_trees["ios.tar"]), "--out",
+         str(tmp_path / "bad"), "--chat-rules", str(tmp_path / "bad.toml")],
+        capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "needs id, kind and weight" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fellwatch.chats.rules import load_rules
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.reports.chats import write_chat_outputs
 from fellwatch.reports.findings import (
@@ -50,10 +51,11 @@ def scan(
 ) -> ScanReport:
     """Scan `evidence` against the hash sets named by `hashsets` (files or stored names).
 
-    Raises EvidenceError, HashSetError or ScanStoreError with a one-line reason before any
-    item is read.
+    Raises EvidenceError, HashSetError, ScanStoreError or RulesError (chat rules) with a
+    one-line reason before any item is read.
     """
     started = datetime.now(UTC)
+    load_rules(settings.chat_rules)  # a bad rule file is refused before any item is read
     store = store or HashSetStore.default()
     infos = resolve_sets(hashsets, store)
     matchers = build_matchers(infos, store, settings)
