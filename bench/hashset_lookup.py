@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from tests.records import lookup  # noqa: E402
+
 from fellwatch.hashsets.store import HashSetStore  # noqa: E402
 from fellwatch.matching.exact import ExactMatcher  # noqa: E402
 
@@ -177,7 +179,9 @@ def bench_store(args: argparse.Namespace, rng: np.random.Generator, store: HashS
     records = [{"md5": d, "sha1": None, "sha256": None} for d in queries]
     batches = [records[i : i + 1000] for i in range(0, len(records), 1000)]
     per_record = median_rate(
-        q, lambda: [matcher.match_many(batch) for batch in batches], args.repeats
+        q,
+        lambda: [matcher.match_many([lookup(r) for r in batch]) for batch in batches],
+        args.repeats,
     )
     print(
         f"store lookups: batched {batched:,.0f}/s, single {single:,.0f}/s, "

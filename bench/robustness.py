@@ -27,6 +27,7 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 from scipy import ndimage
+from tests.records import lookup
 
 from fellwatch.hashsets.base import HashSetInfo
 from fellwatch.matching.base import Match
@@ -210,7 +211,7 @@ def section(title: str, intro: str, pictures: dict[str, Image.Image]) -> list[st
     matcher = PerceptualMatcher([(info, codes, list(names))])
 
     def run(record: dict) -> dict[str, Match]:
-        return {m.category or "": m for m in matcher.match(record)}
+        return {m.category or "": m for m in matcher.match(lookup(record))}
 
     lines = []
     total_pairs = len(TRANSFORMS) * len(names) * (len(names) - 1)

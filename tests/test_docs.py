@@ -27,3 +27,12 @@ def test_settings_doc_is_generated_from_the_declarations():
     from fellwatch.settings import settings_markdown
 
     assert (DOCS / "settings.md").read_text() == settings_markdown()
+
+
+def test_exit_codes_are_documented():
+    from fellwatch.errors import EXIT_CODE_HELP, ExitCode
+
+    text = (DOCS / "cli.md").read_text()
+    assert set(EXIT_CODE_HELP) == set(ExitCode)
+    for code, meaning in EXIT_CODE_HELP.items():
+        assert f"| {int(code)} | {meaning} |" in text

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from fellwatch import __version__
 
@@ -26,9 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int = 2) -> int:
-    sys.stderr.write(f"fellwatch: {message}\n")
-    return code
+def _say(text: str, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text + "\n")
 
 
 # --- scan -------------------------------------------------------------------------------------
@@ -88,37 +88,35 @@ def _register_scan(sub: SubParsers) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from fellwatch.chats.rules import RulesError
-    from fellwatch.evidence import EvidenceError
-    from fellwatch.hashsets.base import HashSetError
+    from fellwatch.errors import IncompleteError, UsageError
     from fellwatch.scan.job import scan
     from fellwatch.settings import ScanSettings, describe_settings
-    from fellwatch.store.scanstore import ScanStoreError
 
     if bool(args.case) != bool(args.exhibit):
-        return _fail("--case and --exhibit go together")
+        raise UsageError("--case and --exhibit go together")
+    # Everything the scan needs is checked before the first item is read.
     settings = ScanSettings.from_env(
         **{s["name"]: getattr(args, s["name"]) for s in describe_settings()}
     )
-    try:
-        report = scan(
-            args.evidence,
-            args.out,
-            settings,
-            hashsets=args.hashset,
-            cluster=args.cluster,
-            restart=args.restart,
-            progress=not args.quiet,
-        )
-    except (EvidenceError, HashSetError, ScanStoreError, RulesError) as exc:
-        return _fail(str(exc))
-    _print_summary(report.findings, report.out_dir)
+    if args.case:
+        from fellwatch.web.scans import check_exhibit
+
+        check_exhibit(args.case, args.exhibit)
+    report = scan(
+        args.evidence,
+        args.out,
+        settings,
+        hashsets=args.hashset,
+        cluster=args.cluster,
+        restart=args.restart,
+        progress=not args.quiet,
+    )
+    _print_summary(report.summary, report.out_dir)
     if report.run["incomplete_batches"]:
         reasons = "; ".join(report.run["incomplete_reasons"])
-        return _fail(
+        raise IncompleteError(
             f"{report.run['incomplete_batches']} batches failed in workers ({reasons}); "
-            "the findings are incomplete: run the same command again to retry them",
-            1,
+            "the findings are incomplete: run the same command again to retry them"
         )
     if args.case:
         from fellwatch.web.scans import ScanImportError, import_scan_dir
@@ -126,8 +124,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         try:
             count = import_scan_dir(report.out_dir, args.case, args.exhibit, user=args.user)
         except ScanImportError as exc:
-            return _fail(f"scan completed, but not recorded against the exhibit: {exc}", 1)
-        sys.stdout.write(f"recorded {count} findings against {args.exhibit} in {args.case}\n")
+            raise IncompleteError(
+                f"scan completed, but not recorded against the exhibit: {exc}"
+            ) from exc
+        _say(f"recorded {count} findings against {args.exhibit} in {args.case}")
     return 0
 
 
@@ -149,13 +149,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     sys.stdout.write(f"scanning the demo evidence {EVIDENCE.name} (benign generated pictures)\n")
     report = run_demo(args.out, progress=not args.quiet)
-    _print_summary(report.findings, report.out_dir)
+    _print_summary(report.summary, report.out_dir)
     return 0
 
 
-def _print_summary(findings: dict[str, object], out_dir: Path) -> None:
-    summary = findings["summary"]
-    assert isinstance(summary, dict)
+def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
     lines = [
         f"items scanned   {summary['items']}",
         f"bytes read      {summary['bytes']}",
@@ -166,6 +164,8 @@ def _print_summary(findings: dict[str, object], out_dir: Path) -> None:
     lines += [
         f"known-good      {summary['known_good']}",
         f"to review       {summary['review']}",
+        f"candidates      {summary['candidates']}",
+        f"carved copies   {summary['carved_duplicates']} (of named files, counted once)",
         f"errors          {summary['errors']}",
     ]
     if summary.get("messages"):
@@ -234,42 +234,37 @@ def _register_hashset(sub: SubParsers) -> None:
     lst.set_defaults(handler=_hashset_list)
 
 
-def _hashset_say(text: str, stream: TextIO | None = None) -> None:
-    (stream or sys.stdout).write(text + "\n")
-
-
 def _hashset_import(args: argparse.Namespace) -> int:
     import time
 
     from tqdm import tqdm
 
-    from fellwatch.hashsets import categories
-    from fellwatch.hashsets.base import HashSetError
+    from fellwatch.errors import UsageError
+    from fellwatch.hashsets import categories, registry
     from fellwatch.hashsets.store import HashSetStore, default_name
 
+    if args.format is not None and args.format not in registry.FORMATS:
+        known = ", ".join(sorted(registry.FORMATS))
+        raise UsageError(f"unknown hash-set format {args.format!r} (known: {known})")
     started = time.perf_counter()
-    try:
-        with HashSetStore.default() as store:
-            cmap = categories.load_map(args.category_map) if args.category_map else None
-            name = args.name if args.name is not None else default_name(args.file)
-            before = store.find(name)
-            with tqdm(unit=" entries", unit_scale=True, file=sys.stderr, disable=None) as bar:
-                info = store.import_file(
-                    args.file,
-                    name=args.name,
-                    kind=args.kind,
-                    category_map=cmap,
-                    format=args.format,
-                    progress=bar.update,
-                )
-    except HashSetError as exc:
-        _hashset_say(f"fellwatch: {exc}", sys.stderr)
-        return 2
+    with HashSetStore.default() as store:
+        cmap = categories.load_map(args.category_map) if args.category_map else None
+        name = args.name if args.name is not None else default_name(args.file)
+        before = store.find(name)
+        with tqdm(unit=" entries", unit_scale=True, file=sys.stderr, disable=None) as bar:
+            info = store.import_file(
+                args.file,
+                name=args.name,
+                kind=args.kind,
+                category_map=cmap,
+                format=args.format,
+                progress=bar.update,
+            )
     if before == info:
         source = "folder" if args.file.is_dir() else "file"
-        _hashset_say(f"{info.name}: already imported from this {source}, unchanged")
+        _say(f"{info.name}: already imported from this {source}, unchanged")
     elif before is not None:
-        _hashset_say(f"{info.name}: new version replaces {before.version}")
+        _say(f"{info.name}: new version replaces {before.version}")
     rows = [
         ("name", info.name),
         ("format", info.format),
@@ -285,22 +280,17 @@ def _hashset_import(args: argparse.Namespace) -> int:
     ]
     rows += [("skipped", f"{count} {reason}") for reason, count in info.skipped.items()]
     for label, value in rows:
-        _hashset_say(f"{label:<9}{value}")
+        _say(f"{label:<9}{value}")
     return 0
 
 
 def _hashset_list(args: argparse.Namespace) -> int:
-    from fellwatch.hashsets.base import HashSetError
     from fellwatch.hashsets.store import HashSetStore
 
-    try:
-        with HashSetStore.default() as store:
-            infos = store.list()
-    except HashSetError as exc:
-        _hashset_say(f"fellwatch: {exc}", sys.stderr)
-        return 2
+    with HashSetStore.default() as store:
+        infos = store.list()
     if not infos:
-        _hashset_say("no hash sets imported yet (fellwatch hashset import FILE)")
+        _say("no hash sets imported yet (fellwatch hashset import FILE)")
         return 0
     header = ("NAME", "KIND", "FORMAT", "ENTRIES", "KINDS", "VERSION")
     rows = [
@@ -316,7 +306,7 @@ def _hashset_list(args: argparse.Namespace) -> int:
     ]
     widths = [max(len(row[col]) for row in [header, *rows]) for col in range(len(header))]
     for row in [header, *rows]:
-        _hashset_say(
+        _say(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
     return 0
@@ -326,10 +316,27 @@ _COMMANDS: list[Callable[[SubParsers], None]] = [_register_scan, _register_demo,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Its exit status comes from the one table in `fellwatch.errors`."""
+    from fellwatch.errors import ExitCode, FellwatchError, reason
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # usage errors exit 2 (ExitCode.USAGE), as argparse does
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except FellwatchError as exc:
+        _say(f"fellwatch: {reason(exc)}", sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _say("fellwatch: interrupted; a scan resumes where it stopped when run again", sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        _say(
+            "fellwatch: internal error (a bug in Fellwatch; the traceback above says where)",
+            sys.stderr,
+        )
+        return int(ExitCode.INTERNAL)
 
 
 # --- web: the unit's records (owned by the web package; handlers import Django lazily) --------
@@ -365,17 +372,17 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from fellwatch.web.bootstrap import ensure_django
 
     ensure_django(migrate=True)
+    from fellwatch.errors import IncompleteError
     from fellwatch.web.audit.log import verify
 
     verdict = verify()
     if verdict.ok:
-        sys.stdout.write(f"audit log intact: {verdict.entries} entries\n")
+        _say(f"audit log intact: {verdict.entries} entries")
         return 0
-    sys.stderr.write(
+    raise IncompleteError(
         f"audit log broken at entry #{verdict.broken_seq}: {verdict.reason} "
-        f"({verdict.entries} entries before it hold)\n"
+        f"({verdict.entries} entries before it hold)"
     )
-    return 1
 
 
 def _register_records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -430,13 +437,9 @@ def _register_records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _cmd_records_import_scan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from fellwatch.web.scans import ScanImportError, import_scan_dir
+    from fellwatch.web.scans import import_scan_dir
 
-    try:
-        n = import_scan_dir(Path(args.out_dir), args.case, args.exhibit, args.user)
-    except ScanImportError as exc:
-        sys.stderr.write(f"fellwatch records import-scan: {exc}\n")
-        return 1
+    n = import_scan_dir(Path(args.out_dir), args.case, args.exhibit, args.user)
     sys.stdout.write(f"recorded {n} findings against exhibit {args.exhibit} of case {args.case}\n")
     return 0
 
@@ -447,13 +450,9 @@ def _cmd_records_import_csv(args: argparse.Namespace) -> int:
     from fellwatch.web.bootstrap import ensure_django
 
     ensure_django(migrate=True)
-    from fellwatch.web.records.csv_import import CsvImportError, import_csv
+    from fellwatch.web.records.csv_import import import_csv
 
-    try:
-        n = import_csv(args.kind, Path(args.csv_file), unit=args.unit, user=args.user)
-    except CsvImportError as exc:
-        sys.stderr.write(f"fellwatch records import-csv: {exc}\n")
-        return 1
+    n = import_csv(args.kind, Path(args.csv_file), unit=args.unit, user=args.user)
     sys.stdout.write(f"imported {n} {args.kind}\n")
     return 0
 
@@ -464,20 +463,16 @@ def _cmd_records_add_user(args: argparse.Namespace) -> int:
     from fellwatch.web.bootstrap import ensure_django
 
     ensure_django(migrate=True)
-    from fellwatch.web.records.people import AddUserError, add_officer
+    from fellwatch.errors import UsageError
+    from fellwatch.web.records.people import add_officer
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass(f"password for {args.username}: ")
         if getpass.getpass("again: ") != password:
-            sys.stderr.write("fellwatch records add-user: the passwords differ\n")
-            return 1
-    try:
-        add_officer(args.username, password, args.role, args.unit)
-    except AddUserError as exc:
-        sys.stderr.write(f"fellwatch records add-user: {exc}\n")
-        return 1
+            raise UsageError("the passwords differ")
+    add_officer(args.username, password, args.role, args.unit)
     sys.stdout.write(f"added {args.username} ({args.role}, {args.unit})\n")
     return 0
 

@@ -14,6 +14,7 @@ from fellwatch.signals.filetype import sniff
 from fellwatch.signals.vpdq import VpdqSignal
 from tests.carving import samples
 from tests.carving.conftest import Planted
+from tests.records import lookup
 
 
 def test_exif_leads_survive_deletion_and_carving(fat32: Planted) -> None:
@@ -42,5 +43,5 @@ def test_carved_video_matches_its_known_hashes(ntfs: Planted, tmp_path: Path) ->
     blob = ntfs.read(videos[0].offset or 0, videos[0].size)
     assert blob == original and sniff(blob) == "video/mp4"
     record = {"signals": {"vpdq": VpdqSignal().compute(io.BytesIO(blob), "video/mp4")}}
-    [match] = matcher.match(record)
+    [match] = matcher.match(lookup(record))
     assert (match.media_id, match.frames) == ("planted-mp4", "3/3")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fellwatch.cli import main
+from fellwatch.errors import ExitCode
 from fellwatch.hashsets.store import HashSetStore
 from tests.hashsets import samples as s
 
@@ -71,13 +72,15 @@ def test_list_prints_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert len(lines) == 3
 
 
-def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_and_exit_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"odata.metadata": "x#Media", "value": [{"MD5": "zz"}]}')
-    assert main(["hashset", "import", str(bad)]) == 2
+    assert main(["hashset", "import", str(bad)]) == ExitCode.INPUT
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "fellwatch: bad.json: media #1: not a md5 digest: 'zz'"
-    assert main(["hashset", "import", str(tmp_path / "missing.txt")]) == 2
+    assert main(["hashset", "import", str(tmp_path / "missing.txt")]) == ExitCode.INPUT
     assert "missing.txt: no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["hashset", "import", str(bad), "--kind", "maybe"])
@@ -108,7 +111,7 @@ def test_import_a_folder_of_vpdq_files(
     other = tmp_path / "sums"
     other.mkdir()
     s.write_hashdeep(other / "local.hashdeep", [1])
-    assert main(["hashset", "import", str(other)]) == 2
+    assert main(["hashset", "import", str(other)]) == ExitCode.INPUT
     assert capsys.readouterr().err == (
         "fellwatch: sums: a folder, but not of vpdq files (only vpdq sets are read from a folder)\n"
     )
@@ -119,7 +122,7 @@ def test_format_overrides_detection(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["hashset", "import", str(path), "--format", "hashdeep"]) == 0
     assert "format   hashdeep" in capsys.readouterr().out
     # Named, the format is used even when the file is not of it: its reader refuses it.
-    assert main(["hashset", "import", str(path), "--name", "x", "--format", "vics"]) == 2
+    assert main(["hashset", "import", str(path), "--name", "x", "--format", "vics"]) == 3
     assert capsys.readouterr().err.startswith("fellwatch: local.hashdeep")
     assert main(["hashset", "import", str(path), "--name", "y", "--format", "nope"]) == 2
     assert "unknown hash-set format 'nope' (known: " in capsys.readouterr().err

@@ -17,6 +17,7 @@ from fellwatch.matching.video import VideoMatcher
 from fellwatch.scan.matchers import build_matchers
 from fellwatch.settings import ScanSettings
 from tests.hashsets import samples as s
+from tests.records import lookup
 from tests.signals.test_vpdq import record, video, vpdq, write_known
 
 
@@ -64,7 +65,7 @@ def test_frames_shared_between_videos_stay_with_both(store: HashSetStore, tmp_pa
     # A four-second clip of the footage is found in both videos.
     matchers = build_matchers([info], store, ScanSettings())
     [videos] = [m for m in matchers if isinstance(m, VideoMatcher)]
-    matches = videos.match(record(video("mp4", 0, seconds=4)))
+    matches = videos.match(lookup(record(video("mp4", 0, seconds=4))))
     assert [(m.hashset, m.media_id, m.frames) for m in matches] == [
         ("videos", "edit", "4/4"),
         ("videos", "walk", "4/4"),
@@ -198,7 +199,7 @@ def test_a_set_file_of_the_previous_layout_still_reads(tmp_path: Path) -> None:
             m for m in build_matchers([info], store, ScanSettings()) if isinstance(m, VideoMatcher)
         ]
         frames = [[i, 90, s.pdq(n), float(i)] for i, n in enumerate((4, 5))]
-        [match] = videos.match({"signals": {"vpdq": {"frames": frames, "duration": 2.0}}})
+        [match] = videos.match(lookup({"signals": {"vpdq": {"frames": frames, "duration": 2.0}}}))
         assert (match.media_id, match.frames) == ("b", "2/2")
         with pytest.raises(HashSetError, match=r"vpdq frames are matched by video"):
             store.lookup("vpdq", [s.pdq(1)], ["old"])

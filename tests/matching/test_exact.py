@@ -13,6 +13,7 @@ from fellwatch.hashsets.store import HashSetStore
 from fellwatch.matching.base import Match
 from fellwatch.matching.exact import ExactMatcher
 from tests.hashsets import samples as s
+from tests.records import lookup
 
 
 @pytest.fixture
@@ -31,19 +32,20 @@ def store(tmp_path: Path) -> Iterator[HashSetStore]:
 
 def test_match_on_every_digest_with_mapped_categories(store: HashSetStore) -> None:
     matcher = ExactMatcher(store, store.list())
-    assert matcher.match(s.record(1)) == [
+    assert matcher.match(lookup(s.record(1))) == [
         Match("pv", "known-bad", "md5", "CAM", 0, media_id="1"),
         Match("pv", "known-bad", "sha1", "CAM", 0, media_id="1"),
         Match("pv", "known-bad", "sha256", "CAM", 0, media_id="1"),
         Match("uk", "known-bad", "md5", None, 0),
     ]
-    assert [m.category for m in matcher.match(s.record(2))] == ["exploitive/age-difficult"] * 3
-    assert matcher.match(s.record(6)) == [Match("uk", "known-bad", "sha256", None, 0)]
-    assert matcher.match(s.record(8)) == []
+    found = matcher.match(lookup(s.record(2)))
+    assert [m.category for m in found] == ["exploitive/age-difficult"] * 3
+    assert matcher.match(lookup(s.record(6))) == [Match("uk", "known-bad", "sha256", None, 0)]
+    assert matcher.match(lookup(s.record(8))) == []
 
 
 def test_known_good_and_known_bad_together(store: HashSetStore) -> None:
-    matches = ExactMatcher(store, store.list()).match(s.record(5))
+    matches = ExactMatcher(store, store.list()).match(lookup(s.record(5)))
     assert [(m.hashset, m.set_kind, m.kind, m.category) for m in matches] == [
         ("nsrl", "known-good", "md5", "known-good"),
         ("nsrl", "known-good", "sha1", "known-good"),
@@ -63,18 +65,20 @@ def test_known_good_and_known_bad_together(store: HashSetStore) -> None:
 
 def test_only_the_chosen_sets_and_partial_records(store: HashSetStore) -> None:
     matcher = ExactMatcher(store, [store.get("uk")])
-    assert matcher.match(s.record(5)) == []
-    assert matcher.match({"md5": s.md5(1).upper(), "sha1": None}) == [
+    assert matcher.match(lookup(s.record(5))) == []
+    assert matcher.match(lookup({"md5": s.md5(1).upper(), "sha1": None})) == [
         Match("uk", "known-bad", "md5", None, 0)
     ]
     # An item that could not be read has no digests: no match, no error.
-    assert matcher.match({"md5": None, "sha1": None, "sha256": None, "error": "corrupt"}) == []
+    unread = {"md5": None, "sha1": None, "sha256": None, "error": "corrupt"}
+    assert matcher.match(lookup(unread)) == []
 
 
 def test_match_many_equals_match_one_by_one(store: HashSetStore) -> None:
     matcher = ExactMatcher(store, store.list())
     records = [s.record(n) for n in range(10)] + [s.record(1), {"md5": None}]
-    assert matcher.match_many(records) == [matcher.match(r) for r in records]
+    typed = [lookup(r) for r in records]
+    assert matcher.match_many(typed) == [matcher.match(r) for r in typed]
     assert matcher.match_many([]) == []
 
 
@@ -89,8 +93,8 @@ def test_a_replaced_set_version_is_refused(store: HashSetStore, tmp_path: Path) 
 
 def test_matcher_pickles_for_worker_processes(store: HashSetStore) -> None:
     matcher = ExactMatcher(store, store.list())
-    matcher.match(s.record(1))
+    matcher.match(lookup(s.record(1)))
     copy = pickle.loads(pickle.dumps(matcher))
-    assert copy.match(s.record(1)) == matcher.match(s.record(1))
+    assert copy.match(lookup(s.record(1))) == matcher.match(lookup(s.record(1)))
     matcher.close()
-    assert matcher.match(s.record(6)) == [Match("uk", "known-bad", "sha256", None, 0)]
+    assert matcher.match(lookup(s.record(6))) == [Match("uk", "known-bad", "sha256", None, 0)]

@@ -15,6 +15,7 @@ from fellwatch.matching.base import Match
 from fellwatch.matching.pdq_index import hex_to_codes
 from fellwatch.matching.perceptual import PerceptualMatcher
 from fellwatch.signals.pdq import hash_picture
+from tests.records import lookup
 
 NAMES = ("astronaut", "camera", "coffee", "chelsea", "rocket")
 
@@ -56,7 +57,7 @@ def matcher(known: tuple[np.ndarray, list[str | None], list[str]]) -> Perceptual
 
 def test_mirrored_copy_matches_with_its_variant(matcher: PerceptualMatcher) -> None:
     mirrored = picture("astronaut").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    matches = matcher.match(record_of(mirrored))
+    matches = matcher.match(lookup(record_of(mirrored)))
     assert len(matches) == 1
     m = matches[0]
     assert (m.hashset, m.set_kind, m.kind, m.category, m.variant) == (
@@ -66,34 +67,35 @@ def test_mirrored_copy_matches_with_its_variant(matcher: PerceptualMatcher) -> N
 
 def test_turned_and_bordered_copies(matcher: PerceptualMatcher) -> None:
     turned = picture("coffee").transpose(Image.Transpose.ROTATE_270)  # 90° clockwise
-    assert [m.variant for m in matcher.match(record_of(turned))] == ["rot90"]
+    assert [m.variant for m in matcher.match(lookup(record_of(turned)))] == ["rot90"]
     framed = ImageOps.expand(picture("camera"), border=40, fill=(255, 255, 255))
-    (m,) = matcher.match(record_of(framed))
+    (m,) = matcher.match(lookup(record_of(framed)))
     assert (m.variant, m.category) == ("trimmed", "exploitive")
     framed_mirror = framed.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    assert [m.variant for m in matcher.match(record_of(framed_mirror))] == ["trimmed+flip-lr"]
+    found = matcher.match(lookup(record_of(framed_mirror)))
+    assert [m.variant for m in found] == ["trimmed+flip-lr"]
 
 
 def test_plain_copy_is_original_and_unrelated_is_nothing(matcher: PerceptualMatcher) -> None:
     small = picture("chelsea").resize((225, 150))
-    (m,) = matcher.match(record_of(small))
+    (m,) = matcher.match(lookup(record_of(small)))
     assert m.variant == "original" and m.category == "CAM"
-    assert matcher.match(record_of(picture("hubble_deep_field"))) == []
+    assert matcher.match(lookup(record_of(picture("hubble_deep_field")))) == []
     # An uncategorised entry matches with no category.
-    (r,) = matcher.match(record_of(picture("rocket")))
+    (r,) = matcher.match(lookup(record_of(picture("rocket"))))
     assert r.category is None and r.to_json()["variant"] == "original"
 
 
 def test_low_quality_hash_is_never_matched(matcher: PerceptualMatcher) -> None:
     flat = record_of(Image.new("RGB", (200, 200), (90, 90, 90)), "PNG")
     assert flat["signals"]["pdq"]["quality"] < 50
-    assert matcher.match(flat) == []
-    assert matcher.queries(flat) == []
+    assert matcher.match(lookup(flat)) == []
+    assert matcher.queries(lookup(flat)) == []
 
 
 def test_records_without_pdq() -> None:
     m = PerceptualMatcher([])
-    assert m.match({"signals": {}}) == [] and m.match({}) == []
+    assert m.match(lookup({"signals": {}})) == [] and m.match(lookup({})) == []
 
 
 def test_threshold_is_inclusive_and_configurable(
@@ -107,14 +109,15 @@ def test_threshold_is_inclusive_and_configurable(
         return {"signals": {"pdq": {"hash": f"{moved:064x}", "quality": 100}}}
 
     default = PerceptualMatcher([(info("s"), codes, categories)])
-    assert [m.distance for m in default.match(record_at(31))] == [31]
-    assert default.match(record_at(32)) == []
+    assert [m.distance for m in default.match(lookup(record_at(31)))] == [31]
+    assert default.match(lookup(record_at(32))) == []
     strict = PerceptualMatcher([(info("s"), codes, categories)], threshold=20)
-    assert strict.match(record_at(21)) == [] and len(strict.match(record_at(20))) == 1
+    assert strict.match(lookup(record_at(21))) == []
+    assert len(strict.match(lookup(record_at(20)))) == 1
     lenient = PerceptualMatcher([(info("s"), codes, categories)], min_quality=0)
     flat_hash = hexes[-1]
     flat = {"signals": {"pdq": {"hash": flat_hash, "quality": 0}}}
-    assert [m.distance for m in lenient.match(flat)][:1] == [0]
+    assert [m.distance for m in lenient.match(lookup(flat))][:1] == [0]
 
 
 def test_several_sets_ordered_and_deterministic(
@@ -128,10 +131,10 @@ def test_several_sets_ordered_and_deterministic(
     ]
     matcher = PerceptualMatcher(sets)
     record = record_of(picture("astronaut").transpose(Image.Transpose.FLIP_TOP_BOTTOM))
-    first = matcher.match(record)
+    first = matcher.match(lookup(record))
     assert [(m.hashset, m.set_kind, m.variant) for m in first] == [
         ("alpha", "known-good", "flip-tb"), ("zeta", "known-bad", "flip-tb")]
-    assert matcher.match(record) == first
+    assert matcher.match(lookup(record)) == first
     assert all(isinstance(m, Match) for m in first)
 
 
@@ -145,11 +148,11 @@ def test_index_is_persisted_keyed_by_source_sha256(
     second = PerceptualMatcher([(info("s"), codes, categories)], index_dir=tmp_path)
     assert [d["loaded"] for d in second.describe()] == [True]
     record = record_of(picture("coffee"))
-    assert first.match(record) == second.match(record) != []
+    assert first.match(lookup(record)) == second.match(lookup(record)) != []
     # Same key, other codes (a stale file): rebuilt, never trusted.
     third = PerceptualMatcher([(info("s"), codes[:3], categories[:3])], index_dir=tmp_path)
     assert [d["loaded"] for d in third.describe()] == [False]
-    assert third.match(record_of(picture("rocket"))) == []
+    assert third.match(lookup(record_of(picture("rocket")))) == []
 
 
 def test_match_many_equals_match_one_by_one(
@@ -172,8 +175,8 @@ def test_match_many_equals_match_one_by_one(
         {},
         record_of(picture("astronaut")),
     ]
-    batched = matcher.match_many(records)
-    assert batched == [matcher.match(r) for r in records]
+    batched = matcher.match_many([lookup(r) for r in records])
+    assert batched == [matcher.match(lookup(r)) for r in records]
     assert [len(m) for m in batched] == [2, 0, 0, 2, 0, 1, 0, 2]  # camera is in both sets
-    assert matcher.match_many([]) == [] and matcher.match_many([{}]) == [[]]
-    assert PerceptualMatcher([]).match_many(records[:2]) == [[], []]
+    assert matcher.match_many([]) == [] and matcher.match_many([lookup({})]) == [[]]
+    assert PerceptualMatcher([]).match_many([lookup(r) for r in records[:2]]) == [[], []]

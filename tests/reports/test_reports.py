@@ -3,18 +3,14 @@
 import csv
 import json
 
-from fellwatch.reports.findings import (
-    build_findings,
-    mark_carved_duplicates,
-    summarise,
-    write_inventory,
-)
+from fellwatch.record import ItemRecord, Match
+from fellwatch.reports.findings import build_findings, write_outputs
 from fellwatch.reports.html import write_html
 from fellwatch.store.scanstore import ScanStore
 
 
 def _record(key, path, origin="filesystem", sha256="aa", matches=(), error=None, review=False):
-    return {
+    return ItemRecord.from_json({
         "key": key,
         "evidence": "ev.E01",
         "path": path,
@@ -35,44 +31,80 @@ def _record(key, path, origin="filesystem", sha256="aa", matches=(), error=None,
         "matches": list(matches),
         "known_good": False,
         "review": review,
-    }
+    })
 
 
 BAD = {"hashset": "caid", "set_kind": "known-bad", "kind": "md5", "category": "A", "distance": 0}
 
 
-def test_carved_copy_of_a_named_file_is_marked_and_not_counted_twice():
-    records = [
-        _record("a", "/DCIM/1.jpg", matches=[BAD]),
-        _record("carved/1", "carved/000000001000.jpg", origin="carved", matches=[BAD]),
-        _record("carved/2", "carved/000000002000.jpg", origin="carved", sha256="bb", matches=[BAD]),
-    ]
-    mark_carved_duplicates(records)
-    assert records[1]["carved_duplicate_of"] == "/DCIM/1.jpg"
-    assert "carved_duplicate_of" not in records[2]
-    summary = summarise(records)
-    assert summary["by_category"] == {"A": 2}
-    assert summary["matched"] == 2
-    assert summary["carved_duplicates"] == 1
-
-
-def test_hostile_names_are_inert_in_csv_and_html(tmp_path):
+def _store(tmp_path, records):
     store = ScanStore(tmp_path / "scan.sqlite")
     store.begin({"x": 1})
     store.set_meta("settings", {})
     store.set_meta("evidence", [])
     store.set_meta("hashsets", [])
-    store.commit_batch(
-        0,
-        ["k1", "k2"],
-        [
-            _record("k1", '=HYPERLINK("http://x")', matches=[BAD]),
-            _record("k2", "/<script>alert(1)</script>.jpg", error="bad <b>", review=True),
-        ],
-    )
+    store.commit_batch(0, [r.key for r in records], records)
+    return store
+
+
+def test_carved_copy_of_a_named_file_is_marked_and_not_counted_twice(tmp_path):
+    store = _store(tmp_path, [
+        _record("a", "/DCIM/1.jpg", matches=[BAD]),
+        _record("carved/1", "carved/000000001000.jpg", origin="carved", matches=[BAD]),
+        _record("carved/2", "carved/000000002000.jpg", origin="carved", sha256="bb", matches=[BAD]),
+        _record("carved/3", "carved/000000003000.jpg", origin="carved", review=True),
+    ])  # fmt: skip
+    # The scan decides it, in the store; the reports only count what the store says.
+    assert store.mark_carved_duplicates() == 2
+    assert store.mark_carved_duplicates() == 2  # idempotent: a resumed scan decides the same
+    marked = {r.key: r for r in store.records()}
+    assert marked["carved/1"].carved_duplicate_of == "/DCIM/1.jpg"
+    assert marked["carved/2"].carved_duplicate_of is None
+    assert marked["carved/3"].carved_duplicate_of == "/DCIM/1.jpg"
+    assert not marked["carved/3"].review
+    outputs = write_outputs(store, tmp_path)
+    summary = outputs.summary
+    assert summary["by_category"] == {"A": 2}
+    assert summary["matched"] == 2
+    assert summary["carved_duplicates"] == 2
+    assert summary["review"] == 0
+    # Every output agrees: findings.json, inventory.csv and what the CLI prints.
+    findings = json.loads((tmp_path / "findings.json").read_text())
+    assert findings["summary"] == summary
+    assert findings == build_findings(store)
+    with (tmp_path / "inventory.csv").open(newline="") as fh:
+        rows = {r["path"]: r for r in csv.DictReader(fh)}
+    assert rows["carved/000000003000.jpg"]["review"] == "False"
+    assert rows["carved/000000003000.jpg"]["carved_duplicate_of"] == "/DCIM/1.jpg"
+    assert sum(r["review"] == "True" for r in rows.values()) == summary["review"]
+
+
+def test_streamed_findings_equal_json_dumps_of_the_whole(tmp_path):
+    (tmp_path / "e").mkdir()
+    empty = _store(tmp_path / "e", [])
+    write_outputs(empty, tmp_path / "e")
+    text = (tmp_path / "e" / "findings.json").read_text()
+    assert text == json.dumps(build_findings(empty), sort_keys=True, indent=1) + "\n"
+    (tmp_path / "f").mkdir()
+    full = _store(tmp_path / "f", [
+        _record("a", "/ünï/1.jpg", matches=[BAD]),
+        _record("b", "/2.jpg", review=True, error="x"),
+    ])  # fmt: skip
+    write_outputs(full, tmp_path / "f")
+    text = (tmp_path / "f" / "findings.json").read_text(encoding="utf-8")
+    whole = build_findings(full)
+    assert text == json.dumps(whole, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    assert ItemRecord.from_json(whole["items"][0]).matches == [Match(**BAD)]
+
+
+def test_hostile_names_are_inert_in_csv_and_html(tmp_path):
+    store = _store(tmp_path, [
+        _record("k1", '=HYPERLINK("http://x")', matches=[BAD]),
+        _record("k2", "/<script>alert(1)</script>.jpg", error="bad <b>", review=True),
+    ])  # fmt: skip
+    outputs = write_outputs(store, tmp_path)
     findings = build_findings(store)
-    write_inventory(store, tmp_path / "inventory.csv")
-    write_html(findings, {"seconds": 1}, tmp_path / "report.html")
+    write_html(outputs, {"seconds": 1}, tmp_path / "report.html")
     with (tmp_path / "inventory.csv").open(newline="") as fh:
         paths = [row["path"] for row in csv.DictReader(fh)]
     assert paths == ['\'=HYPERLINK("http://x")', "/<script>alert(1)</script>.jpg"]

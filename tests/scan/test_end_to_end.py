@@ -128,7 +128,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_truncated_e01_is_a_one_line_refusal(fixture_images, tmp_path):
     bad = fixture_images.hostile("truncated-ewf")
     result = _cli("scan", str(fixture_images.path(bad["path"])), "--out", str(tmp_path / "o"))
-    assert result.returncode == 2
+    assert result.returncode == 3  # ExitCode.INPUT
     assert result.stderr.count("\n") == 1 and "fellwatch: " in result.stderr
     assert not (tmp_path / "o" / "findings.json").exists()
 
@@ -136,7 +136,7 @@ def test_truncated_e01_is_a_one_line_refusal(fixture_images, tmp_path):
 def test_e01_with_a_missing_segment_is_refused_naming_it(fixture_images, tmp_path):
     bad = fixture_images.hostile("ewf-missing-segment")
     result = _cli("scan", str(fixture_images.path(bad["path"])), "--out", str(tmp_path / "o"))
-    assert result.returncode == 2
+    assert result.returncode == 3  # ExitCode.INPUT
     assert bad["segment_missing"] in result.stderr
 
 

@@ -106,8 +106,14 @@ def test_an_item_that_crashes_its_worker_is_recorded_and_the_scan_goes_on(tmp_pa
             check=False,
         )  # fmt: skip
 
-    crashed = run(tmp_path / "c", FELLWATCH_FAULT_CRASH_ON_PATH="/d1/f042.bin")
+    crashed = run(
+        tmp_path / "c", FELLWATCH_FAULT_CRASH_ON_PATH="/d1/f042.bin", FELLWATCH_TEST_FAULTS="1"
+    )
     assert crashed.returncode == 0, crashed.stderr
+    # Without the test switch the fault variable is inert: no crash, nothing recorded.
+    inert = run(tmp_path / "i", FELLWATCH_FAULT_CRASH_ON_PATH="/d1/f042.bin")
+    assert inert.returncode == 0, inert.stderr
+    assert "crashed" not in (tmp_path / "i" / "inventory.csv").read_text()
     whole = run(tmp_path / "w")
     assert whole.returncode == 0, whole.stderr
     with (tmp_path / "c" / "inventory.csv").open(newline="") as fh:

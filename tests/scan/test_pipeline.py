@@ -86,7 +86,7 @@ def test_killed_scan_resumes_to_identical_findings(evidence_folder, tmp_path):
         tmp_path / "resumed",
         "--workers",
         "1",
-        env={"FELLWATCH_FAULT_KILL_AFTER_BATCHES": "2"},
+        env={"FELLWATCH_FAULT_KILL_AFTER_BATCHES": "2", "FELLWATCH_TEST_FAULTS": "1"},
     )
     assert killed.returncode == -9  # SIGKILL, mid-scan
     with sqlite3.connect(tmp_path / "resumed" / "scan.sqlite") as db:
@@ -107,13 +107,13 @@ def test_killed_scan_resumes_to_identical_findings(evidence_folder, tmp_path):
 def test_other_scan_in_out_dir_is_refused(evidence_folder, tmp_path):
     assert _scan_cli(evidence_folder, tmp_path / "o").returncode == 0
     other = _scan_cli(evidence_folder / "dir1", tmp_path / "o")
-    assert other.returncode == 2
+    assert other.returncode == 3  # ExitCode.INPUT
     assert "holds a different scan" in other.stderr
     assert _scan_cli(evidence_folder / "dir1", tmp_path / "o", "--restart").returncode == 0
 
 
 def test_unopenable_evidence_exits_non_zero_with_one_line(tmp_path, capsys):
-    assert main(["scan", str(tmp_path / "missing.E01"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["scan", str(tmp_path / "missing.E01"), "--out", str(tmp_path / "o")]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "evidence not found" in err
 

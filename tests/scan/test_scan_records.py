@@ -39,8 +39,10 @@ def test_scan_is_recorded_against_the_exhibit(tmp_path):
     for path in HASHSETS.values():
         args += ["--hashset", str(path)]
     wrong = _fellwatch(data, *args, "--case", "OP-1/24", "--exhibit", "JD/9")
-    assert wrong.returncode == 1
-    assert "not recorded against the exhibit" in wrong.stderr and "JD/9" in wrong.stderr
+    # Refused before the scan starts (ExitCode.INPUT): a typo costs a second, not a scan.
+    assert wrong.returncode == 3
+    assert wrong.stderr == "fellwatch: no exhibit 'JD/9' in case 'OP-1/24'\n"
+    assert not (tmp_path / "out" / "findings.json").exists()
 
     done = _fellwatch(data, *args, "--case", "OP-1/24", "--exhibit", "JD/1", "--restart")
     assert done.returncode == 0, done.stderr

@@ -16,6 +16,7 @@ from fellwatch.matching.video import KnownVideo, VideoMatcher, known_videos
 from fellwatch.signals import base as signal_base
 from fellwatch.signals.vpdq import VpdqSignal
 from tests.carving import samples
+from tests.records import lookup
 
 
 @cache
@@ -122,25 +123,26 @@ def record(blob: bytes) -> dict:
 
 def test_reencoded_video_matches(matcher: VideoMatcher) -> None:
     # The same frames re-encoded to AVI (a different codec) still match, all frames.
-    [match] = matcher.match(record(video("avi", 0, seconds=10)))
+    [match] = matcher.match(lookup(record(video("avi", 0, seconds=10))))
     assert (match.kind, match.media_id, match.category, match.frames) == ("vpdq", "walk", "A",
                                                                         "10/10")
     assert match.to_json()["hashset"] == "demo"
 
 
 def test_clip_of_a_known_video_matches_by_default(matcher: VideoMatcher) -> None:
-    [match] = matcher.match(record(video("mp4", 0, seconds=4)))
+    [match] = matcher.match(lookup(record(video("mp4", 0, seconds=4))))
     assert match.media_id == "walk" and match.frames == "4/4"
 
 
 def test_both_way_threshold_reproduces_vpdq(matcher: VideoMatcher) -> None:
     strict = VideoMatcher(matcher._videos, compared_threshold=80.0)
-    assert strict.match(record(video("mp4", 0, seconds=4))) == []  # 4 of 10 known frames
-    assert [m.media_id for m in strict.match(record(video("avi", 0, seconds=10)))] == ["walk"]
+    assert strict.match(lookup(record(video("mp4", 0, seconds=4)))) == []  # 4 of 10 known frames
+    found = strict.match(lookup(record(video("avi", 0, seconds=10))))
+    assert [m.media_id for m in found] == ["walk"]
 
 
 def test_unrelated_video_does_not_match(matcher: VideoMatcher) -> None:
-    assert matcher.match(record(video("mp4", 2))) == []
+    assert matcher.match(lookup(record(video("mp4", 2)))) == []
 
 
 def test_low_quality_frames_are_not_matched_on() -> None:
@@ -148,8 +150,8 @@ def test_low_quality_frames_are_not_matched_on() -> None:
     flat = [[n, 10, h, t] for n, _, h, t in frames]  # all frames below the quality floor
     known = KnownVideo("demo", "known-bad", "walk", tuple((h, 100) for _, _, h, _ in frames))
     m = VideoMatcher([known])
-    assert m.match({"signals": {"vpdq": {"frames": flat, "duration": 5.0}}}) == []
-    assert m.match({"signals": {}}) == []
+    assert m.match(lookup({"signals": {"vpdq": {"frames": flat, "duration": 5.0}}})) == []
+    assert m.match(lookup({"signals": {}})) == []
 
 
 def test_threshold_is_configurable(matcher: VideoMatcher) -> None:
@@ -157,6 +159,6 @@ def test_threshold_is_configurable(matcher: VideoMatcher) -> None:
     walk = vpdq(video("mp4", 0))["frames"]
     other = vpdq(video("mp4", 2))["frames"]
     mixed = {"signals": {"vpdq": {"frames": walk[:2] + other[2:], "duration": 5.0}}}
-    assert matcher.match(mixed) == []
+    assert matcher.match(lookup(mixed)) == []
     loose = VideoMatcher(matcher._videos, query_threshold=40.0)
-    assert [m.frames for m in loose.match(mixed)] == ["2/5"]
+    assert [m.frames for m in loose.match(lookup(mixed))] == ["2/5"]

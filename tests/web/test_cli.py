@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from fellwatch.cli import main
+from fellwatch.errors import ExitCode
 from tests.web.conftest import write_findings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def test_audit_verify_names_the_first_broken_entry(world: Any, capsys: Any) -> N
     with connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditentry SET detail = %s WHERE seq = %s",
                        ['{"case":4242}', victim.seq])
-    assert main(["audit", "verify"]) == 1
+    assert main(["audit", "verify"]) == ExitCode.INCOMPLETE
     assert f"broken at entry #{victim.seq}:" in capsys.readouterr().err
 
 
@@ -38,7 +39,7 @@ def test_records_import_scan(world: Any, tmp_path: Path, capsys: Any) -> None:
             "--user", "erin.examiner"]
     assert main(args) == 0
     assert "recorded 6 findings against exhibit JD/1" in capsys.readouterr().out
-    assert main(args) == 1
+    assert main(args) == ExitCode.INPUT
     assert "imported before" in capsys.readouterr().err
 
 
@@ -67,7 +68,7 @@ def test_the_real_command_on_a_fresh_store_detects_tampering(tmp_path: Path) -> 
         assert db.execute("SELECT count(*) FROM audit_auditentry").fetchone() == (3,)
         db.execute("UPDATE audit_auditentry SET username = 'nobody' WHERE seq = 2")
     done = _fellwatch(data, "audit", "verify")
-    assert done.returncode == 1
+    assert done.returncode == ExitCode.INCOMPLETE
     assert "broken at entry #2:" in done.stderr
 
 
@@ -83,5 +84,5 @@ def test_records_add_user(db: Any, monkeypatch: Any, capsys: Any) -> None:
     assert user.officer.role == "auditor" and user.check_password("a synthetic passphrase 77")
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["records", "add-user", "bob", "--role", "examiner", "--unit", "U",
-                 "--password-stdin"]) == 1
+                 "--password-stdin"]) == ExitCode.USAGE
     assert "too short" in capsys.readouterr().err

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fellwatch.errors import SettingError
+
 _TOKEN = re.compile(r"[\w'$@/-]+|[^\w\s]", re.UNICODE)
 _SQUEEZE = re.compile(r"([a-z])\1+")
 _REPEAT3 = re.compile(r"([a-z])\1{2,}")
@@ -24,8 +26,9 @@ _NUMBER_UNIT = re.compile(
 _EXCERPT = 120
 
 
-class RulesError(Exception):
-    """The rule file cannot be read or is not valid; one line says where."""
+class RulesError(SettingError):
+    """The rule file (the `chat_rules` setting) cannot be read or is not valid; one line says
+    where. Refused before any item is read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,18 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fellwatch.errors import FellwatchError, ItemError
+
+__all__ = ["EvidenceError", "Item", "ItemError", "Origin"]
+
 Origin = Literal["filesystem", "archive", "folder", "carved"]
 
 
-class EvidenceError(Exception):
+class EvidenceError(FellwatchError):
     """The evidence as a whole cannot be opened (unknown format, missing segment, missing parent).
 
     The message is one line, fit to show the examiner as the reason the scan did not run.
     """
-
-
-class ItemError(Exception):
-    """One item cannot be read or parsed; recorded on that item, the scan carries on."""
 
 
 @dataclass(frozen=True, slots=True)

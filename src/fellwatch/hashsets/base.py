@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
+from fellwatch.errors import FellwatchError
+
 SetKind = Literal["known-bad", "known-good"]
 HashKind = Literal["md5", "sha1", "sha256", "pdq", "vpdq"]
 
 HEX_LENGTHS: dict[str, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 
 
-class HashSetError(Exception):
+class HashSetError(FellwatchError):
     """A hash-set file cannot be read (unknown format, malformed); one-line message."""
 
 

@@ -1,34 +1,28 @@
-"""What a match is. Every match names the set, the hash kind and the category."""
+"""What a matcher is. A match (`record.Match`) names the set, the hash kind and the category."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
+from fellwatch.record import Candidate, ItemRecord, Match
 
-@dataclass(frozen=True, slots=True, order=True)
-class Match:
-    hashset: str
-    set_kind: str  # "known-bad" | "known-good"
-    kind: str  # "md5" | "sha1" | "sha256" | "pdq" | "vpdq"
-    category: str | None = None  # the mapped category label, e.g. "A", "CAM"
-    distance: int | None = None  # 0 for exact; Hamming distance for PDQ
-    variant: str | None = None  # which dihedral variant / border trim matched (PDQ)
-    media_id: str | None = None
-    frames: str | None = None  # vPDQ: "matched/total"
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+__all__ = ["Candidate", "CandidateSource", "Match", "Matcher"]
 
 
 class Matcher(Protocol):
-    """Looks one item's record up against hash sets.
+    """Looks items' records up against hash sets.
 
-    `record` is the item's JSON-able record as the scan builds it: it holds `md5`, `sha1`,
-    `sha256`, `content_type` and `signals` (e.g. `signals["pdq"]`). A matcher does no I/O on
-    evidence.
+    A record holds `md5`, `sha1`, `sha256`, `content_type` and `signals` (e.g.
+    `signals["pdq"]`) when it reaches a matcher. A matcher does no I/O on evidence.
     """
 
-    def match(self, record: dict[str, Any]) -> list[Match]: ...
+    def match(self, record: ItemRecord) -> list[Match]: ...
 
     def close(self) -> None: ...
+
+
+class CandidateSource(Protocol):
+    """A matcher that also offers near-matches too weak to count (perceptual ones)."""
+
+    def candidates_many(self, records: Sequence[ItemRecord]) -> list[list[Candidate]]: ...

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from fellwatch.hashsets import categories
 from fellwatch.hashsets.base import HashKind, HashSetError, HashSetInfo
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.matching.base import Match
+from fellwatch.record import ItemRecord
 
 DIGEST_KINDS: tuple[HashKind, ...] = ("md5", "sha1", "sha256")
 
@@ -48,10 +49,10 @@ class ExactMatcher:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["store"], state["infos"])  # type: ignore[misc]
 
-    def match(self, record: Mapping[str, Any]) -> list[Match]:
+    def match(self, record: ItemRecord) -> list[Match]:
         return self.match_many([record])[0]
 
-    def match_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Match]]:
+    def match_many(self, records: Sequence[ItemRecord]) -> list[list[Match]]:
         """`match` for many records with one batched lookup per digest kind."""
         results: list[list[Match]] = [[] for _ in records]
         for kind in DIGEST_KINDS:
@@ -61,7 +62,7 @@ class ExactMatcher:
             digests = {
                 digest.lower(): None
                 for record in records
-                if isinstance(digest := record.get(kind), str) and digest
+                if isinstance(digest := getattr(record, kind), str) and digest
             }
             if not digests:
                 continue
@@ -69,7 +70,7 @@ class ExactMatcher:
             if not found:
                 continue
             for index, record in enumerate(records):
-                digest = record.get(kind)
+                digest = getattr(record, kind)
                 if not isinstance(digest, str):
                     continue
                 for set_name, entry in found.get(digest.lower(), ()):

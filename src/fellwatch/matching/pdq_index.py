@@ -37,6 +37,8 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 
+from fellwatch.errors import FellwatchError
+
 BITS = 256
 CODE_BYTES = BITS // 8
 SUBSTRINGS = 11
@@ -50,7 +52,7 @@ INDEX_FORMAT = 1
 Backend = Literal["flat", "mih"]
 
 
-class PdqIndexError(Exception):
+class PdqIndexError(FellwatchError):
     """An index file is missing, of another format, or does not fit its hash set."""
 
 

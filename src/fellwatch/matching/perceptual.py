@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from fellwatch.matching.pdq_index import (
     as_codes,
     hex_to_codes,
 )
+from fellwatch.record import ItemRecord
 from fellwatch.signals.pdq import variant_hashes
 
 DEFAULT_THRESHOLD = 31
@@ -125,17 +126,17 @@ class PerceptualMatcher:
             for s in self._sets
         ]
 
-    def queries(self, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def queries(self, record: ItemRecord) -> list[tuple[str, str]]:
         """The (variant name, hex) pairs of a record that are matched on, in preference order."""
-        pdq = (record.get("signals") or {}).get("pdq")
+        pdq = record.signals.get("pdq")
         if not isinstance(pdq, dict) or "hash" not in pdq:
             return []
         return [(name, hx) for name, hx, q in variant_hashes(pdq) if q >= self.min_quality]
 
-    def match(self, record: dict[str, Any]) -> list[Match]:
+    def match(self, record: ItemRecord) -> list[Match]:
         return self.match_many([record])[0]
 
-    def match_many(self, records: Sequence[Mapping[str, Any]]) -> list[list[Match]]:
+    def match_many(self, records: Sequence[ItemRecord]) -> list[list[Match]]:
         """`match` for a batch of records: every hash of every record goes to each set's index
         in ONE search (the scan hands batches of up to 64 items), so the index's fixed cost
         per search is paid once per batch, not once per picture."""

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from fellwatch.hashsets.base import HashEntry, SetKind
 from fellwatch.matching.base import Match
+from fellwatch.record import ItemRecord
 
 DEFAULT_DISTANCE = 31
 DEFAULT_QUALITY = 50
@@ -93,8 +93,8 @@ class VideoMatcher:
         self._owner = np.asarray(owners, dtype=np.int64)
         self._per_video = np.bincount(self._owner, minlength=len(self._videos))
 
-    def match(self, record: dict[str, Any]) -> list[Match]:
-        signal = (record.get("signals") or {}).get("vpdq")
+    def match(self, record: ItemRecord) -> list[Match]:
+        signal = record.signals.get("vpdq")
         if not signal or not len(self._videos):
             return []
         query = [h for _, q, h, _ in signal.get("frames", []) if q >= self.quality]

@@ -7,26 +7,27 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from fellwatch.reports.findings import categories, exif_lead, is_lead
+from fellwatch.record import ItemRecord
+from fellwatch.reports.findings import ScanOutputs, exif_lead
 
 
-def matched_by(item: dict[str, Any]) -> list[str]:
+def matched_by(item: ItemRecord) -> list[str]:
     """One line per hash set: the hash kinds that matched, with PDQ distance and variant."""
     by_set: dict[str, list[str]] = {}
-    for m in item["matches"]:
-        text = m["kind"]
-        if m.get("distance"):
-            text += f" distance {m['distance']}"
-        if m.get("variant") and m["variant"] != "original":
-            text += f" {m['variant']}"
-        if m.get("frames"):
-            text += f" frames {m['frames']}"
-        by_set.setdefault(m["hashset"], []).append(text)
+    for m in item.matches:
+        text = m.kind
+        if m.distance:
+            text += f" distance {m.distance}"
+        if m.variant and m.variant != "original":
+            text += f" {m.variant}"
+        if m.frames:
+            text += f" frames {m.frames}"
+        by_set.setdefault(m.hashset, []).append(text)
     return [f"{name}: {', '.join(kinds)}" for name, kinds in by_set.items()]
 
 
 def write_html(
-    findings: dict[str, Any], run: dict[str, Any], path: Path,
+    outputs: ScanOutputs, run: dict[str, Any], path: Path,
     flagged: list[dict[str, Any]] | None = None,
 ) -> None:
     """`flagged`: the flagged conversations (conversations.json order), shown with their
@@ -36,19 +37,14 @@ def write_html(
         autoescape=select_autoescape(default=True),
         keep_trailing_newline=True,
     )
-    items = findings["items"]
-    matched = [i for i in items if categories(i)]
-    errors = [i for i in items if i["error"]]
-    leads = [(i, exif_lead(i)) for i in items if is_lead(i)]
     html = env.get_template("report.html").render(
-        findings=findings,
+        findings=outputs.head,
         run=run,
-        matched=matched,
-        errors=errors,
-        leads=leads,
+        matched=outputs.matched,
+        errors=outputs.errors,
+        leads=[(i, exif_lead(i)) for i in outputs.leads],
         flagged=flagged or [],
-        review=sum(1 for i in items if i["review"]),
-        categories=categories,
+        review=outputs.summary["review"],
         matched_by=matched_by,
     )
     path.write_text(html, encoding="utf-8")

@@ -14,21 +14,22 @@ import signal
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
-from typing import Any
 
+from fellwatch.errors import reason as error_reason
+from fellwatch.faults import KILL_AFTER_BATCHES, fault_value
 from fellwatch.matching.base import Matcher
+from fellwatch.record import ItemRecord
 from fellwatch.scan.executors import Executor, LocalExecutor
 from fellwatch.scan.progress import Progress
 from fellwatch.scan.worker import (
     Batch,
     BatchResult,
     base_record,
-    error_reason,
     range_error_record,
 )
 from fellwatch.store.scanstore import ScanStore
 
-Classify = Callable[[list[dict[str, Any]], Sequence[Matcher]], None]
+Classify = Callable[[list[ItemRecord], Sequence[Matcher]], None]
 
 FIRST_TRY, SECOND_TRY, ALONE = 0, 1, 2
 
@@ -163,11 +164,11 @@ def _single_units(batch: Batch) -> list[Batch]:
 
 def _crash_result(batch: Batch, exc: BaseException) -> BatchResult:
     """The recorded outcome of a unit that crashed the process reading it, twice."""
-    reason = f"the worker process crashed on this item ({type(exc).__name__})"
+    why = f"the worker process crashed on this item ({type(exc).__name__})"
     result = BatchResult(batch.evidence_index, batch.unit_keys())
     for item in batch.items:
         record = base_record(item)
-        record["error"] = reason
+        record.error = why
         result.records.append(record)
     for byte_range in batch.ranges:
         result.records.append(range_error_record(batch.evidence_path, byte_range, exc))
@@ -176,5 +177,5 @@ def _crash_result(batch: Batch, exc: BaseException) -> BatchResult:
 
 def _fault_after() -> int | None:
     # Fault injection for the resume tests: SIGKILL this process after N committed batches.
-    value = os.environ.get("FELLWATCH_FAULT_KILL_AFTER_BATCHES")
+    value = fault_value(KILL_AFTER_BATCHES)
     return int(value) if value else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 import time
@@ -14,12 +15,7 @@ from typing import Any
 from fellwatch.chats.rules import load_rules
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.reports.chats import write_chat_outputs
-from fellwatch.reports.findings import (
-    build_findings,
-    write_findings,
-    write_inventory,
-    write_run_record,
-)
+from fellwatch.reports.findings import write_outputs, write_run_record
 from fellwatch.reports.html import write_html
 from fellwatch.scan.matchers import build_matchers, describe_sets, resolve_sets
 from fellwatch.scan.pipeline import ScanRequest, run_scan
@@ -30,12 +26,18 @@ from fellwatch.store.scanstore import ScanStore
 @dataclass
 class ScanReport:
     out_dir: Path
-    findings: dict[str, Any]
+    summary: dict[str, Any]  # findings.json's `summary`: what the CLI prints
     run: dict[str, Any]
 
     @property
     def findings_path(self) -> Path:
         return self.out_dir / "findings.json"
+
+    @property
+    def findings(self) -> dict[str, Any]:
+        """findings.json, read back whole (the scan itself never holds every item)."""
+        loaded: dict[str, Any] = json.loads(self.findings_path.read_text(encoding="utf-8"))
+        return loaded
 
 
 def scan(
@@ -77,10 +79,8 @@ def scan(
             matcher.close()
     records = ScanStore(out_dir / "scan.sqlite")
     try:
-        findings = build_findings(records)
-        write_findings(findings, out_dir / "findings.json")
-        write_inventory(records, out_dir / "inventory.csv")
-        flagged = write_chat_outputs(records.path, out_dir, findings["evidence"])
+        outputs = write_outputs(records, out_dir)
+        flagged = write_chat_outputs(records.path, out_dir, outputs.head["evidence"])
     finally:
         records.close()
     run = {
@@ -106,5 +106,5 @@ def scan(
         "clock": time.tzname[0],
     }
     write_run_record(out_dir / "run.json", run)
-    write_html(findings, run, out_dir / "report.html", flagged)
-    return ScanReport(out_dir=out_dir, findings=findings, run=run)
+    write_html(outputs, run, out_dir / "report.html", flagged)
+    return ScanReport(out_dir=out_dir, summary=outputs.summary, run=run)

@@ -18,6 +18,7 @@ from fellwatch import TOOL_NAME, __version__
 from fellwatch.chats.stage import run_chat_stage
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.matching.base import Matcher
+from fellwatch.record import Candidate, ItemRecord, Match
 from fellwatch.scan.dispatch import Dispatcher
 from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
@@ -107,6 +108,8 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
             for items, ranges in _batches(plan):
                 dispatcher.submit(Batch(index, ev.path, items, request.settings, ranges))
         dispatcher.finish()
+        # Decided here, once, so every output counts a carved copy of a named file the same.
+        store.mark_carved_duplicates()
         scanned_items, scanned_bytes = progress.items, progress.bytes
         # Chats after the item pass: the store knows every item and its read errors by then.
         chat_started = time.monotonic()
@@ -179,24 +182,33 @@ def _batches(plan: Plan) -> Iterator[tuple[list[Item], list[ByteRange]]]:
         yield [], [byte_range]
 
 
-def classify(records: list[dict[str, Any]], matchers: Sequence[Matcher]) -> None:
-    """Attach matches and the known-good / needs-review flags to a batch of records."""
-    found: list[list[dict[str, Any]]] = [[] for _ in records]
-    readable = [i for i, r in enumerate(records) if r["md5"] is not None or r["signals"]]
+def classify(records: list[ItemRecord], matchers: Sequence[Matcher]) -> None:
+    """Decide, once, what each record of a batch is: its matches and candidates, known-good,
+    and whether it needs a person (every output reads these; none derives them again)."""
+    readable = [r for r in records if r.readable]
     for matcher in matchers:
-        batch = [records[i] for i in readable]
         match_many = getattr(matcher, "match_many", None)
-        results = match_many(batch) if match_many else [matcher.match(r) for r in batch]
-        for i, matches in zip(readable, results, strict=True):
-            found[i].extend(m.to_json() for m in matches)
-    for record, matches in zip(records, found, strict=True):
-        matches.sort(key=lambda m: sorted(m.items()))
-        record["matches"] = matches
-        known_bad = any(m["set_kind"] == "known-bad" for m in matches)
-        record["known_good"] = any(m["set_kind"] == "known-good" for m in matches)
-        content_type = record["content_type"] or ""
-        record["review"] = (
+        results = match_many(readable) if match_many else [matcher.match(r) for r in readable]
+        for record, matches in zip(readable, results, strict=True):
+            record.matches.extend(matches)
+        candidates_many = getattr(matcher, "candidates_many", None)
+        if candidates_many is not None:
+            for record, candidates in zip(readable, candidates_many(readable), strict=True):
+                record.candidates.extend(candidates)
+    for record in records:
+        # The order of findings.json: by the fields as written (None-safe, unlike field order).
+        record.matches.sort(key=_json_order)
+        record.candidates.sort(key=_json_order)
+        record.known_good = any(m.set_kind == "known-good" for m in record.matches)
+        content_type = record.content_type or ""
+        # A candidate is not a match: an item with only candidates still needs a person.
+        record.review = (
             (is_picture(content_type) or is_video(content_type))
-            and not known_bad
-            and not record["known_good"]
+            and not record.known_bad
+            and not record.known_good
+            and record.carved_duplicate_of is None
         )
+
+
+def _json_order(hit: Match | Candidate) -> list[tuple[str, Any]]:
+    return sorted(hit.to_json().items())

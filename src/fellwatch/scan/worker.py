@@ -12,11 +12,14 @@ import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from fellwatch.carving import carve
+from fellwatch.errors import reason
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.evidence.archives import ArchiveLimits, iter_archive
+from fellwatch.faults import CRASH_ON_PATH, fault_value
+from fellwatch.record import ItemRecord
 from fellwatch.settings import ScanSettings
 from fellwatch.signals import filetype
 from fellwatch.signals.base import HEAD_BYTES
@@ -48,12 +51,12 @@ def range_key(byte_range: ByteRange) -> str:
 class BatchResult:
     evidence_index: int
     unit_keys: list[str]
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[ItemRecord] = field(default_factory=list)
     bytes_read: int = 0
 
 
 _EVIDENCE: dict[str, Evidence] = {}
-_CRASH_ON = os.environ.get("FELLWATCH_FAULT_CRASH_ON_PATH")
+_CRASH_ON = fault_value(CRASH_ON_PATH)
 
 
 def _evidence(path: str) -> Evidence:
@@ -73,12 +76,12 @@ def process_batch(batch: Batch) -> BatchResult:
             result.records.extend(processor.process(item))
         except Exception as exc:  # a reader or signal bug must cost one item, not the scan
             record = base_record(item)
-            record["error"] = f"internal error: {error_reason(exc)}"
+            record.error = f"internal error: {reason(exc)}"
             result.records.append(record)
         result.bytes_read += item.size
     for byte_range in batch.ranges:
         # Carved items are items like any other: hashed, signalled, matched.
-        carved_so_far: list[dict[str, Any]] = []
+        carved_so_far: list[ItemRecord] = []
         try:
             for carved in carve(ev.read_range, [byte_range], ev.path):
                 carved_so_far.extend(processor.process(carved))
@@ -89,7 +92,7 @@ def process_batch(batch: Batch) -> BatchResult:
     return result
 
 
-def range_error_record(evidence: str, byte_range: ByteRange, exc: BaseException) -> dict[str, Any]:
+def range_error_record(evidence: str, byte_range: ByteRange, exc: BaseException) -> ItemRecord:
     """The recorded outcome of a byte range whose carving stopped part-way."""
     item = Item(
         evidence=evidence,
@@ -100,24 +103,26 @@ def range_error_record(evidence: str, byte_range: ByteRange, exc: BaseException)
         allocated=False,
         partition=byte_range.partition,
         offset=byte_range.offset,
-        error=f"carving of this {byte_range.kind} range stopped: {error_reason(exc)}",
+        error=f"carving of this {byte_range.kind} range stopped: {reason(exc)}",
     )
     return base_record(item)
 
 
-def base_record(item: Item) -> dict[str, Any]:
-    return {
-        "key": item.key,
-        **item.provenance(),
-        "times": dict(sorted(item.times.items())),
-        "md5": None,
-        "sha1": None,
-        "sha256": None,
-        "content_type": None,
-        "extension_mismatch": False,
-        "signals": {},
-        "error": item.error,
-    }
+def base_record(item: Item) -> ItemRecord:
+    return ItemRecord(
+        evidence=item.evidence,
+        key=item.key,
+        path=item.path,
+        size=item.size,
+        origin=item.origin,
+        allocated=item.allocated,
+        path_spec=item.path_spec,
+        partition=item.partition,
+        inode=item.inode,
+        offset=item.offset,
+        times=dict(sorted(item.times.items())),
+        error=item.error,
+    )
 
 
 class ItemProcessor:
@@ -126,7 +131,7 @@ class ItemProcessor:
         self.settings = settings
         self.signals = load_signals()
 
-    def process(self, item: Item) -> Iterator[dict[str, Any]]:
+    def process(self, item: Item) -> Iterator[ItemRecord]:
         """The record of one item, then the records of anything inside it (archive members)."""
         if _CRASH_ON is not None and item.path == _CRASH_ON:
             # Fault injection for the crash tests: die as a native reader would.
@@ -138,38 +143,38 @@ class ItemProcessor:
         try:
             stream = self._open(item)
         except Exception as exc:  # any reader failure is this item's outcome, not the scan's
-            record["error"] = error_reason(exc)
+            record.error = reason(exc)
             yield record
             return
         with stream:
             content = self._read(stream, record)
-        if record["error"] is None and content is not None:
+        if record.error is None and content is not None:
             self._signals(content, record)
-        members: list[dict[str, Any]] = []
-        if record["error"] is None and filetype.is_archive(record["content_type"] or ""):
+        members: list[ItemRecord] = []
+        if record.error is None and filetype.is_archive(record.content_type or ""):
             members = self._expand(item, record)
         yield record
         yield from members
 
-    def _expand(self, item: Item, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def _expand(self, item: Item, record: ItemRecord) -> list[ItemRecord]:
         """Records of every member, at every depth; iter_archive does the nesting itself."""
         limits = ArchiveLimits(
             max_depth=self.settings.archive_max_depth,
             max_total_bytes=self.settings.archive_max_bytes,
             max_ratio=self.settings.archive_max_ratio,
         )
-        members: list[dict[str, Any]] = []
+        members: list[ItemRecord] = []
         try:
             with self._open(item) as stream:
-                for member in iter_archive(stream, item, record["content_type"], limits):
+                for member in iter_archive(stream, item, record.content_type or "", limits):
                     member_record = base_record(member.item)
                     if member.stream is not None:
                         content = self._read(member.stream, member_record)
-                        if member_record["error"] is None and content is not None:
+                        if member_record.error is None and content is not None:
                             self._signals(content, member_record)
                     members.append(member_record)
         except Exception as exc:  # a corrupt or bombed archive is the outer item's outcome
-            record["error"] = f"archive: {error_reason(exc)}"
+            record.error = f"archive: {reason(exc)}"
         return members
 
     def _open(self, item: Item) -> BinaryIO:
@@ -178,7 +183,7 @@ class ItemProcessor:
             return io.BytesIO(self.evidence.read_range(offset, length))
         return self.evidence.open_item(item)
 
-    def _read(self, stream: BinaryIO, record: dict[str, Any]) -> bytes | None:
+    def _read(self, stream: BinaryIO, record: ItemRecord) -> bytes | None:
         """Digest the whole stream in one read; keep the bytes when a content signal needs them."""
         # Threads per digest help only when this is the one worker; with a worker per core
         # they contend for the same cores (measured: 25 % slower with two workers).
@@ -187,11 +192,11 @@ class ItemProcessor:
         try:
             first = stream.read(CHUNK)
             content_type = filetype.sniff(first[:HEAD])
-            record["content_type"] = content_type
-            record["extension_mismatch"] = filetype.extension_mismatch(record["path"], content_type)
+            record.content_type = content_type
+            record.extension_mismatch = filetype.extension_mismatch(record.path, content_type)
             self._signals(first[:HEAD_BYTES], record, head_only=True)
             wants = self._wants_content(content_type)
-            if wants and record["size"] <= self.settings.max_content_bytes:
+            if wants and record.size <= self.settings.max_content_bytes:
                 kept = []
             chunk = first
             held = 0
@@ -206,21 +211,21 @@ class ItemProcessor:
                         kept = None
                 chunk = stream.read(CHUNK)
         except Exception as exc:
-            record["error"] = f"read failed after {hasher.result().size} bytes: {error_reason(exc)}"
+            record.error = f"read failed after {hasher.result().size} bytes: {reason(exc)}"
             return None
         digests = hasher.result()
-        record.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256)
-        if digests.size != record["size"]:
-            if record["origin"] == "archive":
+        record.md5, record.sha1, record.sha256 = digests.md5, digests.sha1, digests.sha256
+        if digests.size != record.size:
+            if record.origin == "archive":
                 # A gzip stream declares no reliable size (its trailer holds it modulo 4 GiB,
                 # some writers leave 0); the archive reader checks zip and tar sizes and CRCs
                 # itself. The size shown is what the member really holds.
-                record["size"] = digests.size
+                record.size = digests.size
             else:
                 # A short read means the content is not what the metadata says: say so.
-                record["error"] = f"read {digests.size} bytes, metadata says {record['size']}"
+                record.error = f"read {digests.size} bytes, metadata says {record.size}"
         if wants and kept is None:
-            record["signals"]["skipped"] = (
+            record.signals["skipped"] = (
                 f"larger than max_content_bytes ({self.settings.max_content_bytes})"
             )
         return b"".join(kept) if kept is not None else None
@@ -228,8 +233,8 @@ class ItemProcessor:
     def _wants_content(self, content_type: str) -> bool:
         return any(s.applies_to(content_type) for s in self.signals.values() if not s.head_only)
 
-    def _signals(self, content: bytes, record: dict[str, Any], head_only: bool = False) -> None:
-        content_type = record["content_type"]
+    def _signals(self, content: bytes, record: ItemRecord, head_only: bool = False) -> None:
+        content_type = record.content_type or ""
         for name in sorted(self.signals):
             signal = self.signals[name]
             if signal.head_only != head_only or not signal.applies_to(content_type):
@@ -237,13 +242,7 @@ class ItemProcessor:
             try:
                 value = signal.compute(io.BytesIO(content), content_type)
             except Exception as exc:  # malformed content is the item's outcome
-                record["error"] = f"{name}: {error_reason(exc)}"
+                record.error = f"{name}: {reason(exc)}"
                 continue
             if value is not None:
-                record["signals"][name] = value
-
-
-def error_reason(exc: BaseException) -> str:
-    """One line for an exception: its type and the first line of its message."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+                record.signals[name] = value

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from PIL import ExifTags, Image
 
-from fellwatch.evidence.item import ItemError
+from fellwatch.errors import ItemError
 from fellwatch.signals.base import register
 
 _APPLIES = frozenset(

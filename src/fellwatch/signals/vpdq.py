@@ -15,7 +15,7 @@ import av
 import numpy as np
 import pdqhash
 
-from fellwatch.evidence.item import ItemError
+from fellwatch.errors import ItemError
 from fellwatch.signals.base import register
 
 DEFAULT_SECONDS_PER_HASH = 1.0

@@ -11,17 +11,24 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from fellwatch.errors import FellwatchError, OutputError
+from fellwatch.record import ItemRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     evidence INTEGER NOT NULL,
     key TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    sha256 TEXT,
     record TEXT NOT NULL,
     PRIMARY KEY (evidence, key)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_sha256 ON records (evidence, sha256);
 CREATE TABLE IF NOT EXISTS units (
     evidence INTEGER NOT NULL,
     key TEXT NOT NULL,
@@ -30,7 +37,7 @@ CREATE TABLE IF NOT EXISTS units (
 """
 
 
-class ScanStoreError(Exception):
+class ScanStoreError(FellwatchError):
     """The output folder holds a different scan, or its store cannot be read."""
 
 
@@ -73,22 +80,17 @@ class ScanStore:
         return {r[0] for r in rows}
 
     def commit_batch(
-        self, evidence: int, unit_keys: Iterable[str], records: Iterable[dict[str, Any]]
+        self, evidence: int, unit_keys: Iterable[str], records: Iterable[ItemRecord]
     ) -> None:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
-                [(evidence, r["key"], json.dumps(r, sort_keys=True)) for r in records],
-            )
-            db.executemany(
+        rows = [
+            (evidence, r.key, r.origin, r.sha256, json.dumps(r.to_json(), sort_keys=True))
+            for r in records
+        ]
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?)", [(evidence, k) for k in unit_keys]
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def set_meta(self, name: str, value: Any) -> None:
         self._db.execute(
@@ -99,11 +101,71 @@ class ScanStore:
         row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every record, ordered by evidence then key: the order of findings.json."""
+    def records(self) -> Iterator[ItemRecord]:
+        """Every record, ordered by evidence then key: the order of findings.json (streamed)."""
         rows = self._db.execute("SELECT record FROM records ORDER BY evidence, key")
         for (text,) in rows:
-            yield json.loads(text)
+            yield ItemRecord.from_json(json.loads(text))
+
+    def mark_carved_duplicates(self) -> int:
+        """Mark each carved object whose bytes equal a file the file system still names.
+
+        It is the same picture found twice: kept (its offset is evidence too), named after the
+        first such file in key order, and not counted or reviewed again. Returns how many.
+        """
+        rows = self._db.execute(
+            """
+            SELECT c.evidence, c.key, (
+                SELECT n.record FROM records n
+                WHERE n.evidence = c.evidence AND n.sha256 = c.sha256 AND n.origin != 'carved'
+                ORDER BY n.key LIMIT 1)
+            FROM records c WHERE c.origin = 'carved' AND c.sha256 IS NOT NULL
+            """
+        ).fetchall()
+        updates = []
+        for evidence, key, named in rows:
+            if named is None:
+                continue
+            record = self.record(evidence, key)
+            record.carved_duplicate_of = json.loads(named)["path"]
+            record.review = False
+            updates.append((json.dumps(record.to_json(), sort_keys=True), evidence, key))
+        if updates:
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE records SET record = ? WHERE evidence = ? AND key = ?", updates
+                )
+        return len(updates)
+
+    def record(self, evidence: int, key: str) -> ItemRecord:
+        row = self._db.execute(
+            "SELECT record FROM records WHERE evidence = ? AND key = ?", (evidence, key)
+        ).fetchone()
+        if row is None:
+            raise KeyError((evidence, key))
+        return ItemRecord.from_json(json.loads(row[0]))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One batch, all or nothing. A full disk is the output's failure, said as such."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                # SQLite may already have rolled back by itself (a full disk does that);
+                # a second ROLLBACK would hide the real error behind "no transaction".
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc) or "disk I/O" in str(exc):
+                raise OutputError(
+                    f"cannot write the scan store {self.path}: {exc} (free space, then run "
+                    "the same command again: it resumes after the last committed batch)"
+                ) from exc
+            raise
 
     def close(self) -> None:
         self._db.close()

@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fellwatch.errors import FellwatchError
+
 SUPPORTED_SCHEMA = 1
 
 
-class ScanImportError(ValueError):
+class ScanImportError(FellwatchError, ValueError):
     """The directory cannot be imported; the message says why in one line."""
 
 
@@ -30,6 +32,21 @@ def import_scan_dir(
 
     ensure_django(migrate=True)
     return _import(Path(out_dir), case_ref, exhibit_ref, user or "system")
+
+
+def check_exhibit(case_ref: str, exhibit_ref: str) -> None:
+    """Raise ScanImportError unless the records hold exhibit `exhibit_ref` of case `case_ref`.
+
+    `fellwatch scan --case --exhibit` calls this before the scan starts, so a typo costs a
+    second, not a whole scan.
+    """
+    from fellwatch.web.bootstrap import ensure_django
+
+    ensure_django(migrate=True)
+    from fellwatch.web.records.models import Exhibit
+
+    if not Exhibit.objects.filter(case__reference=case_ref, reference=exhibit_ref).exists():
+        raise ScanImportError(f"no exhibit {exhibit_ref!r} in case {case_ref!r}")
 
 
 def _load(out_dir: Path) -> tuple[dict[str, Any], str]:

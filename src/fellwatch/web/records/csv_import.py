@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from fellwatch.errors import FellwatchError
 from fellwatch.web.audit.actor import acting_as
 from fellwatch.web.records.models import (
     AgeBand,
@@ -42,7 +43,7 @@ from fellwatch.web.records.models import (
 )
 
 
-class CsvImportError(ValueError):
+class CsvImportError(FellwatchError, ValueError):
     """The file was not imported; the message names each bad line."""
 
 

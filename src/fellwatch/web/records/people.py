@@ -8,11 +8,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from fellwatch.errors import UsageError
 from fellwatch.web.audit.actor import acting_as
 from fellwatch.web.records.models import Officer, Role, Unit
 
 
-class AddUserError(ValueError):
+class AddUserError(UsageError, ValueError):
     pass
 
 
