@@ -49,7 +49,7 @@ def ids(world: dict[str, Any], tmp_path: Path) -> dict[str, int]:
 
 def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
-    assert len(urls) == 14
+    assert len(urls) == 18  # 14 records pages + 4 chat pages
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)
 

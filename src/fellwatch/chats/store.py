@@ -94,12 +94,40 @@ class SourceOutcome:
 
 
 class ChatStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        if read_only:
+            # For readers of a finished scan (the web app): nothing is created or changed.
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                       isolation_level=None)
+            return
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+
+    @classmethod
+    def open_finished(cls, path: Path) -> ChatStore | None:
+        """The chat tables of a finished scan, read-only; None when it has none."""
+        if not path.is_file():
+            return None
+        try:
+            store = cls(path, read_only=True)
+            found = store._db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                "('chat_sources', 'chat_messages', 'chat_conversations', 'chat_hits')"
+            ).fetchone()[0]
+        except sqlite3.Error:
+            return None
+        if found != 4:
+            store.close()
+            return None
+        return store
+
+    def conversation(self, rank: int) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT doc FROM chat_conversations WHERE rank=?",
+                               (rank,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]), rank=rank)
 
     def close(self) -> None:
         self._db.close()
@@ -247,10 +275,13 @@ class ChatStore:
             db.execute("ROLLBACK")
             raise
 
-    def conversations(self, flagged_only: bool = False) -> list[dict[str, Any]]:
+    def conversations(self, flagged_only: bool = False,
+                      with_rank: bool = False) -> list[dict[str, Any]]:
         where = " WHERE flagged=1" if flagged_only else ""
-        return [json.loads(r[0]) for r in self._db.execute(
-            f"SELECT doc FROM chat_conversations{where} ORDER BY rank")]
+        rows = self._db.execute(f"SELECT rank, doc FROM chat_conversations{where} ORDER BY rank")
+        if with_rank:
+            return [dict(json.loads(doc), rank=rank) for rank, doc in rows]
+        return [json.loads(doc) for _, doc in rows]
 
     def counts(self) -> dict[str, int]:
         db = self._db

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "csp",
     "fellwatch.web.audit",
     "fellwatch.web.records",
+    "fellwatch.web.chats",
 ]
 
 MIDDLEWARE = [

@@ -310,8 +310,12 @@ def scan_report(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int)
 
 @case_view(write=True)
 def safeguarding_new(request: HttpRequest, case: Case) -> HttpResponse:
+    # A lead (the chat pages' "create safeguarding record") arrives as GET values: they only
+    # prefill the form, which the officer checks and saves.
+    prefill = {k: request.GET[k] for k in ("reference", "age_band", "identified_how", "outcome")
+               if k in request.GET}
     form = forms.SafeguardingForm(request.POST or None,
-                                  initial={"action_on": timezone.localdate()})
+                                  initial={"action_on": timezone.localdate(), **prefill})
     return _case_child_form(request, case, form, "Safeguarding record")
 
 
