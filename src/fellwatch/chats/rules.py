@@ -24,6 +24,7 @@ _SPACES = re.compile(r"\s+")
 _NUMBER_UNIT = re.compile(
     r"^(\d+)(am|pm|yo|y/o|yrs|yr|st|nd|rd|th|f|m|k|km|mi|min|mins|h|hr|hrs|s|p|kg|lbs?|cm|mm)$")
 _EXCERPT = 120
+_NAMED = re.compile(r"\(\?P<\w+>")
 
 
 class RulesError(SettingError):
@@ -63,22 +64,29 @@ class Rules:
     digest: str
     source: str
     _leet_table: dict[int, str] = field(default_factory=dict, compare=False)
+    # Every rule's patterns in one alternation: most messages hit no rule, and one search
+    # that fails is ~10x cheaper than a search per pattern.
+    _any: re.Pattern[str] | None = field(default=None, compare=False)
 
     def normalise(self, text: str) -> list[str]:
         """The forms a message is matched in: as written (normalised) and squeezed."""
         lowered = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+        words = self.words
         tokens = []
         for token in _TOKEN.findall(lowered):
-            unit = _NUMBER_UNIT.match(token)
-            if unit and token not in self.words:
-                # "12yo", "10am", "2nd": a number and its unit, not look-alike letters.
-                tokens += [unit.group(1), self.words.get(unit.group(2), unit.group(2))]
+            if token.isalpha() or not any(c.isdigit() or c in "@$" for c in token):
+                tokens.append(words.get(token, token))
                 continue
-            if any(c.isdigit() or c in "@$" for c in token) and any(c.isalpha() for c in token):
-                expanded = self.words.get(token)
+            unit = _NUMBER_UNIT.match(token)
+            if unit and token not in words:
+                # "12yo", "10am", "2nd": a number and its unit, not look-alike letters.
+                tokens += [unit.group(1), words.get(unit.group(2), unit.group(2))]
+                continue
+            if any(c.isalpha() for c in token):
+                expanded = words.get(token)
                 token = expanded if expanded is not None else token.translate(self._leet_table)
             else:
-                token = self.words.get(token, token)
+                token = words.get(token, token)
             tokens.append(token)
         base = _SPACES.sub(" ", " ".join(tokens)).strip()
         # "sooooo" is "soo" as written; doubled letters squeezed is a second form.
@@ -91,6 +99,8 @@ class Rules:
         if not text:
             return []
         forms = self.normalise(text)
+        if self._any is not None and not any(self._any.search(form) for form in forms):
+            return []
         hits: list[Hit] = []
         for rule in self.rules:
             found: re.Match[str] | None = None
@@ -188,7 +198,9 @@ def load_rules(path: str | Path | None = None) -> Rules:
     leet = {str(k): str(v) for k, v in normalise.get("leet", {}).items()}
     scoring = {"repeat": 0.25, "repeat_cap": 1.0, "child_side": 0.5, "minor_contact": 3.0}
     scoring.update({k: float(v) for k, v in doc.get("scoring", {}).items()})
+    combined = "|".join(f"(?:{_NAMED.sub('(?:', p.pattern)})" for r in rules for p in r.patterns)
     return Rules(
+        _any=re.compile(combined) if combined else None,
         rules=tuple(rules),
         threshold=float(doc.get("threshold", 6.0)),
         minor_age_below=int(doc.get("minor_age_below", 18)),

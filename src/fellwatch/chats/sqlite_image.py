@@ -39,7 +39,7 @@ class DatabaseError(Exception):
 class Recovered:
     """The page image and what was applied to build it."""
 
-    image: bytes
+    image: bytearray
     page_size: int
     wal_frames: int  # frames applied from the WAL (0: none)
     journal_pages: int  # pages rolled back from a hot journal (0: none)
@@ -153,16 +153,20 @@ def _apply_journal(
 
 
 def recover(main: bytes, wal: bytes | None = None, journal: bytes | None = None) -> Recovered:
-    """The page image of `main` with its WAL (or hot journal) applied."""
+    """The page image of `main` with its WAL (or hot journal) applied.
+
+    One copy of the file is made (the image SQLite is handed); the WAL's and journal's pages
+    are written over it, so memory stays near twice the database, not a page table's worth.
+    """
     page_size = check_header(main)
     header_pages = struct.unpack(">I", main[28:32])[0]
     valid_for = main[92:96] == main[24:28]
-    pages = {i + 1: main[i * page_size : (i + 1) * page_size]
-             for i in range(len(main) // page_size)}
-    frames, wal_pages = _apply_wal(pages, wal, page_size) if wal else (0, None)
+    whole = len(main) // page_size
+    changes: dict[int, bytes] = {}
+    frames, wal_pages = _apply_wal(changes, wal, page_size) if wal else (0, None)
     rolled, journal_pages = (0, None)
     if journal and not frames:
-        rolled, journal_pages = _apply_journal(pages, journal, page_size)
+        rolled, journal_pages = _apply_journal(changes, journal, page_size)
     if wal_pages is not None:
         size = wal_pages
     elif journal_pages is not None and rolled:
@@ -170,19 +174,24 @@ def recover(main: bytes, wal: bytes | None = None, journal: bytes | None = None)
     elif valid_for and header_pages:
         size = header_pages
     else:
-        size = len(main) // page_size
-    missing = [n for n in range(1, size + 1) if n not in pages or len(pages[n]) != page_size]
+        size = whole
+    missing = sum(1 for n in range(whole + 1, size + 1) if n not in changes)
     if missing or (len(main) % page_size and not frames):
         raise DatabaseError(
             f"truncated database: {len(main)} bytes, {size} pages of {page_size} needed "
-            f"({len(missing)} missing)")
-    image = bytearray(b"".join(pages[n] for n in range(1, size + 1)))
+            f"({missing} missing)")
+    image = bytearray(main[: min(whole, size) * page_size])
+    if size > whole:
+        image.extend(bytes((size - whole) * page_size))
+    for number, page in changes.items():
+        if number <= size:
+            image[(number - 1) * page_size : number * page_size] = page
     # Read as a rollback-journal database (the WAL is already applied), with the page count
     # that was just built trusted by SQLite (version-valid-for = change counter).
     image[18:20] = b"\x01\x01"
     image[28:32] = struct.pack(">I", size)
     image[92:96] = image[24:28]
-    return Recovered(bytes(image), page_size, frames, rolled)
+    return Recovered(image, page_size, frames, rolled)
 
 
 def open_in_memory(recovered: Recovered) -> sqlite3.Connection:

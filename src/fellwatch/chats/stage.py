@@ -197,13 +197,18 @@ def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[
     hits: list[tuple[int, str, int, str]] = []
     minors: dict[int, set[str]] = {}
     current: Tally | None = None
+    recipients: dict[str, list[str]] = {}  # the same recipients' JSON repeats row after row
     for row in store.messages_by_conversation():
         ident = (row["evidence"], row["source_key"], row["app"], row["conversation"])
         if current is None or (current.evidence, current.source_key, current.app,
                                current.conversation) != ident:
             current = Tally(*ident)
             tallies.append(current)
-        current.add(row["time"], row["sender"], json.loads(row["recipients"]), row["account"])
+            recipients.clear()
+        text = row["recipients"]
+        if text not in recipients:
+            recipients[text] = json.loads(text)
+        current.add(row["time"], row["sender"], recipients[text], row["account"])
         found = rules.match(row["text"])
         if not found:
             continue

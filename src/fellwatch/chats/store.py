@@ -306,8 +306,8 @@ def _row(evidence: int, key: str, seq: int, m: Message,
          attachments: list[dict[str, Any]]) -> tuple[Any, ...]:
     return (evidence, key, seq, m.app, m.account, m.conversation, m.message_id, m.time,
             m.direction, m.sender, json.dumps(list(m.recipients), ensure_ascii=False), m.text,
-            json.dumps(attachments, sort_keys=True, ensure_ascii=False), m.table, m.rowid,
-            int(m.deleted))
+            json.dumps(attachments, sort_keys=True, ensure_ascii=False) if attachments else "[]",
+            m.table, m.rowid, int(m.deleted))
 
 
 def _line(exc: BaseException) -> str:

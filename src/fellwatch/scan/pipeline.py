@@ -122,7 +122,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         for ev in opened:
             ev.close()
 
-    scan_seconds = time.monotonic() - scan_started
+    scan_seconds = time.monotonic() - scan_started - chat_seconds
     # Evidence is never written; prove it by hashing again after the scan.
     verify_started = time.monotonic()
     for entry in described:
