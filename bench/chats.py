@@ -198,7 +198,7 @@ def main() -> None:
             print(f"  {name}: largest database {biggest / 2**20:.1f} MiB")
         baseline = _baseline_rss()
         print(f"baseline: the interpreter with the chat modules loaded, {baseline:.0f} MiB RSS")
-        for name, tree in trees.items():
+        for tree in trees.values():
             runs = [_stage(tree, work) for _ in range(args.runs)]
             seconds = statistics.median(r["seconds"] for r in runs)
             cpu = statistics.median(r["cpu"] for r in runs)
