@@ -16,6 +16,7 @@ import os
 import random
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import tarfile
@@ -446,6 +447,66 @@ def chatstorage(path: Path) -> None:
     db.close()
 
 
+# --- Android Telegram -----------------------------------------------------------------------
+
+TELEGRAM_SQL = """
+CREATE TABLE users(uid INTEGER PRIMARY KEY, name TEXT, status INTEGER, data BLOB);
+CREATE TABLE dialogs(did INTEGER PRIMARY KEY, date INTEGER, unread_count INTEGER,
+  last_mid INTEGER, inbox_max INTEGER, outbox_max INTEGER, last_mid_i INTEGER,
+  unread_count_i INTEGER, pts INTEGER, date_i INTEGER, pinned INTEGER, flags INTEGER,
+  folder_id INTEGER, data BLOB, unread_reactions INTEGER, last_mid_group INTEGER,
+  ttl_period INTEGER);
+CREATE TABLE messages_v2(mid INTEGER, uid INTEGER, read_state INTEGER, send_state INTEGER,
+  date INTEGER, data BLOB, out INTEGER, ttl INTEGER, media INTEGER, replydata BLOB, imp INTEGER,
+  mention INTEGER, forwards INTEGER, replies_data BLOB, thread_reply_id INTEGER,
+  is_channel INTEGER, reply_to_message_id INTEGER, custom_params BLOB, group_id INTEGER,
+  reply_to_story_id INTEGER, PRIMARY KEY(mid, uid));
+"""
+TELEGRAM_USER = 5550001
+TELEGRAM = [
+    Line(False, 4000, "hey it's me from the game"),
+    Line(True, 4060, "switch to telegram its better"),
+    Line(False, 4120, "ok ✓ here now"),
+    Line(True, 4180, "lets talk on kik too " + "and more " * 40),  # a long TL string (0xFE)
+]
+# TL constructors: message (a recent layer) and peerUser; messageService has no text.
+TL_MESSAGE, TL_PEER_USER, TL_SERVICE = 0x94345242, 0x59511722, 0x2B085862
+
+
+def tl_string(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    head = bytes([len(raw)]) if len(raw) < 254 else b"\xfe" + len(raw).to_bytes(3, "little")
+    body = head + raw
+    return body + bytes(-len(body) % 4)
+
+
+def tl_message(mid: int, uid: int, date: int, text: str, out: bool) -> bytes:
+    flags = 0x2 if out else 0
+    return (struct.pack("<IiiIqi", TL_MESSAGE, flags, mid, TL_PEER_USER, uid, date)
+            + tl_string(text) + struct.pack("<i", 0))
+
+
+def cache4(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(TELEGRAM_SQL)
+    db.execute("INSERT INTO users (uid, name, status) VALUES (?, 'sam example;;;sam_e', 0)",
+               (TELEGRAM_USER,))
+    db.execute("INSERT INTO dialogs (did, date, last_mid) VALUES (?, ?, ?)",
+               (TELEGRAM_USER, KNOWN_UNIX_S, len(TELEGRAM)))
+    for mid, line in enumerate(TELEGRAM, start=1):
+        date = KNOWN_UNIX_S + line.seconds
+        db.execute("INSERT INTO messages_v2 (mid, uid, read_state, send_state, date, data, out, "
+                   "ttl, media) VALUES (?, ?, 1, 0, ?, ?, ?, 0, 0)",
+                   (mid, TELEGRAM_USER, date,
+                    tl_message(mid, TELEGRAM_USER, date, line.text, line.sent), int(line.sent)))
+    # A service message (someone joined): no text, but a message row.
+    date = KNOWN_UNIX_S + 5000
+    db.execute("INSERT INTO messages_v2 (mid, uid, date, data, out) VALUES (99, ?, ?, ?, 0)",
+               (TELEGRAM_USER, date, struct.pack("<Iiii", TL_SERVICE, 0, 99, date - 1)))
+    db.execute("PRAGMA user_version=150")
+    db.close()
+
+
 # --- Signal and hostile files ---------------------------------------------------------------
 
 
@@ -486,6 +547,7 @@ ANDROID_WA = "data/data/com.whatsapp/databases/msgstore.db"
 ANDROID_WA_LEGACY = "data/data/com.whatsapp.w4b/databases/msgstore.db"
 ANDROID_SMS = "data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
 ANDROID_SIGNAL = "data/data/org.thoughtcrime.securesms/databases/signal.db"
+ANDROID_TELEGRAM = "data/data/org.telegram.messenger/files/cache4.db"
 ANDROID_MEDIA = "media/0/WhatsApp/Media/WhatsApp Images/IMG-20230314-WA0001.jpg"
 IOS_SMS = "private/var/mobile/Library/SMS/sms.db"
 IOS_SMS_MEDIA = "private/var/mobile/Library/SMS/Attachments/0a/10/ABCD-1234/IMG_0001.JPG"
@@ -497,9 +559,11 @@ IOS_WA_MEDIA_PATH = ("private/var/mobile/Containers/Shared/AppGroup/"
 
 def android_tree(root: Path) -> Path:
     """An Android logical extraction: WhatsApp (WAL-only messages), WhatsApp Business (legacy
-    schema), SMS/MMS, an encrypted Signal database, one picture a message points to."""
-    for rel in (ANDROID_WA, ANDROID_WA_LEGACY, ANDROID_SMS, ANDROID_SIGNAL, ANDROID_MEDIA):
+    schema), SMS/MMS, Telegram, an encrypted Signal database, one picture a message points to."""
+    for rel in (ANDROID_WA, ANDROID_WA_LEGACY, ANDROID_SMS, ANDROID_SIGNAL, ANDROID_MEDIA,
+                ANDROID_TELEGRAM):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    cache4(root / ANDROID_TELEGRAM)
     msgstore_current(root / ANDROID_WA, wal_only=True)
     msgstore_legacy(root / ANDROID_WA_LEGACY)
     mmssms(root / ANDROID_SMS)

@@ -39,7 +39,8 @@ def test_every_message_on_one_timeline(android_zip_scan) -> None:
     out, _ = android_zip_scan
     rows = _messages(out)
     wa = len(fx.RISK) + len(fx.PARENT) + len(fx.CLUB)
-    assert len(rows) == wa + len(fx.WAL_ONLY) + wa + len(fx.SMS) + len(fx.MMS)
+    telegram = len(fx.TELEGRAM) + 1  # and a service message
+    assert len(rows) == wa + len(fx.WAL_ONLY) + wa + len(fx.SMS) + len(fx.MMS) + telegram
     times = [r["time"] for r in rows]
     assert times == sorted(times)
     assert rows[0]["time"] == fx.KNOWN_ISO

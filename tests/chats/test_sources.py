@@ -115,3 +115,26 @@ def test_unknown_schema_version_is_named(tmp_path: Path) -> None:
                                               r"jid, message_v9\)"):
         source.variant(db)
     db.close()
+
+
+def test_telegram_android(tmp_path: Path) -> None:
+    path = tmp_path / "cache4.db"
+    fx.cache4(path)
+    variant, messages = _read("telegram-android", path)
+    assert variant == "messages_v2"
+    assert [m.text for m in messages] == [line.text for line in fx.TELEGRAM] + [""]
+    first = messages[0]
+    assert first.time == "2023-03-14T16:16:06.000Z"  # Unix seconds
+    assert first.sender == f"{fx.TELEGRAM_USER} (sam example;;;sam_e)"
+    assert messages[1].direction == "sent" and messages[1].sender == OWNER
+    assert messages[-1].message_id == "99"  # a service message: a row, with no text
+
+
+def test_tl_strings() -> None:
+    from fellwatch.chats.sources.telegram_android import message_text, tl_string
+
+    assert tl_string(fx.tl_string("hi"), 0) == "hi"
+    long = "x" * 300
+    assert tl_string(fx.tl_string(long), 0) == long
+    assert tl_string(b"\x05ab", 0) is None  # cut short
+    assert message_text(None, 1) == "" and message_text(b"\0" * 16, 0) == ""

@@ -6,13 +6,15 @@ from fellwatch.chats.base import ChatSource
 from fellwatch.chats.sources.android_sms import AndroidSms
 from fellwatch.chats.sources.ios_sms import IosSms
 from fellwatch.chats.sources.signal_android import SignalAndroid
+from fellwatch.chats.sources.telegram_android import TelegramAndroid
 from fellwatch.chats.sources.whatsapp_android import WhatsAppAndroid
 from fellwatch.chats.sources.whatsapp_ios import WhatsAppIos
 from fellwatch.registry import Registry
 
 SOURCES: Registry[ChatSource] = Registry("chat source")
 
-for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), IosSms(), WhatsAppIos()):
+for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), TelegramAndroid(), IosSms(),
+                WhatsAppIos()):
     SOURCES.register(_source)
 
 
