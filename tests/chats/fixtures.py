@@ -447,6 +447,54 @@ def chatstorage(path: Path) -> None:
     db.close()
 
 
+# --- deleted records ------------------------------------------------------------------------
+
+DELETED = 300  # messages added then deleted: enough to empty whole pages onto the freelist
+
+
+def deleted_text(i: int) -> str:
+    return f"deleted message {i:03d} about the weekend"
+
+
+def delete_some(path: Path, app: str) -> list[str]:
+    """Add DELETED messages to the database at `path` and delete them again, with
+    secure_delete off (SQLite's default build; some Android builds turn it on), so their pages
+    go to the freelist with their cells intact. Returns the deleted texts."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA secure_delete=OFF")
+    db.execute("BEGIN")
+    texts = [deleted_text(i) for i in range(DELETED)]
+    if app == "whatsapp":
+        for i, text in enumerate(texts):
+            db.execute("INSERT INTO message (_id, chat_row_id, from_me, key_id, timestamp, "
+                       "message_type, text_data, sort_id) VALUES (?, 2, ?, ?, ?, 0, ?, ?)",
+                       (5000 + i, i % 2, f"DEL{i:05d}", KNOWN_UNIX_MS + 90_000_000 + i * 1000,
+                        text, 5000 + i))
+        db.execute("COMMIT")
+        db.execute("DELETE FROM message WHERE _id >= 5000")
+    elif app == "sms":
+        for i, text in enumerate(texts):
+            db.execute("INSERT INTO sms (_id, thread_id, address, date, type, body) "
+                       "VALUES (?, 2, ?, ?, ?, ?)",
+                       (5000 + i, PHONE_B, KNOWN_UNIX_MS + 90_000_000 + i * 1000,
+                        1 + i % 2, text))
+        db.execute("COMMIT")
+        db.execute("DELETE FROM sms WHERE _id >= 5000")
+    else:
+        for i, text in enumerate(texts):
+            db.execute("INSERT INTO message (ROWID, guid, text, handle_id, date, is_from_me, "
+                       "service) VALUES (?, ?, ?, 1, ?, ?, 'iMessage')",
+                       (5000 + i, f"DEL-{i:05d}", text, KNOWN_COCOA_NS + 90_000 * 10**9
+                        + i * 10**9, i % 2))
+        db.execute("COMMIT")
+        db.execute("DELETE FROM message WHERE ROWID >= 5000")
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    db.close()
+    if not free:
+        raise AssertionError(f"{path.name}: no page reached the freelist")
+    return texts
+
+
 # --- Android Telegram -----------------------------------------------------------------------
 
 TELEGRAM_SQL = """

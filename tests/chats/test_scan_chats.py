@@ -182,3 +182,16 @@ def test_cli_summary_and_a_bad_rule_file(chat_trees: dict[str, Path], tmp_path: 
     assert bad.returncode == 2
     assert "needs id, kind and weight" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_deleted_messages_reach_the_timeline_marked(tmp_path: Path) -> None:
+    path = tmp_path / "phone" / fx.ANDROID_WA
+    path.parent.mkdir(parents=True)
+    fx.msgstore_current(path)
+    texts = set(fx.delete_some(path, "whatsapp"))
+    findings = _scan(tmp_path / "phone", tmp_path / "out")
+    rows = _messages(tmp_path / "out")
+    deleted = [r for r in rows if r["deleted"] == "True"]
+    assert deleted and {r["text"] for r in deleted} <= texts
+    assert not [r for r in rows if r["deleted"] == "False" and r["text"] in texts]
+    assert findings["summary"]["messages"] == len(rows)

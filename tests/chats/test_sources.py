@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,33 @@ def test_tl_strings() -> None:
     assert tl_string(fx.tl_string(long), 0) == long
     assert tl_string(b"\x05ab", 0) is None  # cut short
     assert message_text(None, 1) == "" and message_text(b"\0" * 16, 0) == ""
+
+
+@pytest.mark.parametrize(("app", "name", "build"), [
+    ("whatsapp", "whatsapp-android", fx.msgstore_current),
+    ("sms", "android-sms", fx.mmssms),
+    ("ios", "ios-sms", fx.ios_sms),
+])
+def test_deleted_records_are_recovered_from_freed_pages(
+    tmp_path: Path, app: str, name: str, build: Any,
+) -> None:
+    from fellwatch.chats.stage import deleted_messages
+
+    path = tmp_path / "chat.db"
+    build(path)
+    texts = fx.delete_some(path, app)
+    source = SOURCES.get(name)
+    recovered = recover(path.read_bytes())
+    db = open_in_memory(recovered)
+    variant = source.variant(db)
+    live = list(source.read(db, variant, str(path)))
+    assert not any(m.text in texts for m in live)  # really deleted
+    found = list(deleted_messages(source, db, variant, str(path), recovered))
+    db.close()
+    assert found and all(m.deleted for m in found)
+    got = {m.text for m in found}
+    assert got <= set(texts)
+    # Whole freed pages are read; the cells on the last partly used page are not (yet).
+    assert len(got) >= len(texts) * 0.82, len(got)  # measured: 249, 252, 259 of 300
+    first = min(found, key=lambda m: m.rowid)
+    assert first.rowid >= 5000 and first.time is not None

@@ -69,6 +69,8 @@ class ChatSource:
     patterns: ClassVar[tuple[str, ...]]  # fnmatch patterns on the lower-case item path
     variants: ClassVar[dict[str, Schema]]
     covered: ClassVar[str]  # which versions, for docs/chats.md
+    # variant -> the message table whose deleted records are recovered from freed pages
+    deleted_tables: ClassVar[dict[str, str]] = {}
 
     def matches_path(self, path: str) -> bool:
         lower = path.lower()
@@ -88,6 +90,12 @@ class ChatSource:
 
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         raise NotImplementedError
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        """A deleted record of `deleted_tables[variant]` as a Message (`deleted` set), or
+        None when its values do not fit the table's columns (another table's record)."""
+        return None
 
 
 def has(db: sqlite3.Connection, table: str, column: str | None = None) -> bool:

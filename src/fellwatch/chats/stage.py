@@ -13,18 +13,21 @@ of its own (`evidence.extraction`) whose members are read like files.
 
 from __future__ import annotations
 
+import itertools
 import json
 import posixpath
+import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fellwatch.chats import freelist
 from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message
 from fellwatch.chats.registry import for_path
 from fellwatch.chats.rules import Rules, load_rules
 from fellwatch.chats.scoring import Indicator, Tally, score
-from fellwatch.chats.sqlite_image import DatabaseError, open_in_memory, recover
+from fellwatch.chats.sqlite_image import DatabaseError, Recovered, open_in_memory, recover
 from fellwatch.chats.store import ChatStore, SourceOutcome
 from fellwatch.evidence import Evidence, Item
 
@@ -158,9 +161,40 @@ def _read_database(
             continue
         outcome = SourceOutcome(item.path, item.allocated, source.name, variant,
                                 recovered.wal_frames, recovered.journal_pages)
-        return outcome, _with_attachments(source.read(db, variant, item.path), names, db)
+        messages = itertools.chain(source.read(db, variant, item.path),
+                                   deleted_messages(source, db, variant, item.path, recovered))
+        return outcome, _with_attachments(messages, names, db)
     db.close()
     return SourceOutcome(base.path, base.allocated, error="chats: " + "; ".join(failures)), empty
+
+
+def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
+                     recovered: Recovered) -> Iterator[Message]:
+    """The source's messages recovered from freed pages (`freelist`), marked deleted; a record
+    whose rowid is still in the table is a stale copy of a live row and is left out."""
+    table = source.deleted_tables.get(variant)
+    if table is None:
+        return
+    quoted = table.replace('"', '""')
+    info = list(db.execute(f'PRAGMA table_info("{quoted}")'))
+    names = [str(r[1]).lower() for r in info]
+    # An INTEGER PRIMARY KEY is the rowid: the record stores NULL in its place.
+    alias = next((str(r[1]).lower() for r in info if r[5] == 1 and
+                  str(r[2]).upper() == "INTEGER"), None)
+    live = {r[0] for r in db.execute(f'SELECT rowid FROM "{quoted}"')}
+    seen: set[int] = set()
+    reserved = recovered.image[20]
+    for record in freelist.records(recovered.image, recovered.page_size, reserved):
+        if record.rowid in live or record.rowid in seen or len(record.values) > len(names):
+            continue
+        # Records written before an ALTER TABLE ADD COLUMN have fewer values: the rest NULL.
+        row: dict[str, object] = dict(zip(names, record.values, strict=False))
+        if alias is not None:
+            row[alias] = record.rowid
+        message = source.from_deleted(db, variant, path, row, record.rowid)
+        if message is not None:
+            seen.add(record.rowid)
+            yield message
 
 
 def _with_attachments(

@@ -35,17 +35,21 @@ class AndroidSms(ChatSource):
     }
     covered = "mmssms.db (AOSP telephony provider): sms, and pdu/addr/part for MMS"
 
+    deleted_tables: ClassVar[dict[str, str]] = {"sms+mms": "sms", "sms": "sms"}
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        thread, address, date, kind, body = (row.get(k) for k in (
+            "thread_id", "address", "date", "type", "body"))
+        if not (isinstance(thread, int) and isinstance(address, str) and isinstance(date, int)
+                and isinstance(kind, int) and 1 <= kind <= 6 and isinstance(body, str)):
+            return None
+        return _sms(rowid, thread, address, date, kind, body, deleted=True)
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         for rowid, thread, address, date, kind, body in db.execute(
                 "SELECT _id, thread_id, address, date, type, body FROM sms ORDER BY _id"):
-            received = kind in _RECEIVED_SMS
-            other = text_of(address)
-            yield Message(
-                app="SMS", account="", conversation=str(thread), message_id=f"sms:{rowid}",
-                time=unix_ms(date), direction="received" if received else "sent",
-                sender=other if received else OWNER, recipients=(OWNER,) if received else (other,),
-                text=text_of(body), table="sms", rowid=rowid,
-            )
+            yield _sms(rowid, thread, address, date, kind, body)
         if variant == "sms+mms":
             yield from self._mms(db)
 
@@ -74,3 +78,15 @@ class AndroidSms(ChatSource):
                 recipients=(OWNER,) if received else to, text="\n".join(texts), table="pdu",
                 rowid=rowid, attachments=tuple(attachments),
             )
+
+
+def _sms(rowid: int, thread: object, address: object, date: object, kind: object, body: object,
+         deleted: bool = False) -> Message:
+    received = kind in _RECEIVED_SMS
+    other = text_of(address)
+    return Message(
+        app="SMS", account="", conversation=str(thread), message_id=f"sms:{rowid}",
+        time=unix_ms(date), direction="received" if received else "sent",
+        sender=other if received else OWNER, recipients=(OWNER,) if received else (other,),
+        text=text_of(body), table="sms", rowid=rowid, deleted=deleted,
+    )

@@ -62,6 +62,30 @@ class IosSms(ChatSource):
                "attachment); Cocoa seconds (before iOS 11) and nanoseconds; attributedBody "
                "text (iOS 16 and later)")
 
+    deleted_tables: ClassVar[dict[str, str]] = {"ios": "message"}
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        guid, text, handle, date, from_me = (row.get(k) for k in (
+            "guid", "text", "handle_id", "date", "is_from_me"))
+        attributed = row.get("attributedbody")
+        if not (isinstance(guid, str) and isinstance(handle, int) and isinstance(date, int)
+                and from_me in (0, 1) and (isinstance(text, str) or isinstance(attributed,
+                                                                               bytes))):
+            return None
+        found = db.execute("SELECT id FROM handle WHERE ROWID=?", (handle,)).fetchone()
+        other = text_of(found[0]) if found else f"handle {handle}"
+        words = text if isinstance(text, str) else attributed_text(
+            attributed if isinstance(attributed, bytes) else None)
+        sent = bool(from_me)
+        return Message(
+            app=self.app, account=text_of(row.get("account")), conversation=other,
+            message_id=guid, time=cocoa(date), direction="sent" if sent else "received",
+            sender=OWNER if sent else other, recipients=(other,) if sent else (OWNER,),
+            text=words.replace("\ufffc", "").strip(), table="message", rowid=rowid,
+            deleted=True,
+        )
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         body = "m.attributedBody" if has(db, "message", "attributedbody") else "NULL"
         account = "m.account" if has(db, "message", "account") else "NULL"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import ClassVar
 
 from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
@@ -36,6 +37,23 @@ class WhatsAppAndroid(ChatSource):
     covered = ("msgstore.db current schema (WhatsApp 2.22 and later: message, chat, jid, "
                "message_media) and legacy schema (messages table, before 2.22); "
                "com.whatsapp and com.whatsapp.w4b (Business)")
+
+    deleted_tables: ClassVar[dict[str, str]] = {"current": "message"}
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        chat, from_me, key_id, ts = (row.get(k) for k in ("chat_row_id", "from_me", "key_id",
+                                                          "timestamp"))
+        text, sender = row.get("text_data"), row.get("sender_jid_row_id")
+        if not (isinstance(chat, int) and from_me in (0, 1) and isinstance(key_id, str)
+                and isinstance(ts, int) and isinstance(text, str) and
+                (sender is None or isinstance(sender, int))):
+            return None
+        chat_jid = _jid_of_chat(db, chat) or f"chat {chat}"
+        sender_jid = _jid(db, sender) if isinstance(sender, int) else None
+        message = _message(self._app(path), "message", rowid, key_id, from_me, ts, text,
+                           chat_jid, sender_jid, None)
+        return replace(message, deleted=True)
 
     def _app(self, path: str) -> str:
         return "WhatsApp Business" if "com.whatsapp.w4b" in path.lower() else self.app
@@ -76,6 +94,17 @@ class WhatsAppAndroid(ChatSource):
                 continue
             yield _message(app, "messages", rowid, key_id, from_me, ts, text, chat_jid,
                            resource or None, media_name or None)
+
+
+def _jid(db: sqlite3.Connection, row: int) -> str | None:
+    found = db.execute("SELECT raw_string FROM jid WHERE _id=?", (row,)).fetchone()
+    return None if found is None else text_of(found[0])
+
+
+def _jid_of_chat(db: sqlite3.Connection, chat: int) -> str | None:
+    found = db.execute("SELECT j.raw_string FROM chat c JOIN jid j ON j._id = c.jid_row_id "
+                       "WHERE c._id=?", (chat,)).fetchone()
+    return None if found is None else text_of(found[0])
 
 
 def _message(app: str, table: str, rowid: int, key_id: object, from_me: object, ts: object,
