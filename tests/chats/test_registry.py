@@ -40,3 +40,9 @@ def test_every_source_is_documented():
     for source in SOURCES:
         assert f"`{source.name}`" in text, source.name
         assert source.covered in text, source.name
+
+
+def test_a_deleted_name_may_have_lost_its_first_character():
+    path = "/data/com.whatsapp/databases/_sgstore.db"
+    assert for_path(path) == []
+    assert [s.name for s in for_path(path, deleted=True)] == ["whatsapp-android"]

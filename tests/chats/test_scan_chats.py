@@ -195,3 +195,24 @@ def test_deleted_messages_reach_the_timeline_marked(tmp_path: Path) -> None:
     assert deleted and {r["text"] for r in deleted} <= texts
     assert not [r for r in rows if r["deleted"] == "False" and r["text"] in texts]
     assert findings["summary"]["messages"] == len(rows)
+
+
+def test_a_deleted_database_file_is_read(tmp_path: Path) -> None:
+    """On a FAT card a deleted file keeps its clusters until reused; The Sleuth Kit names it
+    "_sgstore.db" (FAT overwrote the first character)."""
+    from tests.evidence._image_builders import fat_image, mtools
+
+    db = tmp_path / "msgstore.db"
+    fx.msgstore_current(db)
+    image = tmp_path / "card.raw"
+    spec = fat_image(image, 8 << 20)
+    for folder in ("::/data", "::/data/com.whatsapp", "::/data/com.whatsapp/databases"):
+        mtools(spec, "mmd", folder)
+    mtools(spec, "mcopy", db, "::/data/com.whatsapp/databases/msgstore.db")
+    mtools(spec, "mdel", "::/data/com.whatsapp/databases/msgstore.db")
+    findings = _scan(image, tmp_path / "out")
+    assert findings["summary"]["messages"] == sum(len(lines) for _, lines in fx.CONVERSATIONS)
+    doc = json.loads((tmp_path / "out" / "conversations.json").read_text())
+    (source,) = doc["sources"]
+    assert source["allocated"] == 0 and source["path"].endswith("/_sgstore.db")
+    assert all(c["source"]["deleted"] for c in doc["conversations"])

@@ -72,9 +72,25 @@ class ChatSource:
     # variant -> the message table whose deleted records are recovered from freed pages
     deleted_tables: ClassVar[dict[str, str]] = {}
 
-    def matches_path(self, path: str) -> bool:
+    def matches_path(self, path: str, deleted: bool = False) -> bool:
+        """Whether `path` is this source's database. A deleted file's name may have lost its
+        first character (FAT marks a deleted entry by overwriting it; The Sleuth Kit shows
+        "_sgstore.db"), so for a deleted item that character is not compared."""
         lower = path.lower()
-        return any(fnmatch.fnmatchcase(lower, p) for p in self.patterns)
+        if any(fnmatch.fnmatchcase(lower, p) for p in self.patterns):
+            return True
+        if not deleted:
+            return False
+        folder, _, name = lower.rpartition("/")
+        if not name:
+            return False
+        for pattern in self.patterns:
+            p_folder, _, p_name = pattern.rpartition("/")
+            if p_name[:1] in ("*", "?", "[", ""):
+                continue
+            if fnmatch.fnmatchcase(lower, (p_folder + "/" if p_folder else "") + "?" + p_name[1:]):
+                return True
+        return False
 
     def variant(self, db: sqlite3.Connection) -> str:
         present = tables(db)

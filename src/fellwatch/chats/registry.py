@@ -18,6 +18,7 @@ for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), TelegramAndroi
     SOURCES.register(_source)
 
 
-def for_path(path: str) -> list[ChatSource]:
-    """The sources whose path patterns fit `path` (an item's display path)."""
-    return [s for s in SOURCES if s.matches_path(path)]
+def for_path(path: str, deleted: bool = False) -> list[ChatSource]:
+    """The sources whose path patterns fit `path` (an item's display path; `deleted` for a
+    deleted file, whose name's first character may be lost)."""
+    return [s for s in SOURCES if s.matches_path(path, deleted)]

@@ -112,7 +112,7 @@ def run_chat_stage(
                 if lower.endswith(("-wal", "-journal")):
                     siblings[(item.partition, item.path)] = item
                     continue
-                sources = for_path(item.path)
+                sources = for_path(item.path, deleted=not item.allocated)
                 if sources and _is_reopenable(item):
                     candidates.append((item, sources))
             for item, sources in candidates:
