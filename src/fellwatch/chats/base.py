@@ -81,7 +81,7 @@ class ChatSource:
             return True
         if not deleted:
             return False
-        folder, _, name = lower.rpartition("/")
+        name = lower.rpartition("/")[2]
         if not name:
             return False
         for pattern in self.patterns:
