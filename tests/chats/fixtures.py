@@ -555,6 +555,75 @@ def cache4(path: Path) -> None:
     db.close()
 
 
+# --- Kik (Android and iOS) -----------------------------------------------------------------
+
+KIK_ANDROID_SQL = """
+CREATE TABLE messagesTable (_id INTEGER PRIMARY KEY AUTOINCREMENT, body VARCHAR,
+  partner_jid VARCHAR, was_me INT, read_state INT, uid VARCHAR, length INT, timestamp LONG,
+  bin_id VARCHAR, sys_msg VARCHAR, stat_msg VARCHAR, stat_user_jid VARCHAR,
+  req_read_reciept BOOLEAN, content_id VARCHAR, app_id VARCHAR, message_retry_count INT,
+  encryption_failure BOOLEAN default 0, encryption_key VARCHAR, render_instructions VARCHAR,
+  friend_attr_id VARCHAR);
+CREATE TABLE KIKContentTable (content_id VARCHAR, content_type VARCHAR, content_name VARCHAR,
+  content_string VARCHAR);
+CREATE TABLE KIKcontactsTable (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid VARCHAR UNIQUE,
+  display_name VARCHAR, user_name VARCHAR, in_roster INT, is_blocked INT);
+"""
+KIK_JID = "sam_example_x1y@talk.kik.com"
+KIK = [
+    Line(False, 6000, "hi from kik"),
+    Line(True, 6060, "what school do you go to"),
+    Line(False, 6120, "look", "f1e2d3c4.jpg"),
+]
+
+KIK_IOS_SQL = """
+CREATE TABLE ZKIKUSER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFLAGS INTEGER, ZPRESENCE INTEGER, ZDISPLAYNAME VARCHAR, ZJID VARCHAR, ZUSERNAME VARCHAR);
+CREATE TABLE ZKIKCHAT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZUSER INTEGER, ZLASTMESSAGE INTEGER, ZDATEUPDATED TIMESTAMP);
+CREATE TABLE ZKIKMESSAGE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZSTATE INTEGER, ZTYPE INTEGER, ZCHAT INTEGER, ZUSER INTEGER, ZRECEIVEDTIMESTAMP TIMESTAMP,
+  ZTIMESTAMP TIMESTAMP, ZBODY VARCHAR, ZSTANZAID VARCHAR);
+CREATE TABLE ZKIKATTACHMENT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZMESSAGE INTEGER, ZCONTENT VARCHAR, ZNAME VARCHAR);
+"""
+KIK_USER = "sam_example_x1y"
+
+
+def kik_android(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(KIK_ANDROID_SQL)
+    db.execute("INSERT INTO KIKcontactsTable (jid, display_name, user_name) VALUES (?, ?, ?)",
+               (KIK_JID, "Sam", KIK_USER))
+    for i, line in enumerate(KIK):
+        content = f"c{i}" if line.media else None
+        db.execute("INSERT INTO messagesTable (body, partner_jid, was_me, read_state, uid, "
+                   "timestamp, bin_id, content_id) VALUES (?, ?, ?, 500, ?, ?, ?, ?)",
+                   (None if line.media else line.text, KIK_JID, int(line.sent), f"u{i}",
+                    KNOWN_UNIX_MS + line.seconds * 1000, KIK_JID, content))
+        if content:
+            db.execute("INSERT INTO KIKContentTable VALUES (?, 'image', 'file-name', ?)",
+                       (content, line.media))
+    db.close()
+
+
+def kik_ios(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(KIK_IOS_SQL)
+    db.execute("INSERT INTO ZKIKUSER (Z_PK, ZDISPLAYNAME, ZJID, ZUSERNAME) VALUES (1, 'Sam', ?, ?)",
+               (KIK_JID, KIK_USER))
+    db.execute("INSERT INTO ZKIKCHAT (Z_PK, ZUSER) VALUES (1, 1)")
+    for pk, line in enumerate(KIK, start=1):
+        db.execute("INSERT INTO ZKIKMESSAGE (Z_PK, ZTYPE, ZCHAT, ZUSER, ZRECEIVEDTIMESTAMP, "
+                   "ZTIMESTAMP, ZBODY) VALUES (?, ?, 1, 1, ?, ?, ?)",
+                   (pk, 2 if line.sent else 1, KNOWN_COCOA_S + line.seconds + 1,
+                    KNOWN_COCOA_S + line.seconds, None if line.media else line.text))
+        if line.media:
+            db.execute("INSERT INTO ZKIKATTACHMENT (Z_PK, ZMESSAGE, ZCONTENT) VALUES (?, ?, ?)",
+                       (pk, pk, line.media))
+    db.close()
+
+
 # --- Signal and hostile files ---------------------------------------------------------------
 
 
@@ -596,22 +665,27 @@ ANDROID_WA_LEGACY = "data/data/com.whatsapp.w4b/databases/msgstore.db"
 ANDROID_SMS = "data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
 ANDROID_SIGNAL = "data/data/org.thoughtcrime.securesms/databases/signal.db"
 ANDROID_TELEGRAM = "data/data/org.telegram.messenger/files/cache4.db"
+ANDROID_KIK = "data/data/kik.android/databases/sam_example_x1y.kikDatabase.db"
 ANDROID_MEDIA = "media/0/WhatsApp/Media/WhatsApp Images/IMG-20230314-WA0001.jpg"
 IOS_SMS = "private/var/mobile/Library/SMS/sms.db"
 IOS_SMS_MEDIA = "private/var/mobile/Library/SMS/Attachments/0a/10/ABCD-1234/IMG_0001.JPG"
 IOS_WA = ("private/var/mobile/Containers/Shared/AppGroup/"
           "5A1B2C3D-0000-4000-8000-00000000A001/ChatStorage.sqlite")
+IOS_KIK = ("private/var/mobile/Containers/Data/Application/"
+           "7B2C3D4E-0000-4000-8000-00000000B002/Documents/kik.sqlite")
 IOS_WA_MEDIA_PATH = ("private/var/mobile/Containers/Shared/AppGroup/"
                      "5A1B2C3D-0000-4000-8000-00000000A001/Message/" + IOS_WA_MEDIA)
 
 
 def android_tree(root: Path) -> Path:
     """An Android logical extraction: WhatsApp (WAL-only messages), WhatsApp Business (legacy
-    schema), SMS/MMS, Telegram, an encrypted Signal database, one picture a message points to."""
+    schema), SMS/MMS, Telegram, Kik, an encrypted Signal database, one picture a message points
+    to."""
     for rel in (ANDROID_WA, ANDROID_WA_LEGACY, ANDROID_SMS, ANDROID_SIGNAL, ANDROID_MEDIA,
-                ANDROID_TELEGRAM):
+                ANDROID_TELEGRAM, ANDROID_KIK):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
     cache4(root / ANDROID_TELEGRAM)
+    kik_android(root / ANDROID_KIK)
     msgstore_current(root / ANDROID_WA, wal_only=True)
     msgstore_legacy(root / ANDROID_WA_LEGACY)
     mmssms(root / ANDROID_SMS)
@@ -621,8 +695,9 @@ def android_tree(root: Path) -> Path:
 
 
 def ios_tree(root: Path) -> Path:
-    for rel in (IOS_SMS, IOS_SMS_MEDIA, IOS_WA, IOS_WA_MEDIA_PATH):
+    for rel in (IOS_SMS, IOS_SMS_MEDIA, IOS_WA, IOS_WA_MEDIA_PATH, IOS_KIK):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    kik_ios(root / IOS_KIK)
     ios_sms(root / IOS_SMS)
     chatstorage(root / IOS_WA)
     picture(root / IOS_SMS_MEDIA, 2)

@@ -40,7 +40,8 @@ def test_every_message_on_one_timeline(android_zip_scan) -> None:
     rows = _messages(out)
     wa = len(fx.RISK) + len(fx.PARENT) + len(fx.CLUB)
     telegram = len(fx.TELEGRAM) + 1  # and a service message
-    assert len(rows) == wa + len(fx.WAL_ONLY) + wa + len(fx.SMS) + len(fx.MMS) + telegram
+    assert len(rows) == (wa + len(fx.WAL_ONLY) + wa + len(fx.SMS) + len(fx.MMS) + telegram
+                         + len(fx.KIK))
     times = [r["time"] for r in rows]
     assert times == sorted(times)
     assert rows[0]["time"] == fx.KNOWN_ISO
@@ -112,13 +113,13 @@ def test_ios_extraction_as_tar(chat_trees: dict[str, Path], tmp_path: Path) -> N
     findings = _scan(chat_trees["ios.tar"], tmp_path / "ios")
     rows = _messages(tmp_path / "ios")
     apps = {r["app"] for r in rows}
-    assert apps == {"iMessage/SMS", "WhatsApp"}
+    assert apps == {"iMessage/SMS", "WhatsApp", "Kik"}
     assert fx.IOS_ATTRIBUTED in {r["text"] for r in rows}
     attachment = next(r for r in rows if r["attachments"] == fx.IOS_ATTACHMENT)
     assert attachment["attachment_items"] == "/" + fx.IOS_SMS_MEDIA
     assert findings["evidence"][0]["format"] == "tar-extraction"
     assert findings["summary"]["messages"] == len(fx.IOS) + sum(
-        len(lines) for _, lines in fx.CONVERSATIONS)
+        len(lines) for _, lines in fx.CONVERSATIONS) + len(fx.KIK)
 
 
 def test_rerun_is_byte_identical(chat_trees: dict[str, Path], android_zip_scan,

@@ -169,3 +169,15 @@ def test_deleted_records_are_recovered_from_freed_pages(
     assert len(got) >= len(texts) * 0.82, len(got)  # measured: 249, 252, 259 of 300
     first = min(found, key=lambda m: m.rowid)
     assert first.rowid >= 5000 and first.time is not None
+
+
+@pytest.mark.parametrize(("name", "build"), [("kik-android", fx.kik_android),
+                                             ("kik-ios", fx.kik_ios)])
+def test_kik(tmp_path: Path, name: str, build: Any) -> None:
+    path = tmp_path / "kik.db"
+    build(path)
+    _, messages = _read(name, path)
+    assert [m.text for m in messages] == ["hi from kik", "what school do you go to", ""]
+    assert messages[0].time == "2023-03-14T16:49:26.535Z"  # Unix ms and Cocoa s agree
+    assert messages[1].direction == "sent" and messages[0].direction == "received"
+    assert messages[2].attachments == ("f1e2d3c4.jpg",)

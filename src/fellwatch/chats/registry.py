@@ -5,6 +5,8 @@ from __future__ import annotations
 from fellwatch.chats.base import ChatSource
 from fellwatch.chats.sources.android_sms import AndroidSms
 from fellwatch.chats.sources.ios_sms import IosSms
+from fellwatch.chats.sources.kik_android import KikAndroid
+from fellwatch.chats.sources.kik_ios import KikIos
 from fellwatch.chats.sources.signal_android import SignalAndroid
 from fellwatch.chats.sources.telegram_android import TelegramAndroid
 from fellwatch.chats.sources.whatsapp_android import WhatsAppAndroid
@@ -13,8 +15,8 @@ from fellwatch.registry import Registry
 
 SOURCES: Registry[ChatSource] = Registry("chat source")
 
-for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), TelegramAndroid(), IosSms(),
-                WhatsAppIos()):
+for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), TelegramAndroid(),
+                KikAndroid(), IosSms(), WhatsAppIos(), KikIos()):
     SOURCES.register(_source)
 
 

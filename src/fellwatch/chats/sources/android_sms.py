@@ -55,22 +55,29 @@ class AndroidSms(ChatSource):
 
     def _mms(self, db: sqlite3.Connection) -> Iterator[Message]:
         files = "_data" if has(db, "part", "_data") else "NULL"
+        # Grouped in one pass each: a lookup per MMS would scan addr and part every time on
+        # a database without their indexes.
+        addresses: dict[int, list[tuple[object, object]]] = {}
+        for msg_id, address, kind in db.execute(
+                "SELECT msg_id, address, type FROM addr ORDER BY msg_id, rowid"):
+            addresses.setdefault(msg_id, []).append((address, kind))
+        parts: dict[int, list[tuple[object, object, object]]] = {}
+        for mid, ct, text, data in db.execute(
+                f"SELECT mid, ct, text, {files} FROM part ORDER BY mid, rowid"):
+            parts.setdefault(mid, []).append((ct, text, data))
         for rowid, thread, date, box in db.execute(
                 "SELECT _id, thread_id, date, msg_box FROM pdu ORDER BY _id"):
-            addresses = db.execute(
-                "SELECT address, type FROM addr WHERE msg_id=? ORDER BY rowid", (rowid,)
-            ).fetchall()
             texts: list[str] = []
             attachments: list[str] = []
-            for ct, text, data in db.execute(
-                    f"SELECT ct, text, {files} FROM part WHERE mid=? ORDER BY rowid", (rowid,)):
+            for ct, text, data in parts.get(rowid, []):
                 if ct == "text/plain":
                     texts.append(text_of(text))
                 elif ct != "application/smil" and data:
                     attachments.append(text_of(data))
+            found = addresses.get(rowid, [])
             received = box == 1
-            senders = [text_of(a) for a, t in addresses if t == _FROM]
-            to = tuple(text_of(a) for a, t in addresses if t == _TO and a != "insert-address-token")
+            senders = [text_of(a) for a, t in found if t == _FROM]
+            to = tuple(text_of(a) for a, t in found if t == _TO and a != "insert-address-token")
             sender = (senders[0] if senders else "") if received else OWNER
             yield Message(
                 app="SMS", account="", conversation=str(thread), message_id=f"mms:{rowid}",

@@ -90,14 +90,18 @@ class IosSms(ChatSource):
         body = "m.attributedBody" if has(db, "message", "attributedbody") else "NULL"
         account = "m.account" if has(db, "message", "account") else "NULL"
         attachments = self._attachments(db)
+        # One pass over the joins, not a lookup per message: chat_message_join's key starts
+        # with chat_id, and an index on message_id is not something every version has.
+        chats: dict[int, str] = {}
+        for message_id, identifier in db.execute(
+                "SELECT j.message_id, c.chat_identifier FROM chat_message_join j JOIN chat c "
+                "ON c.ROWID = j.chat_id ORDER BY j.message_id, c.ROWID"):
+            chats.setdefault(message_id, text_of(identifier))
         query = (
-            f"SELECT m.ROWID, m.guid, m.text, {body}, m.date, m.is_from_me, h.id, "
-            f"(SELECT c.chat_identifier FROM chat_message_join j JOIN chat c ON "
-            f"c.ROWID = j.chat_id WHERE j.message_id = m.ROWID ORDER BY c.ROWID LIMIT 1), "
-            f"{account} FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id "
-            f"ORDER BY m.ROWID")
-        for rowid, guid, text, attributed, date, from_me, handle, chat, acct in db.execute(
-                query):
+            f"SELECT m.ROWID, m.guid, m.text, {body}, m.date, m.is_from_me, h.id, {account} "
+            f"FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID")
+        for rowid, guid, text, attributed, date, from_me, handle, acct in db.execute(query):
+            chat = chats.get(rowid)
             conversation = text_of(chat or handle)
             if not conversation:
                 continue

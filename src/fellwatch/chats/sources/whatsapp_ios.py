@@ -37,16 +37,23 @@ class WhatsAppIos(ChatSource):
                                                                  "zgroupmember")
         media = has(db, "zwamediaitem", "zmedialocalpath") and has(db, "zwamediaitem",
                                                                     "zmessage")
+        # Media paths by message in one pass (a join per message would scan ZWAMEDIAITEM on a
+        # database without Core Data's index on ZMESSAGE).
+        paths: dict[int, str] = {}
+        if media:
+            for message, local in db.execute(
+                    "SELECT ZMESSAGE, ZMEDIALOCALPATH FROM ZWAMEDIAITEM WHERE ZMESSAGE IS NOT "
+                    "NULL AND ZMEDIALOCALPATH IS NOT NULL ORDER BY Z_PK"):
+                paths.setdefault(message, text_of(local))
         query = (
             "SELECT m.Z_PK, m.ZSTANZAID, m.ZISFROMME, m.ZMESSAGEDATE, m.ZTEXT, m.ZFROMJID, "
-            "m.ZTOJID, s.ZCONTACTJID, " + ("g.ZMEMBERJID, " if member else "NULL, ") +
-            ("mi.ZMEDIALOCALPATH " if media else "NULL ") +
+            "m.ZTOJID, s.ZCONTACTJID, " + ("g.ZMEMBERJID " if member else "NULL ") +
             "FROM ZWAMESSAGE m LEFT JOIN ZWACHATSESSION s ON s.Z_PK = m.ZCHATSESSION " +
             ("LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER " if member else "") +
-            ("LEFT JOIN ZWAMEDIAITEM mi ON mi.ZMESSAGE = m.Z_PK " if media else "") +
             "ORDER BY m.Z_PK")
-        for (rowid, stanza, from_me, date, text, from_jid, to_jid, chat, group_member,
-             media_path) in db.execute(query):
+        for (rowid, stanza, from_me, date, text, from_jid, to_jid, chat,
+             group_member) in db.execute(query):
+            media_path = paths.get(rowid)
             conversation = text_of(chat or (to_jid if from_me else from_jid))
             if not conversation or (text is None and not media_path):
                 continue
