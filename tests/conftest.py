@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Every test process gets a data directory of its own (hash sets, remembered evidence hashes,
+# the records database, keys), so no test reads or writes the machine's own.
+if "FELLWATCH_DATA_DIR" not in os.environ:
+    _data_dir = tempfile.mkdtemp(prefix="fellwatch-test-")
+    atexit.register(shutil.rmtree, _data_dir, True)
+    os.environ["FELLWATCH_DATA_DIR"] = _data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 # Beside the project (as CI lays it out); a git worktree elsewhere can point at it instead.

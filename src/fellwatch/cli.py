@@ -112,6 +112,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     _print_summary(report.summary, report.out_dir)
+    if not report.signed:
+        _say(
+            "fellwatch: manifest.json is not signed (no unit key): `fellwatch keys init` "
+            "makes one",
+            sys.stderr,
+        )
     if report.run["incomplete_batches"]:
         reasons = "; ".join(report.run["incomplete_reasons"])
         raise IncompleteError(
@@ -501,7 +507,108 @@ def _cmd_records_manage(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS.extend([_register_serve, _register_audit, _register_records])
+# --- integrity: the evidence's own hashes, the unit's key, signed outputs ---------------------
+
+
+def _register_integrity(sub: SubParsers) -> None:
+    ev = sub.add_parser("evidence", help="the evidence files' own integrity")
+    esub = ev.add_subparsers(dest="evidence_command", required=True, metavar="ACTION")
+    v = esub.add_parser(
+        "verify",
+        help="hash EVIDENCE in full again, check an E01's acquisition hash, compare with the "
+        "SHA-256 remembered from earlier scans",
+    )
+    v.add_argument("evidence", type=Path, metavar="EVIDENCE")
+    v.set_defaults(handler=_cmd_evidence_verify)
+
+    keys = sub.add_parser("keys", help="the unit's signing key for scan manifests")
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    k = ksub.add_parser("init", help="make the unit's Ed25519 key pair in the data directory")
+    k.set_defaults(handler=_cmd_keys_init)
+
+    check = sub.add_parser(
+        "verify", help="check a scan folder's signed manifest offline; name any changed file"
+    )
+    check.add_argument("out_dir", type=Path, metavar="DIR")
+    check.add_argument(
+        "--key",
+        type=Path,
+        metavar="PUBLIC_KEY",
+        help="the unit's public key (PEM) the signature must be by (default: the key the "
+        "manifest names; its fingerprint is printed)",
+    )
+    check.set_defaults(handler=_cmd_verify)
+
+
+def _cmd_evidence_verify(args: argparse.Namespace) -> int:
+    from fellwatch.errors import IncompleteError
+    from fellwatch.evidence import open_evidence
+    from fellwatch.scan.verify import EvidenceHashCache, hash_evidence, identity
+
+    ev = open_evidence(str(args.evidence))
+    try:
+        fmt = str(ev.describe().get("format") or "")
+    finally:
+        ev.close()
+    cache = EvidenceHashCache.default()
+    try:
+        remembered = cache.get(identity(args.evidence))
+        now = hash_evidence(args.evidence, fmt, cache, rehash=True)
+    finally:
+        cache.close()
+    if now.sha256 is None:
+        raise IncompleteError(f"{args.evidence}: a folder has no single hash (its inventory is)")
+    _say(f"sha256          {now.sha256}")
+    for f in now.files:
+        _say(f"  {f['name']:<28} {f['sha256']}")
+    problems = []
+    if remembered is None:
+        _say("remembered      none (first time Fellwatch has seen these files); remembered now")
+    elif remembered["sha256"] == now.sha256:
+        _say(f"remembered      same as hashed on {remembered['computed_at']}")
+    else:
+        problems.append(f"the SHA-256 differs from the one hashed on {remembered['computed_at']}")
+    acq = now.acquisition
+    if acq is not None:
+        stored = ", ".join(f"{k} {v}" for k, v in sorted(acq["stored"].items())) or "none"
+        _say(f"acquisition     {acq['verdict']} (stored: {stored})")
+        if acq["verdict"] != "matches" and acq["verdict"] != "absent":
+            problems.append(f"the acquisition hash check says {acq['verdict']}")
+    if problems:
+        raise IncompleteError(f"{args.evidence}: " + "; ".join(problems))
+    return 0
+
+
+def _cmd_keys_init(args: argparse.Namespace) -> int:
+    from fellwatch.reports.manifest import init_keys
+
+    public, print_ = init_keys()
+    _say(f"made the unit's key; public key {public} ({print_})")
+    _say("give the public key to whoever must check your scan folders: fellwatch verify DIR "
+         "--key PUBLIC_KEY")  # fmt: skip
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from fellwatch.errors import IncompleteError
+    from fellwatch.reports.manifest import verify_dir
+
+    verdict = verify_dir(args.out_dir, args.key)
+    _say(f"signed by       {verdict.signed_by or 'nobody (unsigned manifest)'}")
+    _say(f"files listed    {verdict.files}")
+    for label, names in (("changed", verdict.changed), ("missing", verdict.missing),
+                         ("not listed", verdict.added)):  # fmt: skip
+        for name in names:
+            _say(f"{label:<15} {name}")
+    if not verdict.ok:
+        raise IncompleteError(f"{args.out_dir}: outputs differ from the manifest")
+    if verdict.signed_by is None:
+        raise IncompleteError(f"{args.out_dir}: every file matches, but the manifest is unsigned")
+    _say("intact          every file is as signed")
+    return 0
+
+
+_COMMANDS.extend([_register_serve, _register_audit, _register_records, _register_integrity])
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from fellwatch.hashsets.store import HashSetStore
 from fellwatch.reports.chats import write_chat_outputs
 from fellwatch.reports.findings import write_outputs, write_run_record
 from fellwatch.reports.html import write_html
+from fellwatch.reports.manifest import load_private_key, write_manifest
 from fellwatch.scan.matchers import build_matchers, describe_sets, resolve_sets
 from fellwatch.scan.pipeline import ScanRequest, run_scan
+from fellwatch.scan.verify import EvidenceHashCache
 from fellwatch.settings import ScanSettings
 from fellwatch.store.scanstore import ScanStore
 
@@ -28,6 +30,7 @@ class ScanReport:
     out_dir: Path
     summary: dict[str, Any]  # findings.json's `summary`: what the CLI prints
     run: dict[str, Any]
+    signed: bool = False  # manifest.json signed with the unit's key
 
     @property
     def findings_path(self) -> Path:
@@ -59,6 +62,7 @@ def scan(
     started = datetime.now(UTC)
     load_rules(settings.chat_rules)  # a bad rule file is refused before any item is read
     store = store or HashSetStore.default()
+    hash_cache = EvidenceHashCache.default()
     infos = resolve_sets(hashsets, store)
     matchers = build_matchers(infos, store, settings)
     try:
@@ -72,11 +76,13 @@ def scan(
                 cluster=cluster,
                 restart=restart,
                 progress=progress,
+                hash_cache=hash_cache,
             )
         )
     finally:
         for matcher in matchers:
             matcher.close()
+        hash_cache.close()
     records = ScanStore(out_dir / "scan.sqlite")
     try:
         outputs = write_outputs(records, out_dir)
@@ -95,6 +101,7 @@ def scan(
         "scan_seconds": round(outcome.scan_seconds, 3),
         "verify_seconds": round(outcome.verify_seconds, 3),
         "chat_seconds": round(outcome.chat_seconds, 3),
+        "evidence_hashes": outcome.evidence_hashes,
         "mb_per_s": (
             round(outcome.bytes / 1e6 / outcome.scan_seconds, 1) if outcome.scan_seconds else None
         ),
@@ -107,4 +114,6 @@ def scan(
     }
     write_run_record(out_dir / "run.json", run)
     write_html(outputs, run, out_dir / "report.html", flagged)
-    return ScanReport(out_dir=out_dir, summary=outputs.summary, run=run)
+    # Last: the manifest lists every output above, signed with the unit's key where it has one.
+    signed = write_manifest(out_dir, outputs.head["evidence"], load_private_key())
+    return ScanReport(out_dir=out_dir, summary=outputs.summary, run=run, signed=signed)

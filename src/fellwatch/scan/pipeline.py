@@ -22,7 +22,13 @@ from fellwatch.record import Candidate, ItemRecord, Match
 from fellwatch.scan.dispatch import Dispatcher
 from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
-from fellwatch.scan.verify import evidence_sha256
+from fellwatch.scan.verify import (
+    BackgroundHashes,
+    EvidenceHashCache,
+    EvidenceHashes,
+    evidence_sha256,
+    identity,
+)
 from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
@@ -42,6 +48,7 @@ class ScanRequest:
     cluster: str | None = None
     restart: bool = False
     progress: bool = True
+    hash_cache: EvidenceHashCache | None = None  # where evidence hashes are remembered
 
 
 @dataclass
@@ -52,7 +59,8 @@ class ScanOutcome:
     seconds: float
     failed_batches: list[str]  # why each batch that is not in the store failed
     scan_seconds: float  # the item pass: reading, digests, signals, matching
-    verify_seconds: float  # hashing the evidence files before and after
+    verify_seconds: float  # waiting for the evidence hashes after the item pass, and checks
+    evidence_hashes: list[dict[str, str]]  # per evidence: computed now or remembered (run.json)
     items: int
     bytes: int
     chat_seconds: float = 0.0  # the chat stage: reading app databases, ranking conversations
@@ -66,28 +74,27 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     started = time.monotonic()
     opened = [open_evidence(path) for path in request.evidence]
     request.out_dir.mkdir(parents=True, exist_ok=True)
-    described = []
-    verify_started = time.monotonic()
-    for ev in opened:
-        entry = ev.describe()
-        entry.update(evidence_sha256(Path(ev.path)))
-        described.append(entry)
+    described = [ev.describe() for ev in opened]
     store = ScanStore(request.out_dir / "scan.sqlite")
     if request.restart:
         store.reset()
     resumed = store.begin(
         {
             "tool": {"name": TOOL_NAME, "version": __version__},
-            "evidence": [{"path": e["path"], "sha256": e["sha256"]} for e in described],
+            # The files' names, sizes and mtimes bind the store to this evidence before its
+            # SHA-256 is known (it is hashed while the items are read).
+            "evidence": [
+                {"path": e["path"], "files": [r[0:1] + r[3:5] for r in identity(Path(e["path"]))]}
+                for e in described
+            ],
             "hashsets": request.hashsets,
             "settings": request.settings.affecting_results(),
         }
     )
-    store.set_meta("evidence", described)
     store.set_meta("hashsets", request.hashsets)
     store.set_meta("settings", request.settings.affecting_results())
-
-    verify_seconds = time.monotonic() - verify_started
+    jobs = [(Path(e["path"]), str(e.get("format") or "")) for e in described]
+    hashing = BackgroundHashes(jobs, request.hash_cache).start()
     plans = [_plan(i, ev, store, request.settings) for i, ev in enumerate(opened)]
     scan_started = time.monotonic()
     progress = Progress(
@@ -123,25 +130,42 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
             ev.close()
 
     scan_seconds = time.monotonic() - scan_started - chat_seconds
-    # Evidence is never written; prove it by hashing again after the scan.
     verify_started = time.monotonic()
-    for entry in described:
-        entry["sha256_after"] = evidence_sha256(Path(entry["path"]))["sha256"]
+    hashes = hashing.wait()
+    for entry, known in zip(described, hashes, strict=True):
+        entry.update(known.to_findings())
+        entry.update(_after_scan(Path(entry["path"]), known))
     store.set_meta("evidence", described)
     store.close()
-    verify_seconds += time.monotonic() - verify_started
+    verify_seconds = time.monotonic() - verify_started
     return ScanOutcome(
         out_dir=request.out_dir,
         resumed=resumed,
         evidence=described,
         seconds=time.monotonic() - started,
         failed_batches=progress.failed,
+        evidence_hashes=[
+            {"path": e["path"], "sha256": "computed in this run" if h.computed_now
+             else f"remembered from {h.computed_at} (identity unchanged)"}
+            for e, h in zip(described, hashes, strict=True)
+        ],
         scan_seconds=scan_seconds,
         verify_seconds=verify_seconds,
         items=scanned_items,
         bytes=scanned_bytes,
         chat_seconds=chat_seconds,
     )
+
+
+def _after_scan(path: Path, known: EvidenceHashes) -> dict[str, Any]:
+    """Evidence is never written; prove it. An unchanged identity (any write changes mtime and
+    ctime) means unchanged content; a changed one is hashed again and the difference kept."""
+    if not known.identity:  # a folder: its inventory is the record
+        return {"sha256_after": None, "after_check": "folder: no single hash"}
+    if identity(path) == known.identity:
+        return {"sha256_after": known.sha256, "after_check": "identity unchanged"}
+    after = evidence_sha256(path)["sha256"]
+    return {"sha256_after": after, "after_check": "identity changed: hashed again"}
 
 
 @dataclass

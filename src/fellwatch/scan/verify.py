@@ -1,4 +1,13 @@
-"""The SHA-256 of the evidence files themselves, taken before and after a scan.
+"""The evidence files' own integrity: their SHA-256, hashed once and remembered, and an E01's
+acquisition hash checked against its content.
+
+Hashing a 1 TB image twice per scan (before and after) costs more than the scan itself. The
+SHA-256 of an evidence file is computed once and remembered in the data directory against the
+files' identity (device, inode, size, mtime and ctime of every segment): any write through the
+file system changes mtime and ctime, and ctime cannot be set back from user space, so an
+unchanged identity means unchanged content. After a scan the identity is checked again; where
+it changed, the files are hashed again and the difference is recorded. `fellwatch evidence
+verify EVIDENCE` rehashes in full on demand.
 
 Split evidence is all of its segment files (E01, E02, … or .000, .001, …), in order.
 """
@@ -6,8 +15,19 @@ Split evidence is all of its segment files (E01, E02, … or .000, .001, …), i
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from fellwatch.errors import reason
+
+CHUNK = 1 << 20
 
 _SEGMENTED = (
     re.compile(r"^(?P<stem>.+)\.(?P<seg>[EeLs]x?\d{2}|[EeLs][A-Za-z]{2})$"),
@@ -39,7 +59,17 @@ def segment_files(path: Path) -> list[Path]:
     return [path]
 
 
-def evidence_sha256(path: Path) -> dict[str, object]:
+def identity(path: Path) -> list[list[Any]]:
+    """[name, device, inode, size, mtime_ns, ctime_ns] of every segment file, in order."""
+    rows = []
+    for segment in segment_files(path):
+        st = segment.stat()
+        rows.append([segment.name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                     st.st_ctime_ns])  # fmt: skip
+    return rows
+
+
+def evidence_sha256(path: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """`{"sha256": combined, "files": [{"name", "size", "sha256"}]}` of the evidence files.
 
     The combined digest is of all segments' bytes in order, so a split image and its joined
@@ -50,12 +80,182 @@ def evidence_sha256(path: Path) -> dict[str, object]:
     for segment in segment_files(path):
         one = hashlib.sha256()
         with segment.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
+            while chunk := fh.read(CHUNK):
                 one.update(chunk)
                 combined.update(chunk)
+                if progress is not None:
+                    progress(len(chunk))
         files.append(
             {"name": segment.name, "size": segment.stat().st_size, "sha256": one.hexdigest()}
         )
     if not files:
         return {"sha256": None, "files": []}
     return {"sha256": combined.hexdigest(), "files": files}
+
+
+def acquisition_check(path: Path, evidence_format: str) -> dict[str, Any] | None:
+    """For an E01: the MD5/SHA-1 the acquisition tool stored, checked against the media.
+
+    `verdict` is `matches`, `differs` (the media read now is not what was acquired: corrupt
+    chunks, a damaged copy), `absent` (the image stores no hash) or `unreadable: …`. None
+    for evidence that has no acquisition hash of its own (raw, VHD, a folder).
+    """
+    if evidence_format != "ewf":
+        return None
+    import pyewf
+
+    handle = pyewf.handle()
+    try:
+        handle.open([str(p) for p in segment_files(path)])
+    except Exception as exc:  # the scan opened it through dfVFS; say why this did not
+        return {"stored": {}, "computed": {}, "verdict": f"unreadable: {reason(exc)}"}
+    try:
+        stored = {
+            kind.lower(): value.lower()
+            for kind in ("MD5", "SHA1")
+            if (value := handle.get_hash_value(kind))
+        }
+        if not stored:
+            return {"stored": {}, "computed": {}, "verdict": "absent"}
+        digests = {kind: hashlib.new(kind) for kind in stored}
+        remaining = handle.get_media_size()
+        try:
+            while remaining > 0:
+                chunk = handle.read(min(CHUNK, remaining))
+                if not chunk:
+                    raise OSError(f"media ends {remaining} bytes early")
+                remaining -= len(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
+        except Exception as exc:
+            return {"stored": stored, "computed": {}, "verdict": f"unreadable: {reason(exc)}"}
+        computed = {kind: d.hexdigest() for kind, d in digests.items()}
+        verdict = "matches" if computed == stored else "differs"
+        return {"stored": stored, "computed": computed, "verdict": verdict}
+    finally:
+        handle.close()
+
+
+@dataclass
+class EvidenceHashes:
+    """The integrity facts of one evidence, and whether they were computed in this run."""
+
+    sha256: str | None
+    files: list[dict[str, Any]]
+    acquisition: dict[str, Any] | None
+    identity: list[list[Any]]
+    computed_at: str
+    computed_now: bool
+
+    def to_findings(self) -> dict[str, Any]:
+        """What findings.json records (the same whether computed now or remembered)."""
+        data: dict[str, Any] = {"sha256": self.sha256, "files": self.files}
+        if self.acquisition is not None:
+            data["acquisition_hash"] = self.acquisition
+        return data
+
+
+class EvidenceHashCache:
+    """`DATA_DIR/evidence-hashes.sqlite`: evidence hashes keyed by the files' identity."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        path.chmod(0o600)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS hashes (identity TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        self._lock = threading.Lock()
+
+    @classmethod
+    def default(cls) -> EvidenceHashCache:
+        from fellwatch.settings import data_dir
+
+        return cls(data_dir() / "evidence-hashes.sqlite")
+
+    def get(self, ident: list[list[Any]]) -> dict[str, Any] | None:
+        key = json.dumps(ident)
+        with self._lock:
+            row = self._db.execute("SELECT value FROM hashes WHERE identity=?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put(self, ident: list[list[Any]], value: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?)",
+                (json.dumps(ident), json.dumps(value, sort_keys=True)),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def hash_evidence(
+    path: Path,
+    evidence_format: str,
+    cache: EvidenceHashCache | None,
+    *,
+    rehash: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> EvidenceHashes:
+    """The evidence's hashes: remembered when its identity is known, else computed (and
+    remembered). `rehash` computes them whatever the cache holds."""
+    ident = identity(path)
+    if cache is not None and not rehash and ident and (known := cache.get(ident)) is not None:
+        return EvidenceHashes(
+            sha256=known["sha256"],
+            files=known["files"],
+            acquisition=known.get("acquisition"),
+            identity=ident,
+            computed_at=known["computed_at"],
+            computed_now=False,
+        )
+    digests = evidence_sha256(path, progress)
+    acquisition = acquisition_check(path, evidence_format)
+    result = EvidenceHashes(
+        sha256=digests["sha256"],
+        files=digests["files"],
+        acquisition=acquisition,
+        identity=ident,
+        computed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        computed_now=True,
+    )
+    # Remember it only if nothing changed while it was read (a file still being written).
+    if cache is not None and ident and identity(path) == ident:
+        remembered = {"sha256": result.sha256, "files": result.files,
+                      "acquisition": acquisition, "computed_at": result.computed_at}  # fmt: skip
+        cache.put(ident, remembered)
+    return result
+
+
+@dataclass
+class BackgroundHashes:
+    """The evidence hashed in a thread while the item pass runs (hashlib and libewf release
+    the GIL while they work, so the main process's matching and commits carry on)."""
+
+    jobs: list[tuple[Path, str]]
+    cache: EvidenceHashCache | None
+    results: list[EvidenceHashes | None] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self.results = [None] * len(self.jobs)
+        self._thread = threading.Thread(target=self._run, name="evidence-sha256", daemon=True)
+
+    def start(self) -> BackgroundHashes:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            for i, (path, fmt) in enumerate(self.jobs):
+                self.results[i] = hash_evidence(path, fmt, self.cache)
+        except BaseException as exc:  # re-raised in the main thread by wait()
+            self.error = exc
+
+    def wait(self) -> list[EvidenceHashes]:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return [r for r in self.results if r is not None]
