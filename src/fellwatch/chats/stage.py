@@ -227,6 +227,7 @@ def _line(exc: BaseException) -> str:
 
 def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[str]) -> None:
     """Rebuild every conversation from the stored messages: indicators, score, rank."""
+    store.index()
     tallies: list[Tally] = []
     hits: list[tuple[int, str, int, str]] = []
     minors: dict[int, set[str]] = {}

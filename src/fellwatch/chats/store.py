@@ -51,9 +51,6 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     deleted INTEGER NOT NULL,
     PRIMARY KEY (evidence, source_key, seq)
 );
-CREATE INDEX IF NOT EXISTS chat_messages_conversation
-    ON chat_messages (evidence, source_key, app, conversation, seq);
-CREATE INDEX IF NOT EXISTS chat_messages_time ON chat_messages (time, evidence, source_key, seq);
 CREATE TABLE IF NOT EXISTS chat_conversations (
     rank INTEGER PRIMARY KEY,
     evidence INTEGER NOT NULL,
@@ -74,6 +71,13 @@ CREATE TABLE IF NOT EXISTS chat_hits (
 """
 
 _CHUNK = 5000
+# Built once the messages are in (by `index`), not kept up to date row by row: a million
+# inserts into an index keyed by conversation land on random pages, a sort-built index does not.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS chat_messages_conversation
+    ON chat_messages (evidence, source_key, app, conversation, seq);
+CREATE INDEX IF NOT EXISTS chat_messages_time ON chat_messages (time, evidence, source_key, seq);
+"""
 
 MESSAGE_COLUMNS = (
     "evidence, source_key, seq, app, account, conversation, message_id, time, direction, "
@@ -104,7 +108,12 @@ class ChatStore:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: the message tables are large
         self._db.executescript(SCHEMA)
+
+    def index(self) -> None:
+        """The indexes the readers use (conversation order, the timeline), once written."""
+        self._db.executescript(INDEXES)
 
     @classmethod
     def open_finished(cls, path: Path) -> ChatStore | None:
