@@ -108,7 +108,6 @@ class ChatStore:
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: the message tables are large
         self._db.executescript(SCHEMA)
 
     def index(self) -> None:
