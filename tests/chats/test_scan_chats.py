@@ -217,3 +217,14 @@ def test_a_deleted_database_file_is_read(tmp_path: Path) -> None:
     (source,) = doc["sources"]
     assert source["allocated"] == 0 and source["path"].endswith("/_sgstore.db")
     assert all(c["source"]["deleted"] for c in doc["conversations"])
+
+
+def test_evidence_without_chat_databases_gets_no_chat_files(tmp_path: Path) -> None:
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "notes.txt").write_text("nothing to see", encoding="utf-8")
+    findings = _scan(tmp_path / "ev", tmp_path / "out")
+    assert not (tmp_path / "out" / "messages.csv").exists()
+    assert not (tmp_path / "out" / "conversations.json").exists()
+    summary = findings["summary"]
+    assert (summary["messages"], summary["conversations"], summary["flagged_conversations"]) == (
+        0, 0, 0)

@@ -23,9 +23,13 @@ MESSAGE_COLUMNS = (
 
 def write_chat_outputs(store_path: Path, out_dir: Path,
                        evidence: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Write OUT/messages.csv and OUT/conversations.json; the flagged conversations back."""
+    """Write OUT/messages.csv and OUT/conversations.json when the evidence holds any chat
+    database (read or not); the flagged conversations back. Evidence without one gets neither
+    file, so its outputs are what they were before chats were read."""
     store = ChatStore(store_path)
     try:
+        if not store.sources():
+            return []
         paths = {i: e["path"] for i, e in enumerate(evidence or [])}
         sources = {(s["evidence"], s["key"]): s["path"] for s in store.sources()}
         with (out_dir / "messages.csv").open("w", newline="", encoding="utf-8") as fh:
