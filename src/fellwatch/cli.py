@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -88,7 +89,7 @@ def _register_scan(sub: SubParsers) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from fellwatch.errors import IncompleteError, UsageError
+    from fellwatch.errors import IncompleteError, OutputError, UsageError
     from fellwatch.scan.job import scan
     from fellwatch.settings import ScanSettings, describe_settings
 
@@ -102,15 +103,23 @@ def cmd_scan(args: argparse.Namespace) -> int:
         from fellwatch.web.scans import check_exhibit
 
         check_exhibit(args.case, args.exhibit)
-    report = scan(
-        args.evidence,
-        args.out,
-        settings,
-        hashsets=args.hashset,
-        cluster=args.cluster,
-        restart=args.restart,
-        progress=not args.quiet,
-    )
+    try:
+        report = scan(
+            args.evidence,
+            args.out,
+            settings,
+            hashsets=args.hashset,
+            cluster=args.cluster,
+            restart=args.restart,
+            progress=not args.quiet,
+        )
+    except OSError as exc:  # the disk filling up while the reports are written
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise OutputError(
+            f"output disk full: cannot write {exc.filename or args.out}: {exc.strerror} (free "
+            "space, then run the same command again: the scan is kept, the reports are redone)"
+        ) from exc
     _print_summary(report.summary, report.out_dir)
     if not report.signed:
         _say(

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 MiB = 1 << 20
+# A carved picture larger than this (decoded) is not test-decoded (memory stays bounded).
+MAX_VERIFY_PIXELS = 40_000_000
 
 
 class NotACandidate(Exception):
@@ -117,6 +119,10 @@ def verify_picture(source: Source, start: int, length: int, fmt: str) -> None:
                     # break), the inverse DCT mostly skipped; about twice as fast.
                     picture.draft(picture.mode, (max(1, picture.width // 8),
                                                  max(1, picture.height // 8)))
+                if picture.width * picture.height > MAX_VERIFY_PIXELS:
+                    # Its structure walked (PNG: every CRC checked); decoding it would take
+                    # more memory than one candidate may. The item's own signals bound it again.
+                    return
                 picture.load()
     except Exception as exc:  # Pillow raises many types for corrupt data; all mean "broken"
         raise CarvedFragmentError(f"does not decode: {exc}", length) from exc

@@ -570,6 +570,31 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
     return None
 
 
+# A zip's end-of-central-directory record (22 bytes) with its comment (at most 64 KiB) lies
+# within this many bytes of the end; zip readers find the archive from there, not the start.
+ZIP_TAIL_BYTES = 22 + 0xFFFF
+
+
+def embedded_zip(tail: bytes) -> bool:
+    """Whether `tail`, the last ZIP_TAIL_BYTES (or fewer) of a content that does not start as
+    a zip, ends a zip archive that has something before it: a self-extracting .exe, a JPEG
+    with a zip appended (a polyglot). Zip readers open those from the end record; so must we.
+
+    The end record must be consistent: its comment ends the content, and the central
+    directory it points at (just before it) starts with a central header signature.
+    """
+    at = tail.rfind(b"PK\x05\x06")
+    while at >= 0:
+        if len(tail) >= at + 22:
+            cd_size, _cd_offset, comment = struct.unpack_from("<IIH", tail, at + 12)
+            start = at - cd_size
+            if at + 22 + comment == len(tail) and cd_size and start >= 0 and (
+                    tail[start:start + 4] == b"PK\x01\x02"):
+                return True
+        at = tail.rfind(b"PK\x05\x06", 0, at)
+    return False
+
+
 def _zip_directory_size(source: IO[bytes], size: int) -> int | None:
     """The central directory's size from the end records (zip64 too); None if not found."""
     tail_len = min(size, 22 + 0xFFFF)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from fellwatch.errors import OutputError
 from fellwatch.evidence.item import EvidenceError, Item
 
 
@@ -61,6 +64,7 @@ def open_evidence(path: str | Path) -> Evidence:
     p = Path(path)
     if not p.exists():
         raise EvidenceError(f"evidence not found: {p}")
+    refuse_special_file(p)
     if p.is_dir():
         from fellwatch.evidence.folder import FolderEvidence
 
@@ -78,3 +82,60 @@ def open_evidence(path: str | Path) -> Evidence:
     from fellwatch.evidence.image import ImageEvidence
 
     return ImageEvidence(p)
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a non-regular, non-directory, non-block-device file is, or None if it is one of
+    those three (the kinds Fellwatch reads as evidence)."""
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            return kind
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISBLK(mode):
+        return None
+    return f"a special file (mode {stat.S_IFMT(mode):o})"
+
+
+def refuse_special_file(path: Path) -> None:
+    """Refuse, before anything opens it, evidence that is not a file, folder or block device.
+
+    Opening a FIFO for reading blocks until something writes to it (the scan would hang in
+    its first read); a character device or socket has no fixed content to hash.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise EvidenceError(f"evidence cannot be examined: {path}: {exc.strerror}") from None
+    kind = special_kind(mode)
+    if kind is not None:
+        raise EvidenceError(
+            f"evidence {path} is {kind}, not a file, folder or block device: refused "
+            "(reading it could block for ever, and it has no fixed content to hash)"
+        )
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def refuse_output_inside_evidence(evidence: Sequence[str], out_dir: Path) -> None:
+    """Refuse an output folder inside (or equal to) a folder given as evidence.
+
+    The scan would write into the evidence and then read its own output as evidence. Checked
+    on resolved paths (symbolic links followed) before anything is created.
+    """
+    out = Path(os.path.realpath(out_dir))
+    for given in evidence:
+        ev = Path(os.path.realpath(given))
+        if ev.is_dir() and _inside(out, ev):
+            raise OutputError(
+                f"output folder {out_dir} is inside the evidence folder {given}: refused "
+                "(evidence is read-only, and the scan would read its own output); "
+                "choose an output folder outside the evidence"
+            )

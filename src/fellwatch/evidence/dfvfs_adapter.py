@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -33,7 +34,7 @@ from dfvfs.resolver import resolver
 from dfvfs.serializer import json_serializer
 from dfvfs.volume import factory as volume_factory
 
-from fellwatch.evidence import ewf_check
+from fellwatch.evidence import ewf_check, fs_sniff, qcow_check
 from fellwatch.evidence.item import EvidenceError, ItemError
 
 # The storage media image layers, and the name describe() gives each.
@@ -181,6 +182,7 @@ def _volume_extent(vs_cache: dict[str, Any], vs_spec: Any, label: str, context: 
 def scan(path: Path) -> Layout:
     """Scan `path` read-only with dfVFS's source scanner; raise EvidenceError if unreadable."""
     ewf_check.check_segments(path)
+    qcow_check.check_qcow(path)
     _check_vhd_parent(path)
     context = new_context()
     scan_context = source_scanner.SourceScannerContext()
@@ -198,10 +200,7 @@ def scan(path: Path) -> Layout:
         image_node = root.sub_nodes[0]
         fmt = _IMAGE_FORMATS[image_node.type_indicator]
     if not _has_content(image_node, scan_context):
-        raise EvidenceError(
-            f"unrecognised evidence: {path.name}, not a disk image, volume or file system "
-            "Fellwatch can read"
-        )
+        raise _unrecognised(path, image_node.path_spec, context)
     if fmt == "raw":
         fmt = _raw_format(image_node.path_spec, context)
     if fmt == "vhd" and _is_vhdx(path):
@@ -271,10 +270,7 @@ def scan(path: Path) -> Layout:
 
     visit(image_node, None, 0, image_size)
     if not volumes and not state["has_vs"]:
-        raise EvidenceError(
-            f"unrecognised evidence: {path.name}, not a disk image, volume or file system "
-            "Fellwatch can read"
-        )
+        raise _unrecognised(path, image_node.path_spec, context)
     volumes.sort(key=lambda v: (v.offset if v.offset is not None else 1 << 62, v.label or ""))
     return Layout(
         format=fmt,
@@ -283,6 +279,44 @@ def scan(path: Path) -> Layout:
         top_level=sorted(top_level),
         has_volume_system=state["has_vs"],
         volumes=volumes,
+    )
+
+
+_TSK_TYPES = {"NTFS": pytsk3.TSK_FS_TYPE_NTFS, "FAT12": pytsk3.TSK_FS_TYPE_FAT12,
+              "FAT16": pytsk3.TSK_FS_TYPE_FAT16, "FAT32": pytsk3.TSK_FS_TYPE_FAT32,
+              "FAT": pytsk3.TSK_FS_TYPE_FAT_DETECT, "exFAT": pytsk3.TSK_FS_TYPE_EXFAT,
+              "ext2/3/4": pytsk3.TSK_FS_TYPE_EXT_DETECT, "HFS+": pytsk3.TSK_FS_TYPE_HFS_DETECT}
+
+
+def _unrecognised(path: Path, image_spec: Any, context: Any) -> EvidenceError:
+    """Why nothing was found: a damaged file system where a boot sector names one (the
+    examiner's problem is then the file system, not the image format), else unrecognised."""
+    try:
+        image = resolver.Resolver.OpenFileObject(image_spec, resolver_context=context)
+        size = int(image.get_size())
+
+        def read(offset: int, length: int) -> bytes:
+            image.seek(offset)
+            return bytes(image.read(max(0, min(length, size - offset))))
+
+        detail = None
+        found = fs_sniff.sniff(read(0, 4096))
+        # Ask TSK for the file system the boot sector names: its error then says what is
+        # wrong inside it ("Cannot determine file system type" says nothing).
+        fstype = _TSK_TYPES.get(found.filesystem if found else "", pytsk3.TSK_FS_TYPE_DETECT)
+        try:
+            pytsk3.FS_Info(dfvfs_tsk_image.TSKFileSystemImage(image), 0, fstype)
+        except (OSError, RuntimeError) as exception:
+            detail = " ".join(str(exception).split()).rpartition("with error: ")[2] or None
+            detail = detail if detail is None or len(detail) <= 200 else detail[:197] + "..."
+        damage = fs_sniff.describe_damage(read, size, path.name, detail)
+    except (errors.Error, OSError, RuntimeError, ValueError, struct.error):
+        damage = None
+    if damage is not None:
+        return EvidenceError(damage)
+    return EvidenceError(
+        f"unrecognised evidence: {path.name}, not a disk image, volume or file system "
+        "Fellwatch can read"
     )
 
 
@@ -428,13 +462,26 @@ def _times(entry: Any) -> dict[str, str]:
 def walk_files(fs_spec: Any, context: Any) -> Iterator[DfvfsFile]:
     """Every regular file's data streams, allocated only (dfVFS does not list deleted ones)."""
     file_system = resolver.Resolver.OpenFileSystem(fs_spec, resolver_context=context)
-    root = file_system.GetRootFileEntry()
+    try:
+        root = file_system.GetRootFileEntry()
+    except (errors.Error, OSError, RuntimeError) as exception:
+        yield DfvfsFile("/", None, "", 0, serialise(fs_spec), {},
+                        f"root directory unreadable, nothing listed: {_one_line(exception)}")
+        return
+    if root is None:
+        yield DfvfsFile("/", None, "", 0, serialise(fs_spec), {},
+                        "root directory not found, nothing listed")
+        return
     stack = [(root, "")]
     while stack:
         entry, parent = stack.pop()
         try:
             children = list(entry.sub_file_entries)
-        except (errors.Error, OSError, RuntimeError):
+        except (errors.Error, OSError, RuntimeError) as exception:
+            # Recorded on the directory: its names are lost to this walk, never silently.
+            yield DfvfsFile(parent or "/", None, "", 0, serialise(entry.path_spec), {},
+                            f"directory unreadable, its contents are not listed: "
+                            f"{_one_line(exception)}")
             continue
         for child in children:
             path = f"{parent}/{child.name}"
@@ -447,12 +494,12 @@ def walk_files(fs_spec: Any, context: Any) -> Iterator[DfvfsFile]:
                 if not child.IsFile():
                     continue
                 streams = [s.name or "" for s in child.data_streams]
-            except (errors.Error, OSError, RuntimeError) as exception:
+                identifier = getattr(child.path_spec, "identifier", None)
+                times = _times(child)
+            except (errors.Error, OSError, RuntimeError, ValueError) as exception:
                 yield DfvfsFile(path, None, "", 0, serialise(child.path_spec), {},
                                 _one_line(exception))
                 continue
-            identifier = getattr(child.path_spec, "identifier", None)
-            times = _times(child)
             for stream in streams or [""]:
                 error = None
                 size = 0

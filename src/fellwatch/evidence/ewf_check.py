@@ -10,7 +10,11 @@ segment found ends with `next`, which file should follow.
 from __future__ import annotations
 
 import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from fellwatch.evidence.item import EvidenceError
 
@@ -99,3 +103,158 @@ def check_segments(path: Path) -> None:
             f"EWF image {path.name} is incomplete: segment {missing} is missing "
             f"(found {len(segments)} segment file(s))"
         )
+
+
+# --- chunk verification ------------------------------------------------------------------------
+#
+# libewf checks each chunk's Adler-32 (stored chunks) or inflates it (compressed chunks) when it
+# is read, and on failure hands back the bytes it has (or zeros) without raising; the Python
+# binding exposes no checksum-error list. So a corrupt chunk gives wrong hashes and, under a
+# directory, names that vanish, with nothing recorded. The chunks are verified here, from the
+# segment files' own tables, once per evidence (in the process that lists the items).
+
+_TABLE_HEADER = 24
+_WINDOW = 16 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class BadChunk:
+    """A chunk of the media whose stored data fails its check."""
+
+    index: int
+    offset: int  # in the media (the decoded image)
+    length: int
+    reason: str  # "checksum mismatch" | "does not inflate" | ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    segment: Path
+    start: int
+    size: int
+    compressed: bool
+
+
+def _sections(handle: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    """(type, offset, section size) of a segment's sections, in chain order (bounded)."""
+    offset = _HEADER_SIZE
+    for _ in range(1_000_000):
+        if offset + _DESCRIPTOR_SIZE > size:
+            return
+        handle.seek(offset)
+        descriptor = handle.read(_DESCRIPTOR_SIZE)
+        kind = descriptor[:16].rstrip(b"\x00").decode("ascii", "replace")
+        next_offset, section_size = struct.unpack_from("<QQ", descriptor, 16)
+        yield kind, offset, section_size
+        if kind in ("next", "done") or next_offset <= offset:
+            return
+        offset = next_offset
+
+
+def _chunk_table(path: Path) -> tuple[list[_Chunk], int, int] | None:
+    """Every chunk of an EWF-E01 image in media order, the chunk size and the media size; None
+    when the image is not EWF1 or its volume section cannot be read."""
+    with path.open("rb") as handle:
+        if handle.read(8) not in _EWF1_SIGNATURES:
+            return None
+    chunks: list[_Chunk] = []
+    chunk_size = media_size = 0
+    for segment in _segment_files(path):
+        size = segment.stat().st_size
+        with segment.open("rb") as handle:
+            sectors_end = 0
+            for kind, offset, section_size in _sections(handle, size):
+                body = offset + _DESCRIPTOR_SIZE
+                if kind in ("volume", "disk") and not chunk_size:
+                    handle.seek(body)
+                    data = handle.read(24)
+                    if len(data) < 24:
+                        return None
+                    sectors_per_chunk, bytes_per_sector = struct.unpack_from("<II", data, 8)
+                    (sector_count,) = struct.unpack_from("<I", data, 16)
+                    if section_size - _DESCRIPTOR_SIZE >= 1052:  # EnCase: 64-bit sector count
+                        (sector_count,) = struct.unpack_from("<Q", data, 16)
+                    chunk_size = sectors_per_chunk * bytes_per_sector
+                    media_size = sector_count * bytes_per_sector
+                elif kind == "sectors":
+                    sectors_end = offset + section_size
+                elif kind == "table":
+                    handle.seek(body)
+                    header = handle.read(_TABLE_HEADER)
+                    if len(header) < _TABLE_HEADER:
+                        break
+                    (count,) = struct.unpack_from("<I", header, 0)
+                    (base,) = struct.unpack_from("<Q", header, 8)
+                    if count > (size - body) // 4:
+                        break  # a table longer than its file: corrupt, stop at what is known
+                    entries = struct.unpack(f"<{count}I", handle.read(4 * count))
+                    starts = [base + (e & 0x7FFFFFFF) for e in entries]
+                    last = starts[-1] if starts else 0
+                    last_end = sectors_end if sectors_end > last else offset
+                    ends = [*starts[1:], last_end]
+                    chunks += [_Chunk(segment, s, e - s, bool(v >> 31))
+                               for s, e, v in zip(starts, ends, entries, strict=True)]
+    if not chunk_size or not media_size:
+        return None
+    return chunks, chunk_size, media_size
+
+
+def _check_chunk(data: bytes, compressed: bool, expected: int) -> str | None:
+    if compressed:
+        inflater = zlib.decompressobj()
+        try:
+            out = inflater.decompress(data, expected + 1)
+        except zlib.error as exc:
+            return f"does not inflate ({exc})"
+        if not inflater.eof or len(out) != expected:
+            return f"inflates to {len(out)} bytes, not {expected}"
+        return None
+    if len(data) < expected + 4:
+        return f"stored chunk cut short ({len(data)} of {expected + 4} bytes)"
+    (stored,) = struct.unpack_from("<I", data, expected)
+    if zlib.adler32(data[:expected]) != stored:
+        return "checksum mismatch (Adler-32)"
+    return None
+
+
+def bad_chunks(path: Path) -> list[BadChunk]:
+    """Every chunk of an EWF-E01 image whose stored data fails its check, in media order.
+
+    Reads each segment's chunk data once, in large pieces; memory is one piece. Images that
+    are not EWF1, or whose tables cannot be read, give an empty list (their reads fail loudly
+    in libewf instead).
+    """
+    table = _chunk_table(path)
+    if table is None:
+        return []
+    chunks, chunk_size, media_size = table
+    bad: list[BadChunk] = []
+    handle: BinaryIO | None = None
+    current: Path | None = None
+    window_start = window_end = 0
+    window = b""
+    try:
+        for index, chunk in enumerate(chunks):
+            offset = index * chunk_size
+            if offset >= media_size:
+                break
+            expected = min(chunk_size, media_size - offset)
+            if chunk.segment != current:
+                if handle is not None:
+                    handle.close()
+                handle = chunk.segment.open("rb")
+                current = chunk.segment
+                window_start = window_end = 0
+            assert handle is not None
+            if not (window_start <= chunk.start and chunk.start + chunk.size <= window_end):
+                handle.seek(chunk.start)
+                window = handle.read(max(_WINDOW, chunk.size))
+                window_start, window_end = chunk.start, chunk.start + len(window)
+            data = window[chunk.start - window_start:chunk.start - window_start + chunk.size]
+            reason = _check_chunk(data, chunk.compressed, expected)
+            if reason is not None:
+                bad.append(BadChunk(index, offset, expected, reason))
+    finally:
+        if handle is not None:
+            handle.close()
+    return bad

@@ -1,8 +1,9 @@
 """A directory tree as logical evidence (e.g. an extraction a phone tool produced).
 
 Names are read as bytes so a name that is not valid UTF-8 is kept and shown escaped. Symbolic
-links are listed as items with an error (they are not followed: a link can point outside the
-evidence) so nothing is silently dropped.
+links, FIFOs, devices and sockets are listed as items with an error (never opened: a link can
+point outside the evidence, a FIFO blocks the reader) so nothing is silently dropped. The walk
+is iterative, so any depth is walked (up to `MAX_DEPTH`, past which the folder is recorded).
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from fellwatch.evidence.base import ByteRange
+from fellwatch.evidence.base import ByteRange, special_kind
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 from fellwatch.evidence.names import display_name
+
+# Deeper than any real extraction; a bound so a hostile tree cannot grow the walk's stack of
+# open paths without limit (the names beyond are recorded, not dropped).
+MAX_DEPTH = 4096
 
 
 def _iso(ts: float) -> str:
@@ -36,15 +41,21 @@ class FolderEvidence:
         return {"path": self.path, "format": self.format, "volumes": []}
 
     def items(self) -> Iterator[Item]:
-        yield from self._walk(self._root, b"")
-
-    def _walk(self, directory: bytes, relative: bytes) -> Iterator[Item]:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError as exc:
-            yield self._error_item(relative or b"/", f"cannot list folder: {exc.strerror}")
+        # Depth first with an explicit stack of directory listings (a recursive walk hits
+        # Python's recursion limit in a folder nested ~1 000 deep), in the order a recursive
+        # walk gives: each entry in sorted order, a subfolder's contents where it stands.
+        stack: list[tuple[Iterator[os.DirEntry[bytes]], bytes, int]] = []
+        first = self._listing(self._root, b"")
+        if isinstance(first, Item):
+            yield first
             return
-        for entry in entries:
+        stack.append((first, b"", 0))
+        while stack:
+            entries, relative, depth = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                continue
             rel = relative + b"/" + entry.name
             try:
                 st = entry.stat(follow_symlinks=False)
@@ -52,7 +63,15 @@ class FolderEvidence:
                 yield self._error_item(rel, f"cannot stat: {exc.strerror}")
                 continue
             if stat.S_ISDIR(st.st_mode):
-                yield from self._walk(entry.path, rel)
+                if depth + 1 > MAX_DEPTH:
+                    yield self._error_item(
+                        rel, f"folder nested deeper than {MAX_DEPTH} levels: not listed")
+                    continue
+                listing = self._listing(entry.path, rel)
+                if isinstance(listing, Item):
+                    yield listing
+                else:
+                    stack.append((listing, rel, depth + 1))
             elif stat.S_ISREG(st.st_mode):
                 yield Item(
                     evidence=self.path,
@@ -65,6 +84,18 @@ class FolderEvidence:
                 )
             elif stat.S_ISLNK(st.st_mode):
                 yield self._error_item(rel, "symbolic link: not followed")
+            else:
+                # A FIFO would block the read for ever; a device or socket has no fixed
+                # content. Listed so the name is not lost, never opened.
+                yield self._error_item(rel, f"{special_kind(st.st_mode)}: not read")
+
+    def _listing(self, directory: bytes, relative: bytes) -> Iterator[os.DirEntry[bytes]] | Item:
+        """The sorted entries of a directory, or the error item that says why there are none."""
+        try:
+            with os.scandir(directory) as scan:
+                return iter(sorted(scan, key=lambda e: e.name))
+        except OSError as exc:
+            return self._error_item(relative or b"/", f"cannot list folder: {exc.strerror}")
 
     def _error_item(self, rel: bytes, error: str) -> Item:
         name = display_name(rel)

@@ -18,8 +18,8 @@ from typing import Any, BinaryIO
 
 import pytsk3
 
-from fellwatch.evidence import dfvfs_adapter, fs_bitmaps, tsk_walk
-from fellwatch.evidence.base import ByteRange
+from fellwatch.evidence import dfvfs_adapter, ewf_check, fs_bitmaps, tsk_walk
+from fellwatch.evidence.base import ByteRange, refuse_special_file
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 
 _READ_CHUNK = 1 << 20
@@ -46,6 +46,7 @@ class ImageEvidence:
         self.path = self._given
         if not self._path.exists() or self._path.is_dir():  # files and block devices
             raise EvidenceError(f"evidence not found: {self._path}")
+        refuse_special_file(self._path)  # a FIFO would block the first read for ever
         self._context = dfvfs_adapter.new_context()
         self._layout = dfvfs_adapter.scan(self._path)
         self.format = self._layout.format
@@ -53,6 +54,7 @@ class ImageEvidence:
         self._tsk: dict[str, tuple[pytsk3.FS_Info, Any]] = {}
         self._maps: dict[str, fs_bitmaps.AllocationMap | None] = {}
         self._unmapped: set[str] = set()  # volumes whose allocation map could not be read
+        self._bad: list[ewf_check.BadChunk] | None = None  # E01 chunks failing their check
         self._volumes = [self._open_volume(i, v) for i, v in enumerate(self._layout.volumes)]
 
     # -- opening -------------------------------------------------------------------------
@@ -105,7 +107,7 @@ class ImageEvidence:
                 amap = fs_bitmaps.allocation_map(
                     fs, state.filesystem or "", lambda o, n: bytes(image.read(o, n)), size
                 )
-            except (OSError, ValueError, IndexError, struct.error):
+            except Exception:  # hostile bytes may break a bitmap parser in any way
                 # describe() stays the same whatever was called before it, so this is not
                 # written into the volume's error; unallocated() hands the volume over whole.
                 amap = None
@@ -133,29 +135,128 @@ class ImageEvidence:
     # -- items ---------------------------------------------------------------------------
 
     def items(self) -> Iterator[Item]:
+        bad = self._bad_chunks()
+        attributed: set[int] = set()
         for state in self._volumes:
             if state.walker == "tsk":
-                batch = list(self._tsk_items(state))
+                walk = self._tsk_items(state, bad, attributed)
             elif state.walker == "dfvfs":
-                batch = list(self._dfvfs_items(state))
+                walk = self._dfvfs_items(state)
             else:
                 continue
+            batch: list[Item] = []
+            try:
+                batch.extend(walk)
+            except Exception as exception:  # a reader failure costs this walk's rest, recorded
+                batch.append(self._walk_error(state, exception, len(batch)))
+            batch += self._chunk_items(state, bad, attributed)
             batch.sort(key=lambda item: item.key)
             yield from _unique_keys(batch)
+        yield from self._chunk_items(None, bad, attributed)
+
+    def _bad_chunks(self) -> list[ewf_check.BadChunk]:
+        """E01 chunks whose stored data fails its check (libewf hands their bytes back as if
+        good); verified once, here, in the process that lists the items."""
+        if self.format != "ewf" or not self._path.is_file():
+            return []
+        if self._bad is None:
+            try:
+                self._bad = ewf_check.bad_chunks(self._path)
+            except (OSError, ValueError, struct.error):
+                self._bad = []  # tables libewf itself cannot follow: its reads fail loudly
+        return self._bad
+
+    def _chunk_items(self, state: _VolumeState | None, bad: list[ewf_check.BadChunk],
+                     attributed: set[int]) -> list[Item]:
+        """One error item per bad chunk, on the volume that holds it (state None: the chunks
+        in no volume this walk read): what lies there (directory entries, metadata, files'
+        content) is not trustworthy, and names may be missing from the listing."""
+        out = []
+        for chunk in bad:
+            holder = self._holder(chunk)
+            if (state is None and holder is not None and holder.walker is not None) or (
+                    state is not None and holder is not state):
+                continue
+            files = " (files whose content lies there carry their own error)" if (
+                chunk.index in attributed) else ""
+            label = f"/(E01 chunk {chunk.index} at media offset {chunk.offset})"
+            out.append(Item(
+                evidence=self._given,
+                path=self._display(state, label) if state is not None else label,
+                key=(f"{state.index:03d}/ewf-chunk/{chunk.index:012d}" if state is not None
+                     else f"ewf-chunk/{chunk.index:012d}"),
+                size=chunk.length,
+                origin="filesystem",
+                allocated=False,
+                partition=state.volume.label if state is not None else None,
+                offset=chunk.offset,
+                error=(f"E01 chunk {chunk.index} (media bytes {chunk.offset}-"
+                       f"{chunk.offset + chunk.length - 1}) fails its check: {chunk.reason}; "
+                       "what the file system keeps there is not trustworthy and names may be "
+                       f"missing from this listing{files}"),
+            ))
+        return out
+
+    def _holder(self, chunk: ewf_check.BadChunk) -> _VolumeState | None:
+        for state in self._volumes:
+            v = state.volume
+            if v.offset is not None and v.size and (
+                    v.offset < chunk.offset + chunk.length and chunk.offset < v.offset + v.size):
+                return state
+        return None
+
+    def _walk_error(self, state: _VolumeState, exception: BaseException, listed: int) -> Item:
+        """The item that says a volume's walk stopped part-way (what was listed is kept)."""
+        reason = tsk_walk.tsk_message(exception)
+        reason = reason if len(reason) <= 300 else reason[:297] + "..."
+        return Item(
+            evidence=self._given,
+            path=self._display(state, "/"),
+            key=f"{state.index:03d}/walk-error",
+            size=0,
+            origin="filesystem",
+            partition=state.volume.label,
+            error=(f"file system walk stopped after {listed} item(s): "
+                   f"{type(exception).__name__}: {reason}; names past this point are not listed"),
+        )
 
     def _display(self, state: _VolumeState, fs_path: str) -> str:
         label = state.volume.label
         return f"/{label}{fs_path}" if label else fs_path
 
-    def _tsk_items(self, state: _VolumeState) -> Iterator[Item]:
+    def _tsk_items(self, state: _VolumeState, bad: list[ewf_check.BadChunk],
+                   attributed: set[int]) -> Iterator[Item]:
         fs, _ = self._tsk_fs(state.spec_json)
+        base = state.volume.offset
+        # Bad E01 chunks in volume-relative bytes, to trace them to the files they hold.
+        local = [(c.offset - base, c.offset - base + c.length, c) for c in bad
+                 if base is not None] if bad else []
 
         def blocks_in_use(ranges: list[tuple[int, int]]) -> bool:
             amap = self._allocation_map(state)
             return amap.in_use(ranges) if amap is not None else False
 
+        # No stream of a file can hold more real bytes than its whole file system: a larger
+        # declared size is a sparse file (holes read as zeros). Hashing a 1 TiB hole on a
+        # 16 MiB volume never ends, so such a stream is recorded, not read.
+        fs_bytes = int(fs.info.block_count) * int(fs.info.block_size)
         for record in tsk_walk.walk(fs, blocks_in_use):
             stream = record.stream
+            if local and record.extents:
+                hit = [c for lo, hi, c in local
+                       if any(a < hi and lo < a + n for a, n in record.extents)]
+                if hit:
+                    attributed.update(c.index for c in hit)
+                    if record.error is None:
+                        record.error = (
+                            "content lies in E01 chunk(s) that fail their check ("
+                            + "; ".join(f"chunk {c.index} at media offset {c.offset}: {c.reason}"
+                                        for c in hit[:4])
+                            + "): the bytes libewf returns are not the acquired ones, not hashed")
+            if record.error is None and fs_bytes and record.size > fs_bytes:
+                record.error = (f"not read: its size ({record.size} bytes) is larger than its "
+                                f"whole file system ({fs_bytes} bytes), so it is almost all "
+                                "sparse holes")
             base_path = record.path[: len(record.path) - len(stream) - 1] if stream else record.path
             yield Item(
                 evidence=self._given,

@@ -45,6 +45,9 @@ META_REG = int(pytsk3.TSK_FS_META_TYPE_REG)
 META_DIR = int(pytsk3.TSK_FS_META_TYPE_DIR)
 META_UNDEF = int(pytsk3.TSK_FS_META_TYPE_UNDEF)
 META_VIRT_DIR = int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+# Metadata types that are not content by design (docs/evidence.md): skipped, not errors.
+_NOT_CONTENT = frozenset(int(getattr(pytsk3, f"TSK_FS_META_TYPE_{n}")) for n in (
+    "LNK", "FIFO", "CHR", "BLK", "SOCK", "SHAD", "WHT", "VIRT"))
 
 ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
@@ -76,13 +79,19 @@ POINTERS_CLEARED = (
     "deleted; the file system cleared its block pointers, so its content is not "
     "recoverable from the file system (carve unallocated space)"
 )
+CLEARED = (
+    "live name, but its metadata entry {addr} is cleared or of no known type: the {what} it "
+    "named cannot be read from the file system (corrupt or wiped metadata)"
+)
 BLOCKS_REUSED = (
     "deleted; some of its blocks are now allocated to other files, so its content is not "
     "recoverable from the file system"
 )
 
 _PLAIN_NAME = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")  # printable ASCII, no backslash
-_MAX_DEPTH = 256
+# As deep as a folder evidence is walked (folder.MAX_DEPTH): the same tree gives the same
+# items as an image and as a folder. Deeper directories are recorded, not walked.
+_MAX_DEPTH = 4096
 _NTFS_RESERVED_RECORDS = 24  # MFT records 0-15 are system files, 16-23 are reserved
 _NTFS_EXTEND = 11
 _EXFAT_METADATA = {  # what TSK lists in an exFAT root for the file system's own structures
@@ -119,6 +128,9 @@ class TskRecord:
     times: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     first_byte: int | None = None  # volume-relative offset of the content's first block
+    # Volume-relative (offset, length) byte runs holding the content (not sparse, not
+    # resident): what lets a damaged part of the image be traced to the files it holds.
+    extents: tuple[tuple[int, int], ...] = ()
 
 
 def _iso(seconds: int, nanos: int) -> str | None:
@@ -187,96 +199,140 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
     visited = {root}
     # (directory inode, its display path, depth, whether the directory itself is allocated)
     stack: list[tuple[int, str, int, bool]] = [(root, "", 0, True)]
+    def visit(entry: Any, dir_path: str, depth: int, dir_alloc: bool) -> Iterator[TskRecord]:
+        name = entry.info.name
+        raw = bytes(name.name or b"")
+        if raw in (b".", b"..") or not raw:
+            return
+        name_type = int(name.type)
+        meta_addr = int(name.meta_addr)
+        shown = raw.decode("ascii") if _PLAIN_NAME.fullmatch(raw) else display_name(raw)
+        path = f"{dir_path}/{shown}"
+        if name_type == NAME_VIRT_DIR:  # $OrphanFiles: list what it holds
+            if meta_addr not in visited:
+                visited.add(meta_addr)
+                stack.append((meta_addr, path, depth + 1, False))
+            return
+        if name_type == NAME_VIRT:  # $MBR, $FAT1, $FAT2: TSK's own pseudo files
+            return
+        if is_ntfs and (meta_addr < _NTFS_RESERVED_RECORDS or meta_addr == _NTFS_EXTEND):
+            return
+        if is_hfs and meta_addr < _HFS_RESERVED_IDS:
+            return
+        if is_exfat and not dir_path and raw in _EXFAT_METADATA:
+            return
+        name_alloc = bool(int(name.flags) & NAME_ALLOC) and dir_alloc
+        fs_file = entry
+        meta = entry.info.meta
+        meta_problem = ""
+        if meta is None and meta_addr:
+            # TSK withholds metadata whose sequence number differs from the name's;
+            # fetch it to decide whether it is the same file (deleted) or another one.
+            try:
+                fs_file = fs.open_meta(inode=meta_addr)
+                meta = fs_file.info.meta
+            except OSError as exception:
+                meta = None
+                meta_problem = tsk_message(exception)
+        meta_type = int(meta.type) if meta is not None else META_UNDEF
+        meta_alloc = bool(meta is not None and int(meta.flags) & META_ALLOC)
+        reallocated = False
+        if not name_alloc and meta is not None:
+            if meta_alloc:
+                reallocated = True
+            elif is_ntfs:
+                # NTFS bumps an MFT entry's sequence number when the file is deleted.
+                reallocated = int(meta.seq) not in (int(name.meta_seq),
+                                                    int(name.meta_seq) + 1)
+        allocated = name_alloc and meta_alloc
+        is_dir = meta_type in (META_DIR, META_VIRT_DIR) or (
+            meta_type == META_UNDEF and name_type == NAME_DIR
+        )
+        if reallocated:
+            if is_dir or name_type in (NAME_DIR, NAME_LNK):
+                return
+            yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, False, None,
+                            error=REALLOCATED)
+            return
+        if is_dir:
+            if meta is None:
+                if name_alloc:  # a live directory name whose metadata cannot be read
+                    yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, True, None,
+                                    error=f"directory metadata entry {meta_addr} "
+                                          f"unreadable: {meta_problem or 'unknown'}; "
+                                          "its contents are not listed")
+                return
+            if name_alloc and not meta_alloc:
+                # A live name over a metadata entry that is free (cleared): the directory
+                # it named is gone from the file system; say so rather than list nothing.
+                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, True, None,
+                                error=CLEARED.format(addr=meta_addr, what="directory"))
+                return
+            if meta_addr not in visited:
+                if depth >= _MAX_DEPTH:
+                    yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, allocated, None,
+                                    error=f"directory nested deeper than {_MAX_DEPTH} "
+                                          "levels: its contents are not listed")
+                    return
+                visited.add(meta_addr)
+                stack.append((meta_addr, path, depth + 1, allocated))
+            if is_ntfs and meta is not None:
+                yield from _named_streams(fs_file, meta, path, meta_addr, allocated, name,
+                                          is_ntfs)
+            return
+        if meta is None:
+            if name_type == NAME_LNK:
+                return
+            if not name_alloc:
+                error = "deleted; no metadata left, content not recoverable"
+            else:  # a live name whose metadata cannot be read: corrupt, say so
+                error = f"metadata entry {meta_addr} unreadable: {meta_problem or 'unknown'}"
+                if name_type == NAME_DIR:
+                    error = f"directory {error}; its contents are not listed"
+            yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, name_alloc, None,
+                            error=error)
+            return
+        if meta_type != META_REG:
+            if meta_type in _NOT_CONTENT and (meta_alloc or not name_alloc):
+                return  # symbolic links, devices, sockets, FIFOs
+            if name_alloc:
+                # A live name over a cleared or undefined metadata entry (an inode zeroed
+                # under its name): the file's content is gone; recorded, never dropped.
+                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, True, None,
+                                error=CLEARED.format(addr=meta_addr, what="file"))
+            return
+        if is_fat and raw.endswith(b"(Volume Label Entry)") and int(meta.size) == 0:
+            return
+        yield from _file_records(fs_file, meta, path, meta_addr, allocated, name, is_ntfs,
+                                 block_size, blocks_in_use)
+
     while stack:
         dir_inode, dir_path, depth, dir_alloc = stack.pop()
         try:
             directory = fs.open_dir(inode=dir_inode)
             entries = list(directory)
-        except OSError as exception:
+        except (OSError, RuntimeError) as exception:
             yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
                             error=f"directory unreadable: {tsk_message(exception)}")
             continue
-        for entry in entries:
-            name = entry.info.name
-            raw = bytes(name.name or b"")
-            if raw in (b".", b"..") or not raw:
-                continue
-            name_type = int(name.type)
-            meta_addr = int(name.meta_addr)
-            shown = raw.decode("ascii") if _PLAIN_NAME.fullmatch(raw) else display_name(raw)
-            path = f"{dir_path}/{shown}"
-            if name_type == NAME_VIRT_DIR:  # $OrphanFiles: list what it holds
-                if meta_addr not in visited:
-                    visited.add(meta_addr)
-                    stack.append((meta_addr, path, depth + 1, False))
-                continue
-            if name_type == NAME_VIRT:  # $MBR, $FAT1, $FAT2: TSK's own pseudo files
-                continue
-            if is_ntfs and (meta_addr < _NTFS_RESERVED_RECORDS or meta_addr == _NTFS_EXTEND):
-                continue
-            if is_hfs and meta_addr < _HFS_RESERVED_IDS:
-                continue
-            if is_exfat and not dir_path and raw in _EXFAT_METADATA:
-                continue
-            name_alloc = bool(int(name.flags) & NAME_ALLOC) and dir_alloc
-            fs_file = entry
-            meta = entry.info.meta
-            meta_problem = ""
-            if meta is None and meta_addr:
-                # TSK withholds metadata whose sequence number differs from the name's;
-                # fetch it to decide whether it is the same file (deleted) or another one.
-                try:
-                    fs_file = fs.open_meta(inode=meta_addr)
-                    meta = fs_file.info.meta
-                except OSError as exception:
-                    meta = None
-                    meta_problem = tsk_message(exception)
-            meta_type = int(meta.type) if meta is not None else META_UNDEF
-            meta_alloc = bool(meta is not None and int(meta.flags) & META_ALLOC)
-            reallocated = False
-            if not name_alloc and meta is not None:
-                if meta_alloc:
-                    reallocated = True
-                elif is_ntfs:
-                    # NTFS bumps an MFT entry's sequence number when the file is deleted.
-                    reallocated = int(meta.seq) not in (int(name.meta_seq),
-                                                        int(name.meta_seq) + 1)
-            allocated = name_alloc and meta_alloc
-            is_dir = meta_type in (META_DIR, META_VIRT_DIR) or (
-                meta_type == META_UNDEF and name_type == NAME_DIR
-            )
-            if reallocated:
-                if is_dir or name_type in (NAME_DIR, NAME_LNK):
-                    continue
-                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, False, None,
-                                error=REALLOCATED)
-                continue
-            if is_dir:
-                if meta is not None and meta_addr not in visited and depth < _MAX_DEPTH:
-                    visited.add(meta_addr)
-                    stack.append((meta_addr, path, depth + 1, allocated))
-                if is_ntfs and meta is not None:
-                    yield from _named_streams(fs_file, meta, path, meta_addr, allocated, name,
-                                              is_ntfs)
-                continue
-            if meta is None:
-                if name_type == NAME_LNK:
-                    continue
-                if not name_alloc:
-                    error = "deleted; no metadata left, content not recoverable"
-                else:  # a live name whose metadata cannot be read: corrupt, say so
-                    error = f"metadata entry {meta_addr} unreadable: {meta_problem or 'unknown'}"
-                    if name_type == NAME_DIR:
-                        error = f"directory {error}; its contents are not listed"
-                yield TskRecord(path, meta_addr, ATTR_DEFAULT, -1, 0, name_alloc, None,
-                                error=error)
-                continue
-            if meta_type != META_REG:
-                continue  # symbolic links, devices, sockets, FIFOs
-            if is_fat and raw.endswith(b"(Volume Label Entry)") and int(meta.size) == 0:
-                continue
-            yield from _file_records(fs_file, meta, path, meta_addr, allocated, name, is_ntfs,
-                                     block_size, blocks_in_use)
+        for index, entry in enumerate(entries):
+            # One bad entry (a reader error on its metadata or attributes) costs that entry,
+            # recorded under its name, never the walk.
+            try:
+                found = list(visit(entry, dir_path, depth, dir_alloc))
+            except (OSError, RuntimeError, ValueError, AttributeError) as exception:
+                found = [TskRecord(_entry_path(entry, dir_path, index), 0, ATTR_DEFAULT, -1, 0,
+                                   dir_alloc, None,
+                                   error=f"directory entry unreadable: {tsk_message(exception)}")]
+            yield from found
+
+
+def _entry_path(entry: Any, dir_path: str, index: int) -> str:
+    try:
+        raw = bytes(entry.info.name.name or b"")
+        return f"{dir_path}/{display_name(raw)}"
+    except (OSError, RuntimeError, ValueError, AttributeError):
+        return f"{dir_path}/(entry {index})"
 
 
 def _file_records(
@@ -311,22 +367,27 @@ def _file_records(
         error = None
         if not allocated:
             error = _deleted_content_error(stream, block_size, blocks_in_use)
-        first = next((a for a, n, f in stream.runs if n and not f & (RUN_SPARSE | RUN_FILLER)),
-                     None)
+        real = [(a, n) for a, n, f in stream.runs if n and not f & (RUN_SPARSE | RUN_FILLER)]
+        first = real[0][0] if real else None
         yield TskRecord(stream_path, inode, stream.attr_type, stream.attr_id, stream.size,
                         allocated, seq, shown, times, error,
-                        first * block_size if first and stream.size else None)
+                        first * block_size if first and stream.size else None,
+                        tuple((a * block_size, n * block_size) for a, n in real if a))
 
 
 def _named_streams(
     fs_file: Any, meta: Any, path: str, inode: int, allocated: bool, name: Any, is_ntfs: bool
 ) -> Iterator[TskRecord]:
     """Alternate data streams on an NTFS directory (a place to hide data)."""
+    seq = int(name.meta_seq) if is_ntfs else None
     try:
         streams = [s for s in _streams(fs_file) if s.name is not None]
-    except OSError:
+    except OSError as exception:
+        # Recorded on the directory: its named streams (if any) cannot be listed.
+        yield TskRecord(path, inode, ATTR_DEFAULT, -1, 0, allocated, seq, None, meta_times(meta),
+                        error=f"directory attributes unreadable, its named data streams are "
+                              f"not listed: {tsk_message(exception)}")
         return
-    seq = int(name.meta_seq) if is_ntfs else None
     for stream in streams:
         shown = display_name(stream.name or b"")
         yield TskRecord(f"{path}:{shown}", inode, stream.attr_type, stream.attr_id, stream.size,

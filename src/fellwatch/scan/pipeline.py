@@ -17,6 +17,7 @@ from typing import Any
 from fellwatch import TOOL_NAME, __version__
 from fellwatch.chats.stage import run_chat_stage
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
+from fellwatch.evidence.base import refuse_output_inside_evidence
 from fellwatch.matching.base import Matcher
 from fellwatch.record import Candidate, ItemRecord, Match
 from fellwatch.scan.dispatch import Dispatcher
@@ -72,6 +73,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     Raises EvidenceError before any work when an evidence cannot be opened at all.
     """
     started = time.monotonic()
+    refuse_output_inside_evidence(request.evidence, request.out_dir)  # before anything is made
     opened = [open_evidence(path) for path in request.evidence]
     request.out_dir.mkdir(parents=True, exist_ok=True)
     described = [ev.describe() for ev in opened]

@@ -24,6 +24,7 @@ from PIL import ExifTags, Image
 
 from fellwatch.errors import ItemError
 from fellwatch.signals.base import register
+from fellwatch.signals.pictures import check_decoded_pixels
 
 _APPLIES = frozenset(
     ["image/jpeg", "image/tiff", "image/heic", "image/heif", "image/avif", "image/webp",
@@ -143,6 +144,10 @@ class ExifSignal:
                 warnings.simplefilter("ignore")  # Pillow warns on odd-but-readable EXIF
                 stream = content if content.seekable() else io.BytesIO(content.read())
                 with Image.open(stream) as picture:
+                    if picture.format == "PNG" and "exif" not in picture.info:
+                        # Pillow looks for an eXIf chunk after the pixels by decoding them all
+                        # (load()): bounded like any decode (signals/pictures.py).
+                        check_decoded_pixels(*picture.size)
                     return read_exif(picture)
         except Exception as exc:  # Pillow's errors on hostile input are of many types
             raise ItemError(f"exif: cannot read: {type(exc).__name__}: {exc}") from exc

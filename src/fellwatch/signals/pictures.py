@@ -23,12 +23,14 @@ Pictures up to `MAX_SIDE` are hashed as they are (their `hash` is PDQ's own, bit
 and their variants come from a second, small pass on the grid, at most `VARIANT_GRID_SIDE`
 long (see `signals/pdq.py`).
 
-Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`) stays on: a picture that claims
-more than twice the limit raises `PictureError` before anything is decoded.
+Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`) stays on, and a tighter one of
+ours, `MAX_DECODED_PIXELS`, is checked on the size that would be decoded (after JPEG's DCT
+scaling) before any pixel is: a picture past it raises `PictureError` ("not decoded: …").
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -48,6 +50,22 @@ _heif_registered = False
 
 class PictureError(Exception):
     """A picture cannot be decoded (malformed, truncated, too large); one-line reason."""
+
+
+# At most this many pixels are decoded for one picture (RGB: 3 bytes each, so about 120 MB
+# with the copies conversion makes; Pillow's own bomb limit, 2 x 89 M pixels, lets through a
+# picture that takes well over 1 GiB). Cameras' 50 MP JPEGs decode at 1/2-1/8 scale (draft),
+# far below it; a larger PNG, TIFF or BMP is recorded as not decoded.
+MAX_DECODED_PIXELS = 40_000_000
+
+
+def check_decoded_pixels(width: int, height: int) -> None:
+    """Raise PictureError when decoding width x height pixels would pass MAX_DECODED_PIXELS."""
+    if width * height > MAX_DECODED_PIXELS:
+        raise PictureError(
+            f"not decoded: {width} x {height} pixels ({width * height / 1e6:.0f} M) is more "
+            f"than the {MAX_DECODED_PIXELS / 1e6:.0f} M pixels one picture may decode to"
+        )
 
 
 def _register_heif() -> None:
@@ -117,7 +135,11 @@ def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Pictur
     Raises PictureError."""
     _register_heif()
     try:
-        img: Image.Image = Image.open(content)
+        with warnings.catch_warnings():
+            # Pillow warns past its own limit (89 M pixels); ours is tighter and is checked
+            # below, before anything is decoded, so its warning says nothing more.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img: Image.Image = Image.open(content)
         img.seek(0)  # GIF, APNG, WebP, TIFF, HEIF: the first frame (or primary image)
         width, height = img.size
         fmt = img.format
@@ -126,6 +148,10 @@ def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Pictur
             # above the request. `grid_size` treats both sides alike, so the stored (not yet
             # oriented) size gives the same request as the oriented one, turned.
             img.draft("RGB", grid_size(width, height))
+        # Bound what decoding may allocate before any pixel is decoded: the size read from
+        # the header (after the DCT scaling above, for JPEG) is what load() would allocate,
+        # whatever the file's own size (a 146-byte TIFF can declare 170 M pixels).
+        check_decoded_pixels(*img.size)
         orientation = img.getexif().get(_ORIENTATION, 1)
         # Orientations 5-8 turn the picture a quarter: the oriented size swaps its sides.
         if orientation in (5, 6, 7, 8):

@@ -161,9 +161,10 @@ class ScanStore:
                 raise
         except sqlite3.OperationalError as exc:
             if "full" in str(exc) or "disk I/O" in str(exc):
+                what = "output disk full: " if "full" in str(exc) else ""
                 raise OutputError(
-                    f"cannot write the scan store {self.path}: {exc} (free space, then run "
-                    "the same command again: it resumes after the last committed batch)"
+                    f"{what}cannot write the scan store {self.path}: {exc} (free space, then "
+                    "run the same command again: it resumes after the last committed batch)"
                 ) from exc
             raise
 

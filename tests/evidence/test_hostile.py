@@ -1,0 +1,439 @@
+"""Hostile evidence: each class of failure a hostile corpus found in 0.2.0, on a fixture of our
+own (tests/fixtures/hostile.py), ends as a recorded outcome or a refusal that names the cause;
+never a traceback, a hang, unbounded memory or a silent loss."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fellwatch.carving.base import CarvedFragmentError, NotACandidate
+from fellwatch.carving.gif import GifCarver
+from fellwatch.carving.png import PngCarver
+from fellwatch.errors import ExitCode, OutputError
+from fellwatch.evidence import EvidenceError, Item, open_evidence
+from fellwatch.evidence import image as image_module
+from fellwatch.evidence.archives import embedded_zip
+from fellwatch.evidence.base import refuse_output_inside_evidence
+from fellwatch.scan.worker import ItemProcessor
+from fellwatch.settings import ScanSettings
+from fellwatch.signals.pictures import MAX_DECODED_PIXELS, PictureError, decode_picture
+from tests.fixtures.hostile import gif_storm
+from tests.fixtures.plugin import HostileFixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _items(path: Path) -> list[Item]:
+    ev = open_evidence(path)
+    try:
+        return list(ev.items())
+    finally:
+        ev.close()
+
+
+def _by_path(items: list[Item]) -> dict[str, Item]:
+    return {i.path: i for i in items}
+
+
+def _run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    return subprocess.run([sys.executable, "-m", "fellwatch", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+# --- crashes ------------------------------------------------------------------------------------
+
+
+def test_ntfs_cut_in_the_middle_of_its_mft_is_an_error_on_its_root_not_a_crash(
+        hostile_fixtures: HostileFixtures) -> None:
+    items = _items(hostile_fixtures.path("ntfs-cut-mid-mft"))
+    assert len(items) == 1
+    assert items[0].path == "/"
+    assert items[0].error is not None
+    assert items[0].error.startswith("root directory unreadable, nothing listed")
+
+
+def test_truncated_qcow2_is_refused_naming_where_the_file_ends(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("truncated-qcow2")
+    with pytest.raises(EvidenceError, match=r"truncated QCOW2 image truncated\.qcow2") as exc:
+        open_evidence(hostile_fixtures.path("truncated-qcow2"))
+    assert f"end of the file ({case['cut_at']} bytes)" in str(exc.value)
+
+
+def test_folder_nested_1100_deep_is_walked_to_the_bottom(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("deep-folder")
+    items = _items(hostile_fixtures.path("deep-folder"))
+    assert [i.path for i in items] == ["/d" * case["levels"] + "/" + case["bottom_name"]]
+    assert items[0].error is None
+
+
+def test_directory_tree_300_deep_in_an_image_is_walked_and_the_depth_bound_recorded(
+        hostile_fixtures: HostileFixtures, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = hostile_fixtures.case("deep-directory-tree")
+    path = hostile_fixtures.path("deep-directory-tree")
+    bottom = "/d" * case["levels"] + "/" + case["bottom_name"]
+    files = [i for i in _items(path) if i.path == bottom]
+    assert len(files) == 1 and files[0].error is None
+    # The bound itself: past it, the directory is an item saying its contents are not listed.
+    monkeypatch.setattr(image_module.tsk_walk, "_MAX_DEPTH", 100)
+    items = _items(path)
+    assert [i.path for i in items] == ["/d" * 101]
+    assert items[0].error == ("directory nested deeper than 100 levels: its contents are not "
+                              "listed")
+
+
+def test_folder_walk_keeps_the_recursive_order(tmp_path: Path) -> None:
+    # Each entry in sorted order, a subfolder's contents where the subfolder stands.
+    for rel in ("a/z.txt", "a/b/c.txt", "b.txt", "a/a.txt", "c/d/e.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(rel.encode())
+    assert [i.path for i in _items(tmp_path)] == [
+        "/a/a.txt", "/a/b/c.txt", "/a/z.txt", "/b.txt", "/c/d/e.txt"]
+
+
+def test_a_walk_that_fails_part_way_keeps_what_it_listed_and_records_the_failure(
+        hostile_fixtures: HostileFixtures, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = image_module.tsk_walk.walk
+
+    def breaks_after_one(fs: Any, blocks_in_use: Any = None) -> Iterator[Any]:
+        walk = real(fs, blocks_in_use)
+        yield next(walk)
+        raise RuntimeError("reader failed in the middle of a directory")
+
+    monkeypatch.setattr(image_module.tsk_walk, "walk", breaks_after_one)
+    items = _items(hostile_fixtures.path("ext4-cleared-inodes"))
+    assert len(items) == 2
+    failure = [i for i in items if i.key.endswith("walk-error")]
+    assert len(failure) == 1
+    assert failure[0].error == (
+        "file system walk stopped after 1 item(s): RuntimeError: reader failed in the middle "
+        "of a directory; names past this point are not listed")
+
+
+def test_output_disk_full_fails_with_a_reason_and_a_clean_exit(
+        hostile_fixtures: HostileFixtures, tmp_path: Path) -> None:
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    # A real full file system: a 256 KiB tmpfs (the tests run as root, as the fixtures do).
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mount], check=True)
+    try:
+        done = _run_cli("scan", hostile_fixtures.path("output-disk-full"), "--out",
+                        mount / "out", "--workers", "1", "--quiet")
+    finally:
+        subprocess.run(["umount", mount], check=True)
+    assert "Traceback" not in done.stderr
+    assert "cannot rollback" not in done.stderr
+    assert done.returncode == ExitCode.OUTPUT == 4
+    assert done.stderr.startswith("fellwatch: output disk full: cannot write ")
+    assert f"{mount}/out" in done.stderr
+    assert "run the same command again" in done.stderr
+
+
+# --- hangs ------------------------------------------------------------------------------------
+
+
+def test_huge_sparse_file_is_recorded_not_read(hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("huge-sparse-file")
+    items = _by_path(_items(hostile_fixtures.path("huge-sparse-file")))
+    big = items[case["member"]]
+    assert big.size == case["declared_size"]
+    assert big.error == (f"not read: its size ({case['declared_size']} bytes) is larger than its "
+                         "whole file system (16777216 bytes), so it is almost all sparse holes")
+    assert items["/small.txt"].error is None
+
+
+def test_fifo_given_as_evidence_is_refused_without_opening_it(
+        hostile_fixtures: HostileFixtures) -> None:
+    # Opening a FIFO for reading would block until a writer comes: the refusal must come from
+    # its type alone. Run apart so a regression hangs a child, not the suite.
+    code = ("import sys\nfrom fellwatch.evidence import EvidenceError, open_evidence\n"
+            "try:\n    open_evidence(sys.argv[1])\nexcept EvidenceError as e:\n"
+            "    print(e)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run([sys.executable, "-c", code, str(hostile_fixtures.path(
+        "fifo-as-evidence"))], capture_output=True, text=True, timeout=120, env=env,
+        check=True)
+    assert "is a FIFO (named pipe), not a file, folder or block device: refused" in done.stdout
+
+
+def test_fifo_inside_a_folder_is_listed_with_an_error_never_opened(
+        hostile_fixtures: HostileFixtures) -> None:
+    items = _by_path(_items(hostile_fixtures.path("fifo-in-folder")))
+    assert items["/pipe"].error == "a FIFO (named pipe): not read"
+    assert items["/plain.txt"].error is None
+
+
+class _CountingSource:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self.end = len(data)
+        self.read_bytes = 0
+
+    def read(self, offset: int, length: int) -> bytes:
+        got = self._data[offset:min(offset + length, self.end)]
+        self.read_bytes += len(got)
+        return got
+
+
+def test_png_signature_storm_costs_a_bounded_read_per_candidate(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("png-signature-storm")
+    data = hostile_fixtures.path("png-signature-storm").read_bytes()
+    source = _CountingSource(data)
+    carver = PngCarver()
+    starts = range(0, case["size"] - case["step"], case["step"])
+    outcomes = []
+    for start in starts:
+        try:
+            carver.carve(source, start, carver.default_max_size)
+            outcomes.append("complete")
+        except (NotACandidate, CarvedFragmentError) as exc:
+            outcomes.append(type(exc).__name__)
+    assert set(outcomes) == {"CarvedFragmentError"}
+    # Each candidate's first chunk claims to run to the end of the range: a CRC check as the
+    # walk goes reads the rest of the range per candidate (about 2 000 x 4 MiB here). Header
+    # walking first reads a few dozen bytes per candidate.
+    assert source.read_bytes <= 64 * len(starts)
+
+
+def test_gif_signature_storm_reuses_walked_sub_block_chains(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("gif-signature-storm")
+    data = hostile_fixtures.path("gif-signature-storm").read_bytes()
+    source = _CountingSource(data)
+    carver = GifCarver()
+    starts = range(0, case["size"] - case["step"], case["step"])
+    outcomes = []
+    for start in starts:
+        with pytest.raises(CarvedFragmentError) as exc:
+            carver.carve(source, start, carver.default_max_size)
+        outcomes.append((exc.value.reason, exc.value.examined))
+    # Every candidate's sub-blocks run to the end of the range (about 4 MiB each, 8 GiB in
+    # all, walked 256 bytes a step); a chain already walked is not walked again.
+    assert source.read_bytes <= 2 * 64 * 1024 * len(starts)
+    # The same outcomes as walking every chain afresh (a new carver remembers nothing).
+    fresh = _CountingSource(data)
+    for start, seen in list(zip(starts, outcomes, strict=True))[::97]:
+        with pytest.raises(CarvedFragmentError) as exc:
+            GifCarver().carve(fresh, start, GifCarver.default_max_size)
+        assert (exc.value.reason, exc.value.examined) == seen
+
+
+def test_gif_chain_memory_gives_the_plain_walks_outcomes_on_random_data() -> None:
+    import random
+
+    from fellwatch.carving import gif
+
+    rng = random.Random(7)
+    head = gif_storm(64, 32)[:24]
+    for _ in range(40):
+        size = rng.choice([4096, 30_000])
+        data = bytearray(rng.choice([b"\xff", b"\x10", b"\x80"]) * size)
+        for _ in range(rng.randint(0, 40)):
+            data[rng.randrange(size)] = rng.choice([0, 1, 0x3B, 255, 7])
+        starts = sorted(rng.sample(range(size - 30), 12))
+        for start in starts:
+            data[start:start + len(head)] = head
+        source = _CountingSource(bytes(data))
+        shared = gif.GifCarver()
+        max_size = rng.choice([64, 5000, 1 << 25])
+        for start in starts:
+            assert _gif_outcome(shared, source, start, max_size) == _gif_outcome(
+                gif.GifCarver(), source, start, max_size)
+
+
+def _gif_outcome(carver: GifCarver, source: _CountingSource, start: int, max_size: int
+                 ) -> tuple[object, ...]:
+    try:
+        return ("complete", carver.carve(source, start, max_size))
+    except CarvedFragmentError as exc:
+        return ("fragment", exc.reason, exc.examined)
+    except NotACandidate as exc:
+        return ("no", str(exc))
+
+
+# --- silent losses ------------------------------------------------------------------------------
+
+
+def test_e01_chunk_failing_its_checksum_is_recorded_on_the_volume(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-checksum")
+    items = _items(hostile_fixtures.path("ewf-chunk-checksum"))
+    chunk = [i for i in items if i.key == f"000/ewf-chunk/{case['chunk']:012d}"]
+    assert len(chunk) == 1
+    assert chunk[0].offset == case["chunk_offset"]
+    assert chunk[0].error is not None
+    assert chunk[0].error.startswith(
+        f"E01 chunk {case['chunk']} (media bytes {case['chunk_offset']}-"
+        f"{case['chunk_offset'] + 32767}) fails its check: checksum mismatch (Adler-32); "
+        "what the file system keeps there is not trustworthy and names may be missing")
+
+
+def test_e01_chunk_that_does_not_inflate_is_an_error_on_the_file_it_holds(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-inflate")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-inflate")))
+    hit = items[case["member"]]
+    assert hit.error is not None
+    assert hit.error.startswith(
+        f"content lies in E01 chunk(s) that fail their check (chunk {case['chunk']} at media "
+        f"offset {case['chunk_offset']}: ")
+    assert items["/Docs/PLAIN.TXT"].error is None
+    assert sum(1 for p in items if p.startswith("/Album/")) == 40
+    assert any(p.startswith(f"/(E01 chunk {case['chunk']} ") for p in items)
+
+
+def test_undamaged_e01_has_no_chunk_errors(fixture_images: object) -> None:
+    from fellwatch.evidence.ewf_check import bad_chunks
+
+    for name in ("mbr.E01", "gpt.E01", "mbr.split.E01"):
+        assert bad_chunks(fixture_images.path(name)) == []  # type: ignore[attr-defined]
+
+
+def test_ext4_inode_cleared_under_a_live_name_is_recorded(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ext4-cleared-inodes")
+    items = _by_path(_items(hostile_fixtures.path("ext4-cleared-inodes")))
+    cleared = items[case["cleared_file"]]
+    assert cleared.error is not None
+    assert cleared.error.startswith("live name, but its metadata entry ")
+    assert "the file it named cannot be read" in cleared.error
+    directory = items[case["cleared_directory"]]
+    assert directory.error is not None and "directory" in directory.error
+    assert items[case["kept"]].error is None
+    assert items["/ok.txt"].error is None
+
+
+def test_zip_with_a_prefix_is_found_by_its_end_record_and_expanded(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("zip-with-prefix")
+    ev = open_evidence(hostile_fixtures.path("zip-with-prefix"))
+    processor = ItemProcessor(ev, ScanSettings(workers=1))
+    records = [r for item in ev.items() for r in processor.process(item)]
+    by_path = {r.path: r for r in records}
+    for member in case["members"]:
+        assert by_path[member].error is None
+        assert by_path[member].content_type == "image/png"
+        assert by_path[member].md5 is not None
+    assert by_path["/holiday.jpg"].content_type == "image/jpeg"  # still what it starts as
+
+
+def test_end_record_detection_needs_a_consistent_central_directory() -> None:
+    assert not embedded_zip(b"")
+    assert not embedded_zip(b"random bytes PK\x05\x06 and more")
+    assert not embedded_zip(b"x" * 100 + b"PK\x05\x06" + bytes(18))  # no directory before it
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["wide.png", "claims.tiff"])
+def test_picture_declaring_too_many_pixels_is_not_decoded(
+        hostile_fixtures: HostileFixtures, name: str) -> None:
+    path = hostile_fixtures.path("picture-pixel-bomb") / name
+    pixels = hostile_fixtures.case("picture-pixel-bomb")["members"][f"/{name}"]
+    assert pixels > MAX_DECODED_PIXELS
+    with pytest.raises(PictureError, match=r"^not decoded: \d+ x \d+ pixels"):
+        decode_picture(io.BytesIO(path.read_bytes()))
+
+
+def test_scanning_picture_bombs_keeps_peak_memory_small(
+        hostile_fixtures: HostileFixtures, tmp_path: Path) -> None:
+    # VmHWM, the peak of this process's own memory: ru_maxrss would include the RSS of the
+    # pytest process it was forked from (Linux keeps it across exec).
+    code = ("import json, re, sys\n"
+            "from fellwatch.evidence import open_evidence\n"
+            "from fellwatch.scan.worker import ItemProcessor\n"
+            "from fellwatch.settings import ScanSettings\n"
+            "ev = open_evidence(sys.argv[1])\n"
+            "p = ItemProcessor(ev, ScanSettings(workers=1))\n"
+            "out = [r.error for i in ev.items() for r in p.process(i)]\n"
+            "status = open('/proc/self/status').read()\n"
+            "peak = int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1))\n"
+            "print(json.dumps([out, peak]))\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
+    done = subprocess.run([sys.executable, "-c", code,
+                           str(hostile_fixtures.path("picture-pixel-bomb"))],
+                          capture_output=True, text=True, timeout=300, env=env, check=True)
+    errors, max_rss_kib = json.loads(done.stdout)
+    assert all(e is not None and "not decoded" in e for e in errors), errors
+    assert max_rss_kib < 200 * 1024  # 0.2.0 took 1.7 GiB for the PNG alone
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+def test_qcow2_with_a_missing_backing_file_names_it(hostile_fixtures: HostileFixtures) -> None:
+    with pytest.raises(EvidenceError, match=r"needs its backing file 'base-missing\.raw'"):
+        open_evidence(hostile_fixtures.path("qcow2-backing-missing"))
+
+
+@pytest.mark.parametrize(("kind", "names"), [
+    ("raw-cut-mid-fat", "the whole image holds FAT32, which claims 41943040 bytes but the image "
+                        "ends"),
+    ("ntfs-garbled-mft-record-0", "the whole image holds NTFS; its signature is there but it "
+                                  "cannot be opened: Error in metadata structure"),
+])
+def test_damaged_file_system_is_called_damaged_not_unrecognised(
+        hostile_fixtures: HostileFixtures, kind: str, names: str) -> None:
+    path = hostile_fixtures.path(kind)
+    with pytest.raises(EvidenceError) as exc:
+        open_evidence(path)
+    assert str(exc.value).startswith(f"damaged file system in {path.name}: {names}")
+    assert "not a disk image" not in str(exc.value)
+
+
+def test_disk_cut_mid_fat_keeps_the_partition_and_records_its_damage(
+        hostile_fixtures: HostileFixtures) -> None:
+    items = _items(hostile_fixtures.path("disk-cut-mid-fat"))
+    assert [i.path for i in items] == ["/p1/"]
+    assert items[0].error is not None and items[0].error.startswith("directory unreadable")
+
+
+def test_output_folder_inside_the_evidence_folder_is_refused_before_any_work(
+        tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "a.txt").write_bytes(b"benign\n")
+    for out in (evidence / "out", evidence, evidence / "deeper" / "out"):
+        done = _run_cli("scan", evidence, "--out", out, "--workers", "1", "--quiet")
+        assert done.returncode == ExitCode.OUTPUT, done.stderr
+        assert f"output folder {out} is inside the evidence folder {evidence}: refused" in (
+            done.stderr)
+    assert sorted(p.name for p in evidence.iterdir()) == ["a.txt"]  # nothing was created
+
+
+def test_output_inside_evidence_check_follows_links(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(evidence)
+    with pytest.raises(OutputError, match="is inside the evidence folder"):
+        refuse_output_inside_evidence([str(evidence)], link / "out")
+    refuse_output_inside_evidence([str(evidence)], tmp_path / "elsewhere")
+
+
+def test_scan_of_an_e01_with_a_bad_chunk_counts_its_errors_the_same_every_run(
+        hostile_fixtures: HostileFixtures, tmp_path: Path) -> None:
+    evidence = hostile_fixtures.path("ewf-chunk-inflate")
+    texts = []
+    for run in ("a", "b"):
+        done = _run_cli("scan", evidence, "--out", tmp_path / run, "--workers", "1", "--quiet")
+        assert done.returncode == 0, done.stderr
+        findings = tmp_path / run / "findings.json"
+        summary = json.loads(findings.read_text(encoding="utf-8"))["summary"]
+        assert summary["errors"] == 2  # the file in the chunk, and the chunk itself
+        texts.append(findings.read_bytes())
+    assert texts[0] == texts[1]
