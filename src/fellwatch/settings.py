@@ -106,6 +106,24 @@ class ScanSettings:
             bounds=(0, 100),
         ),
     )
+    pdq_candidate_band: int = field(
+        default=8,
+        metadata=_meta(
+            "FELLWATCH_PDQ_CANDIDATE_BAND",
+            "PDQ distances up to this many bits past the threshold are candidates for review "
+            "(0 = none)",
+            bounds=(0, 64),
+        ),
+    )
+    pdq_candidate_min_quality: int = field(
+        default=20,
+        metadata=_meta(
+            "FELLWATCH_PDQ_CANDIDATE_MIN_QUALITY",
+            "PDQ hashes below pdq_min_quality but at least this quality give candidates "
+            "within the threshold",
+            bounds=(0, 100),
+        ),
+    )
     carve: bool = field(
         default=True,
         metadata=_meta("FELLWATCH_CARVE", "carve pictures and videos from unallocated space"),
@@ -115,6 +133,15 @@ class ScanSettings:
         metadata=_meta(
             "FELLWATCH_CHAT_RULES",
             "risk-indicator rule file for chats (TOML; empty = the built-in rules)",
+        ),
+    )
+    thumbnails: bool = field(
+        default=True,
+        metadata=_meta(
+            "FELLWATCH_THUMBNAILS",
+            "keep a small thumbnail of every picture and a frame strip of every video in "
+            "scan.sqlite, for the review gallery",
+            affects_results=False,
         ),
     )
 

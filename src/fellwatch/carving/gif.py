@@ -109,7 +109,12 @@ class GifCarver:
                     # Walked before as far as `reach`, the first position at or past that
                     # walk's limit `then`: with our limit no lower, every position before it
                     # is below ours too, so go on from there (or stop there, as it did).
+                    # Every position this walk passed through, jumps included, gets the final
+                    # outcome (path compression): a chain of jumps is taken once, not again by
+                    # every later candidate (that was quadratic where limits grow with start).
+                    checkpoints.append(pos)
                     pos = reach
+                    checkpoints.append(pos)
                     buf = b""
                     continue
                 use_memo = False  # anything else: walk it out, exactly as without the memo
@@ -129,7 +134,7 @@ class GifCarver:
                     memo[at] = (True, pos, limit)
                 return pos
         for at in checkpoints:
-            memo.setdefault(at, (False, pos, limit))
+            memo[at] = (False, pos, limit)
         raise CarvedFragmentError("sub-blocks run past the range or size limit", pos - start)
 
 register(GifCarver())

@@ -52,6 +52,7 @@ from fellwatch.hashsets.base import (
     SetKind,
 )
 from fellwatch.hashsets.digests import KIND_CODES, KIND_NAMES
+from fellwatch.store.private import private_dir
 
 Progress = Callable[[int], object]
 
@@ -131,7 +132,7 @@ class HashSetStore:
     def _db(self) -> sqlite3.Connection:
         if self._catalog is None:
             try:
-                (self.path / "sets").mkdir(parents=True, exist_ok=True)
+                private_dir(self.path / "sets")  # the data directory is owner-only
                 conn = sqlite3.connect(self.path / "catalog.sqlite", timeout=60)
                 conn.execute(_CATALOG_SCHEMA)
                 conn.commit()

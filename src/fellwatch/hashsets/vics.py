@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -290,3 +291,42 @@ def _entries(media: dict[str, Any], where: str, notes: ReadNotes) -> Iterator[Ha
             notes.skip(f"alternative hash {hash_name or '(unnamed)'}")
     if not found:
         notes.skip("media without a usable hash")
+
+
+@dataclass(frozen=True, slots=True)
+class VicsSuggestion:
+    """One media of a VICS file from another tool, as a grading suggestion: its digests, PDQ
+    and the category that tool gave it (a Project VIC number as text, as written)."""
+
+    md5: str | None
+    sha1: str | None
+    pdq: str | None
+    category: str | None
+    media_id: str | None
+
+
+def read_suggestions(path: Path, notes: ReadNotes | None = None) -> Iterator[VicsSuggestion]:
+    """Every media of a VICS 1.x or 2.0 file with its category, for `review import-vics`:
+    read streaming by the same reader as hash sets, one suggestion per media (not per hash),
+    so a picture's MD5, SHA-1 and PDQ stay together. Raises HashSetError."""
+    notes = notes if notes is not None else ReadNotes()
+    reader = VicsJson()
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as stream:
+            for number, media in enumerate(
+                reader._media(_JsonStream(stream, path.name, CHUNK_CHARS)), 1
+            ):
+                found: dict[str, str] = {}
+                category = None
+                media_id = None
+                for entry in _entries(media, f"{path.name}: media #{number}", notes):
+                    found.setdefault(entry.kind, entry.digest)
+                    category, media_id = entry.category, entry.media_id
+                if found:
+                    yield VicsSuggestion(
+                        found.get("md5"), found.get("sha1"), found.get("pdq"), category, media_id
+                    )
+    except UnicodeDecodeError as exc:
+        raise HashSetError(f"{path.name}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise HashSetError(f"{path.name}: cannot read: {exc.strerror or exc}") from None

@@ -10,6 +10,14 @@ listed first, so "original" wins over "rot90", and an untrimmed variant over a t
 Hashes with quality below `min_quality` (default 50, Meta's recommendation) are not matched:
 flat or nearly flat pictures give PDQ hashes that collide with unrelated pictures.
 
+Near-matches too weak to count are *candidates* (`candidates_many`), offered to a person with
+the suggested category and a reason, never counted: a hash of quality between
+`candidate_min_quality` (default 20) and `min_quality` within the threshold ("quality 41 below
+50"), or a hash of good quality up to `candidate_band` (default 8) bits past the threshold
+("distance 35 beyond threshold 31"). A known picture that a record matches is never also its
+candidate. Candidates come from known-bad sets only. The index is searched once, at the
+threshold plus the band, for matches and candidates together.
+
 An index is persisted under `index_dir` keyed by the hash set's source SHA-256, so a scan
 loads it instead of building it; a stored index whose codes differ from the set's is rebuilt.
 """
@@ -28,7 +36,7 @@ import numpy as np
 
 from fellwatch.hashsets.base import HashSetInfo
 from fellwatch.hashsets.categories import label
-from fellwatch.matching.base import Match
+from fellwatch.matching.base import Candidate, Match
 from fellwatch.matching.pdq_index import (
     PdqIndex,
     PdqIndexError,
@@ -40,6 +48,8 @@ from fellwatch.signals.pdq import variant_hashes
 
 DEFAULT_THRESHOLD = 31
 DEFAULT_MIN_QUALITY = 50
+DEFAULT_CANDIDATE_BAND = 8
+DEFAULT_CANDIDATE_MIN_QUALITY = 20
 
 
 @dataclass(slots=True)
@@ -95,11 +105,20 @@ class PerceptualMatcher:
         min_quality: int = DEFAULT_MIN_QUALITY,
         index_dir: Path | None = None,
         backend: str = "auto",
+        candidate_band: int = DEFAULT_CANDIDATE_BAND,
+        candidate_min_quality: int = DEFAULT_CANDIDATE_MIN_QUALITY,
     ) -> None:
         if not 0 <= threshold < 256:
             raise ValueError(f"PDQ threshold must be in [0, 256), got {threshold}")
+        if candidate_band < 0:
+            raise ValueError(f"PDQ candidate band must be >= 0, got {candidate_band}")
         self.threshold = threshold
         self.min_quality = min_quality
+        self.candidate_band = candidate_band
+        self.candidate_min_quality = candidate_min_quality
+        self._last: (
+            tuple[list[ItemRecord], list[list[Match]], list[list[Candidate]]] | None
+        ) = None
         self._sets: list[_PdqSet] = []
         for info, codes, categories in sorted(sets, key=lambda s: s[0].name):
             if len(categories) != len(codes):
@@ -128,10 +147,16 @@ class PerceptualMatcher:
 
     def queries(self, record: ItemRecord) -> list[tuple[str, str]]:
         """The (variant name, hex) pairs of a record that are matched on, in preference order."""
+        return [(name, hx) for name, hx, q in self._queries(record) if q >= self.min_quality]
+
+    def _queries(self, record: ItemRecord) -> list[tuple[str, str, int]]:
+        """Every (variant, hex, quality) searched: the matched ones and those only good enough
+        for a candidate, in preference order."""
         pdq = record.signals.get("pdq")
         if not isinstance(pdq, dict) or "hash" not in pdq:
             return []
-        return [(name, hx) for name, hx, q in variant_hashes(pdq) if q >= self.min_quality]
+        floor = min(self.min_quality, self.candidate_min_quality)
+        return [v for v in variant_hashes(pdq) if v[2] >= floor]
 
     def match(self, record: ItemRecord) -> list[Match]:
         return self.match_many([record])[0]
@@ -140,24 +165,59 @@ class PerceptualMatcher:
         """`match` for a batch of records: every hash of every record goes to each set's index
         in ONE search (the scan hands batches of up to 64 items), so the index's fixed cost
         per search is paid once per batch, not once per picture."""
-        per_record = [self.queries(record) for record in records]
+        return self._search(records)[0]
+
+    def candidates_many(self, records: Sequence[ItemRecord]) -> list[list[Candidate]]:
+        """Near-matches of each record that do not count (module doc), one list per record.
+        The search that `match_many` just made for the same records is reused, not repeated."""
+        return self._search(records)[1]
+
+    def _search(
+        self, records: Sequence[ItemRecord]
+    ) -> tuple[list[list[Match]], list[list[Candidate]]]:
+        last = self._last
+        if last is not None and len(last[0]) == len(records) and all(
+            a is b for a, b in zip(last[0], records, strict=True)
+        ):
+            return last[1], last[2]
+        matches, candidates = self._search_now(records)
+        # The scan asks for matches, then candidates, of the same batch: one search serves both.
+        self._last = (list(records), matches, candidates)
+        return matches, candidates
+
+    def _search_now(
+        self, records: Sequence[ItemRecord]
+    ) -> tuple[list[list[Match]], list[list[Candidate]]]:
+        per_record = [self._queries(record) for record in records]
         results: list[list[Match]] = [[] for _ in records]
+        near: list[list[Candidate]] = [[] for _ in records]
         first = np.zeros(len(records) + 1, dtype=np.int64)  # query rows of record r
         np.cumsum([len(q) for q in per_record], out=first[1:])
         if int(first[-1]) == 0 or not self._sets:
-            return results
-        codes = hex_to_codes([hx for queries in per_record for _, hx in queries])
+            return results, near
+        codes = hex_to_codes([hx for queries in per_record for _, hx, _ in queries])
         found: list[list[tuple[str, int, int, Match]]] = [[] for _ in records]
+        weak: list[list[tuple[str, int, int, Candidate]]] = [[] for _ in records]
+        thr, band = self.threshold, self.candidate_band
         for pdq_set in self._sets:
-            result = pdq_set.index.search(codes, self.threshold)
+            # Candidates are offered against known-bad sets only: a near miss on a known-good
+            # set settles nothing for a person to look at.
+            wants_near = pdq_set.info.kind == "known-bad"
+            radius = min(thr + band, 255) if wants_near else thr
+            result = pdq_set.index.search(codes, radius)
             info = pdq_set.info
             for r, queries in enumerate(per_record):
                 base = int(first[r])
                 best: dict[int, tuple[int, int]] = {}  # known row -> (distance, query rank)
-                for q in range(len(queries)):
+                close: dict[int, tuple[int, int]] = {}  # the same, for candidates
+                for q, (_, _, quality) in enumerate(queries):
+                    good = quality >= self.min_quality
                     for row, dist in result.hits(base + q):
-                        if row not in best or (dist, q) < best[row]:
-                            best[row] = (dist, q)
+                        kept = best if good and dist <= thr else close
+                        if kept is close and not (wants_near and self._is_candidate(dist, quality)):
+                            continue
+                        if row not in kept or (dist, q) < kept[row]:
+                            kept[row] = (dist, q)
                 for row, (dist, q) in best.items():
                     match = Match(
                         hashset=info.name,
@@ -168,11 +228,44 @@ class PerceptualMatcher:
                         variant=queries[q][0],
                     )
                     found[r].append((info.name, dist, row, match))
+                for row, (dist, q) in close.items():
+                    if row in best:
+                        continue  # matched by another variant: a match, not a candidate
+                    quality = queries[q][2]
+                    reason = (
+                        f"quality {quality} below {self.min_quality}"
+                        if quality < self.min_quality
+                        else f"distance {dist} beyond threshold {thr}"
+                    )
+                    candidate = Candidate(
+                        hashset=info.name,
+                        set_kind=info.kind,
+                        kind="pdq",
+                        category=pdq_set.labels[row],
+                        distance=dist,
+                        variant=queries[q][0],
+                        quality=quality,
+                        reason=reason,
+                    )
+                    weak[r].append((info.name, dist, row, candidate))
         for r, rows in enumerate(found):
             # Closest first within a set; the known row (sets are ordered by hash) breaks ties.
             rows.sort(key=lambda f: (f[0], f[1], f[2]))
             results[r] = [f[3] for f in rows]
-        return results
+        for r, cands in enumerate(weak):
+            cands.sort(key=lambda f: (f[0], f[1], f[2]))
+            near[r] = [f[3] for f in cands]
+        return results, near
+
+    def _is_candidate(self, distance: int, quality: int) -> bool:
+        """Too weak to count, close enough to show: a hash below the quality floor (but not
+        below the candidates' floor) within the threshold, or a good hash a few bits past it.
+        A low-quality hash past the threshold is nothing: such hashes collide with unrelated
+        pictures even within it."""
+        if quality >= self.min_quality:
+            return self.threshold < distance <= self.threshold + self.candidate_band
+        return quality >= self.candidate_min_quality and distance <= self.threshold
 
     def close(self) -> None:
         self._sets = []
+        self._last = None

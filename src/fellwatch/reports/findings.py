@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from fellwatch import TOOL_NAME, __version__
 from fellwatch.chats.store import chat_counts
 from fellwatch.record import ItemRecord
+from fellwatch.store.private import touch_private, write_private_text
 from fellwatch.store.scanstore import ScanStore
 
 SCHEMA_VERSION = 1
@@ -128,6 +129,7 @@ def write_findings(
     indent=1, without ever holding every item."""
     skeleton = json.dumps({**head, "items": []}, sort_keys=True, indent=1, ensure_ascii=False)
     before, after = skeleton.split('"items": []', 1)
+    touch_private(path)  # owner-only, like everything in the scan folder
     with path.open("w", encoding="utf-8") as fh:
         fh.write(before + '"items": [')
         first = True
@@ -193,6 +195,7 @@ class InventoryWriter:
 
 
 def write_inventory(store: ScanStore, path: Path) -> None:
+    touch_private(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = InventoryWriter(fh)
         for r in store.records():
@@ -217,6 +220,7 @@ def write_outputs(store: ScanStore, out_dir: Path) -> ScanOutputs:
     matched: list[ItemRecord] = []
     errors: list[ItemRecord] = []
     leads: list[ItemRecord] = []
+    touch_private(out_dir / "inventory.csv")
     with (out_dir / "inventory.csv").open("w", newline="", encoding="utf-8") as fh:
         inventory = InventoryWriter(fh)
         for r in store.records():
@@ -238,4 +242,4 @@ def _listed(store: ScanStore) -> Iterator[ItemRecord]:
 
 
 def write_run_record(path: Path, run: dict[str, Any]) -> None:
-    path.write_text(json.dumps(run, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    write_private_text(path, json.dumps(run, sort_keys=True, indent=1) + "\n")

@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fellwatch.record import ItemRecord
 from fellwatch.reports.findings import ScanOutputs, exif_lead
+from fellwatch.store.private import write_private_text
 
 
 def matched_by(item: ItemRecord) -> list[str]:
@@ -47,4 +48,4 @@ def write_html(
         review=outputs.summary["review"],
         matched_by=matched_by,
     )
-    path.write_text(html, encoding="utf-8")
+    write_private_text(path, html)

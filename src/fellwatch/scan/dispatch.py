@@ -143,7 +143,9 @@ class Dispatcher:
 
     def _commit(self, result: BatchResult) -> None:
         self._classify(result.records, self._matchers)
-        self._store.commit_batch(result.evidence_index, result.unit_keys, result.records)
+        self._store.commit_batch(
+            result.evidence_index, result.unit_keys, result.records, result.thumbnails
+        )
         self._progress.advance(len(result.unit_keys), result.bytes_read)
         self._progress.batches += 1
         if self._progress.batches == _fault_after():

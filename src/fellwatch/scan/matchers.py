@@ -70,6 +70,8 @@ def build_matchers(
                 pdq_sets,
                 threshold=settings.pdq_threshold,
                 min_quality=settings.pdq_min_quality,
+                candidate_band=settings.pdq_candidate_band,
+                candidate_min_quality=settings.pdq_candidate_min_quality,
                 index_dir=store.path / "index",
             )
         )

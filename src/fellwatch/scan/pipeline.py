@@ -33,6 +33,7 @@ from fellwatch.scan.verify import (
 from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
+from fellwatch.store.private import private_dir
 from fellwatch.store.scanstore import ScanStore
 
 BATCH_ITEMS = 64
@@ -75,7 +76,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     started = time.monotonic()
     refuse_output_inside_evidence(request.evidence, request.out_dir)  # before anything is made
     opened = [open_evidence(path) for path in request.evidence]
-    request.out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(request.out_dir)  # owner-only: it will hold thumbnails of seized pictures
     described = [ev.describe() for ev in opened]
     store = ScanStore(request.out_dir / "scan.sqlite")
     if request.restart:

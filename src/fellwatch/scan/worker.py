@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from fellwatch.carving import carve
 from fellwatch.errors import reason
@@ -30,6 +30,8 @@ from fellwatch.signals import filetype
 from fellwatch.signals.base import HEAD_BYTES
 from fellwatch.signals.catalogue import load_signals
 from fellwatch.signals.digests import CHUNK, DigestHasher
+from fellwatch.signals.thumbnail import FrameSampler, picture_thumbnail
+from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
 
 HEAD = 4096
 
@@ -58,6 +60,8 @@ class BatchResult:
     unit_keys: list[str]
     records: list[ItemRecord] = field(default_factory=list)
     bytes_read: int = 0
+    # Beside the records, not in them: findings.json must not change with thumbnails.
+    thumbnails: list[KeyedThumbnail] = field(default_factory=list)
 
 
 _EVIDENCE: dict[str, Evidence] = {}
@@ -83,6 +87,7 @@ def process_batch(batch: Batch) -> BatchResult:
             record = base_record(item)
             record.error = f"internal error: {reason(exc)}"
             result.records.append(record)
+            processor.drop_thumbnails(item.key)
         result.bytes_read += item.size
     for byte_range in batch.ranges:
         # Carved items are items like any other: hashed, signalled, matched.
@@ -94,6 +99,7 @@ def process_batch(batch: Batch) -> BatchResult:
             carved_so_far.append(range_error_record(ev.path, byte_range, exc))
         result.records.extend(carved_so_far)
         result.bytes_read += byte_range.length
+    result.thumbnails = processor.thumbnails
     return result
 
 
@@ -136,6 +142,7 @@ class ItemProcessor:
         self.settings = settings
         self.signals = load_signals()
         self._tail = b""  # the last bytes of the item _read read last
+        self.thumbnails: list[KeyedThumbnail] = []
 
     def process(self, item: Item) -> Iterator[ItemRecord]:
         """The record of one item, then the records of anything inside it (archive members)."""
@@ -256,9 +263,42 @@ class ItemProcessor:
             if signal.head_only != head_only or not signal.applies_to(content_type):
                 continue
             try:
-                value = signal.compute(io.BytesIO(content), content_type)
+                value = self._compute(signal, content, content_type, record.key)
             except Exception as exc:  # malformed content is the item's outcome
                 record.error = f"{name}: {reason(exc)}"
                 continue
             if value is not None:
                 record.signals[name] = value
+
+    def _compute(
+        self, signal: Any, content: bytes, content_type: str, key: str
+    ) -> dict[str, Any] | None:
+        """A signal's value; for PDQ and vPDQ also the item's thumbnail, from the pixels the
+        signal decoded anyway (`store.thumbnails`)."""
+        stream = io.BytesIO(content)
+        if self.settings.thumbnails and hasattr(signal, "compute_with_pixels"):
+            value, pixels = signal.compute_with_pixels(stream, content_type)
+            self._keep(key, lambda: picture_thumbnail(pixels))
+            return cast(dict[str, Any] | None, value)
+        if self.settings.thumbnails and hasattr(signal, "compute_with_frames"):
+            sampler = FrameSampler()
+            value = signal.compute_with_frames(stream, content_type, sampler)
+            self._keep(key, sampler.thumbnail)
+            return cast(dict[str, Any] | None, value)
+        return cast(dict[str, Any] | None, signal.compute(stream, content_type))
+
+    def _keep(self, key: str, make: Callable[[], Thumbnail | None]) -> None:
+        try:
+            thumbnail = make()
+        except Exception:
+            # A thumbnail is a convenience: the item's hashes and findings stand without it,
+            # and findings.json must not depend on it (the gallery shows "no thumbnail").
+            return
+        if thumbnail is not None:
+            self.thumbnails.append(KeyedThumbnail(key, thumbnail))
+
+    def drop_thumbnails(self, key: str) -> None:
+        """Forget the thumbnails of an item (and its members) whose record was replaced."""
+        self.thumbnails = [
+            t for t in self.thumbnails if t.key != key and not t.key.startswith(key + "!")
+        ]

@@ -50,6 +50,7 @@ from fellwatch.signals.base import register
 from fellwatch.signals.pictures import (
     MAX_SIDE,
     VARIANT_GRID_SIDE,
+    Picture,
     PictureError,
     decode_picture,
     to_grid,
@@ -118,7 +119,12 @@ def hash_picture(
     """The PDQ result dict of one picture (see the module doc). `max_side`: pictures with a
     longer side are hashed on the grid only; None hashes every picture at full resolution
     with PDQ's own variants (the reference, no grid). Raises PictureError."""
-    picture = decode_picture(content, max_side=max_side)
+    return hash_decoded(decode_picture(content, max_side=max_side), max_side, trim)
+
+
+def hash_decoded(picture: Picture, max_side: int | None = MAX_SIDE,
+                 trim: bool = True) -> dict[str, Any]:
+    """`hash_picture` of a picture already decoded by `decode_picture(…, max_side)`."""
     shrunk = max_side is not None and max(picture.width, picture.height) > max_side
 
     def entry(pixels: np.ndarray) -> dict[str, Any]:
@@ -172,6 +178,14 @@ class PdqSignal:
 
     def compute(self, content: BinaryIO, content_type: str) -> dict[str, Any] | None:
         return hash_picture(content, max_side=self.max_side, trim=self.trim)
+
+    def compute_with_pixels(
+        self, content: BinaryIO, content_type: str
+    ) -> tuple[dict[str, Any] | None, np.ndarray]:
+        """`compute`, and the decoded, oriented pixels it hashed (the scan's thumbnail is
+        made from them instead of decoding the picture a second time)."""
+        picture = decode_picture(content, max_side=self.max_side)
+        return hash_decoded(picture, self.max_side, self.trim), picture.pixels
 
 
 register(PdqSignal())

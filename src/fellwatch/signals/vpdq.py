@@ -17,6 +17,7 @@ import pdqhash
 
 from fellwatch.errors import ItemError
 from fellwatch.signals.base import register
+from fellwatch.signals.thumbnail import FrameSampler
 
 DEFAULT_SECONDS_PER_HASH = 1.0
 DEFAULT_DOWNSCALE = 512
@@ -47,7 +48,17 @@ class VpdqSignal:
         except av.FFmpegError as exc:
             raise ItemError(f"video does not decode: {exc}") from exc
 
-    def _hash(self, content: BinaryIO) -> dict[str, Any]:
+    def compute_with_frames(
+        self, content: BinaryIO, content_type: str, sampler: FrameSampler
+    ) -> dict[str, Any] | None:
+        """`compute`, offering every hashed frame's pixels to `sampler` (the scan's frame
+        strip is made from them instead of decoding the video a second time)."""
+        try:
+            return self._hash(content, sampler)
+        except av.FFmpegError as exc:
+            raise ItemError(f"video does not decode: {exc}") from exc
+
+    def _hash(self, content: BinaryIO, sampler: FrameSampler | None = None) -> dict[str, Any]:
         frames: list[list[Any]] = []
         with av.open(content, mode="r") as container:
             if not container.streams.video:
@@ -61,7 +72,10 @@ class VpdqSignal:
                 when = float(frame.time) if frame.time is not None else decoded / _rate(stream)
                 last_time = max(last_time, when)
                 if when + 1e-6 >= next_at:
-                    bits, quality = pdqhash.compute(self._rgb(frame))
+                    rgb = self._rgb(frame)
+                    bits, quality = pdqhash.compute(rgb)
+                    if sampler is not None:
+                        sampler.offer(rgb)
                     frames.append([decoded, int(quality), pdq_hex(bits), round(when, 3)])
                     next_at = when + self.seconds_per_hash
                 decoded += 1

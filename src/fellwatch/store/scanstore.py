@@ -17,6 +17,8 @@ from typing import Any
 
 from fellwatch.errors import FellwatchError, OutputError
 from fellwatch.record import ItemRecord
+from fellwatch.store import thumbnails as thumbs
+from fellwatch.store.private import private_dir, touch_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,13 +47,15 @@ class ScanStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
+            private_dir(path.parent)
+            touch_private(path)  # owner-only before SQLite creates it (and its -wal, -shm)
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against a killed process (not against power loss), which is
             # the failure resume is for; FULL would cost an fsync per batch.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            self._db.executescript(SCHEMA + thumbs.SCHEMA)
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise ScanStoreError(f"cannot use scan store {path}: {exc}") from exc
 
     def begin(self, fingerprint: dict[str, Any]) -> bool:
@@ -73,21 +77,30 @@ class ScanStore:
         return True
 
     def reset(self) -> None:
-        self._db.executescript("DELETE FROM meta; DELETE FROM records; DELETE FROM units;")
+        self._db.executescript(
+            "DELETE FROM meta; DELETE FROM records; DELETE FROM units; DELETE FROM thumbnails;"
+        )
 
     def done_units(self, evidence: int) -> set[str]:
         rows = self._db.execute("SELECT key FROM units WHERE evidence=?", (evidence,))
         return {r[0] for r in rows}
 
     def commit_batch(
-        self, evidence: int, unit_keys: Iterable[str], records: Iterable[ItemRecord]
+        self,
+        evidence: int,
+        unit_keys: Iterable[str],
+        records: Iterable[ItemRecord],
+        thumbnails: Iterable[thumbs.KeyedThumbnail] = (),
     ) -> None:
+        """Records, their thumbnails and the units done, in one transaction: a resumed scan
+        never has a record without its thumbnail, nor a thumbnail of an uncommitted unit."""
         rows = [
             (evidence, r.key, r.origin, r.sha256, json.dumps(r.to_json(), sort_keys=True))
             for r in records
         ]
         with self._transaction():
             self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", rows)
+            thumbs.insert_rows(self._db, evidence, thumbnails)
             self._db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?)", [(evidence, k) for k in unit_keys]
             )
