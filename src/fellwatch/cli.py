@@ -358,28 +358,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="run the records web app (migrates the store first)")
+    p = sub.add_parser("serve", help="run the records web app (gunicorn; --dev: Django's)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--no-migrate", action="store_true", help="do not migrate the store first")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    p.add_argument("--certfile", default="", help="TLS certificate (PEM), with --keyfile")
+    p.add_argument("--keyfile", default="", help="TLS private key (PEM), with --certfile")
+    p.add_argument("--dev", action="store_true", help="Django's development server instead")
     p.set_defaults(handler=_cmd_serve)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from fellwatch.web.bootstrap import ensure_django
 
-    ensure_django(migrate=not args.no_migrate)
-    from django.core.management import call_command
+    ensure_django(migrate=False)
+    from fellwatch.web.server import ServeOptions, check_store, run_dev, run_production
 
-    # Django's own server; --insecure only means "serve the static files" without DEBUG.
-    call_command("runserver", f"{args.host}:{args.port}", use_reloader=False, insecure_serving=True)
+    check_store()  # ServeError (a UsageError, exit 2) names `fellwatch records migrate`
+    if args.dev:
+        run_dev(args.host, args.port)
+    else:
+        run_production(ServeOptions(host=args.host, port=args.port, workers=args.workers,
+                                    threads=args.threads, certfile=args.certfile,
+                                    keyfile=args.keyfile))
     return 0
 
 
 def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="the records' audit log")
     asub = p.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    v = asub.add_parser("verify", help="check the hash chain; name the first broken entry")
+    v = asub.add_parser("verify", help="check the whole hash chain; name the first broken entry")
     v.set_defaults(handler=_cmd_audit_verify)
 
 
@@ -390,7 +399,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from fellwatch.errors import IncompleteError
     from fellwatch.web.audit.log import verify
 
-    verdict = verify()
+    verdict = verify(full=True)
     if verdict.ok:
         _say(f"audit log intact: {verdict.entries} entries")
         return 0
@@ -403,6 +412,9 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 def _register_records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("records", help="the unit's records: imports and management")
     rsub = p.add_subparsers(dest="records_command", required=True, metavar="ACTION")
+    mg = rsub.add_parser("migrate", help="bring the store to this version's schema (once per "
+                                         "upgrade; `serve` refuses a store that is behind)")
+    mg.set_defaults(handler=_cmd_records_migrate)
     s = rsub.add_parser("import-scan", help="record a scan output directory against an exhibit")
     s.add_argument("out_dir", metavar="DIR")
     s.add_argument("--case", required=True, metavar="REF")
@@ -447,6 +459,21 @@ def _register_records(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     m = rsub.add_parser("manage", help="run a Django management command (e.g. createsuperuser)")
     m.add_argument("manage_args", nargs=argparse.REMAINDER)
     m.set_defaults(handler=_cmd_records_manage)
+
+
+def _cmd_records_migrate(args: argparse.Namespace) -> int:
+    from fellwatch.web.bootstrap import ensure_django
+
+    ensure_django(migrate=False)
+    from fellwatch.web.server import pending_migrations
+
+    pending = pending_migrations()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    _say(f"store migrated: {len(pending)} migration(s) applied" if pending
+         else "store up to date")
+    return 0
 
 
 def _cmd_records_import_scan(args: argparse.Namespace) -> int:
@@ -617,7 +644,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS.extend([_register_serve, _register_audit, _register_records, _register_integrity])
+def _register_review(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from fellwatch.web.review.cli import register  # no Django until a command runs
+
+    register(sub)
+
+
+_COMMANDS.extend([_register_serve, _register_audit, _register_records, _register_integrity,
+                  _register_review])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.web.conftest import write_findings
 
-OBJECT_KWARGS = ("case_id", "operation_id", "exhibit_id", "scan_id")
+OBJECT_KWARGS = ("case_id", "operation_id", "exhibit_id", "scan_id", "person_id", "arrest_id",
+                 "warrant_id", "safeguarding_id", "finding_id", "stack_id")
 
 
 def _patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
@@ -42,14 +43,25 @@ def ids(world: dict[str, Any], tmp_path: Path) -> dict[str, int]:
     out = write_findings(tmp_path / "scan")
     (out / "report.html").write_text("<html><body>synthetic report</body></html>")
     import_scan_dir(out, "CUN/2026/001", "JD/1", user="erin.examiner")
+    from fellwatch.web.records.models import Finding
+
     exhibit = world["exhibit"]
+    first, second = Finding.objects.order_by("id").values_list("id", flat=True)[:2]
+    Finding.objects.filter(id__in=[first, second]).update(stack=first)  # a stack to probe
     return {"case_id": world["case"].pk, "operation_id": world["operation"].pk,
-            "exhibit_id": exhibit.pk, "scan_id": exhibit.scans.get().pk}
+            "exhibit_id": exhibit.pk, "scan_id": exhibit.scans.get().pk,
+            "person_id": world["person"].pk, "arrest_id": world["arrest"].pk,
+            "warrant_id": world["warrant"].pk, "safeguarding_id": world["safeguarding"].pk,
+            "finding_id": second, "stack_id": first}
 
 
 def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
-    assert len(urls) == 18  # 14 records pages + 4 chat pages
+    # 14 before; + edit and void of 5 kinds; + exhibit list (page, PDF, CSV), labels (page,
+    # PDF), continuity (page, PDF, CSV); + void of the case itself; + 13 review URLs;
+    # + 4 chat pages.
+    assert len(urls) == 14 + 10 + 8 + 1 + 13 + 4
+    assert sum("/review/" in u for u in urls) == 13
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)
 
@@ -57,7 +69,9 @@ def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
 def test_the_assigned_examiner_reaches_every_case_url(world: Any, ids: Any, client: Any) -> None:
     client.force_login(world["examiner"])
     for url in object_urls(ids, "case_id") + object_urls(ids, "operation_id"):
-        assert client.get(url).status_code == 200, url
+        # Voiding is the supervisors' (test_edit_and_void.py).
+        expected = 403 if url.endswith("/void/") else 200
+        assert client.get(url).status_code == expected, url
 
 
 @pytest.mark.parametrize("who", ["outsider", "foreign", "admin"])
@@ -115,6 +129,10 @@ def test_supervisor_sees_the_unit_auditor_reads_only(
     listing = client.get(reverse("cases")).content.decode()
     assert "CUN/2026/001" in listing and "CUS/2026/009" not in listing
     assert client.get(reverse("audit-log")).status_code == 200
+    # The audit log is the auditors' alone: not the supervisors', not the administrator's.
+    for who in ("supervisor", "admin"):
+        client.force_login(world[who])
+        assert client.get(reverse("audit-log")).status_code == 403, who
 
 
 def test_views_of_case_data_are_audited(world: dict[str, Any], ids: Any, client: Any) -> None:

@@ -99,7 +99,8 @@ def test_an_officers_day_in_the_browser(live_url: str, make_user: Any,
     from fellwatch.web.audit.log import verify
     from fellwatch.web.records.models import CustodyEntry
 
-    make_user("kim.examiner", "examiner", password=PASSWORD)
+    # A supervisor: the statistics below are read exact, which is the supervisors' alone.
+    make_user("kim.examiner", "supervisor", password=PASSWORD)
     page, base = browser_page, live_url
     csp_errors: list[str] = []
     page.on("console", lambda msg: csp_errors.append(msg.text)
@@ -196,4 +197,92 @@ def test_an_officers_day_in_the_browser(live_url: str, make_user: Any,
     page.click("#logout")
     page.wait_for_url(f"{base}/login/")
     assert not csp_errors, csp_errors
+    assert verify().ok
+
+
+def _login(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_correcting_voiding_paging_and_searching_in_the_browser(
+        live_url: str, world: dict[str, Any], browser_page: Any) -> None:
+    from fellwatch.web.audit.log import verify
+    from fellwatch.web.records import models as m
+    from tests.web.conftest import aware
+
+    supervisor = world["supervisor"]
+    supervisor.set_password(PASSWORD)
+    supervisor.first_name, supervisor.last_name = "Sam", "Supervisor"
+    supervisor.save()
+    case = world["case"]
+    page, base = browser_page, live_url
+    _login(page, base, "sam.supervisor")
+
+    # The date round trip: the edit page shows the stored dates, saving unchanged keeps them.
+    page.goto(f"{base}/cases/{case.pk}/edit/")
+    assert page.input_value("#id_opened_on") == "2026-03-02"
+    _save(page)
+    case.refresh_from_db()
+    assert case.opened_on.isoformat() == "2026-03-02" and case.closed_on is None
+    page.goto(f"{base}/cases/{case.pk}/warrants/{world['warrant'].pk}/edit/")
+    assert page.input_value("#id_issued_on") == "2026-03-01"
+    assert page.input_value("#id_executed_on") == "2026-03-03"
+
+    # A wrong date: the message by its field, everything typed still there.
+    page.fill("#id_address", "1 Example Road, Exampleton (rear)")
+    page.fill("#id_executed_on", "2026-02-27")
+    with page.expect_navigation():
+        page.click("#save")
+    assert "cannot be executed before it was issued" in page.inner_text("form.record")
+    assert page.input_value("#id_address") == "1 Example Road, Exampleton (rear)"
+    page.fill("#id_executed_on", "2026-03-03")
+    _save(page)
+    assert "1 Example Road, Exampleton (rear)" in page.inner_text("#warrants")
+
+    # Correct an arrest from the case page.
+    page.click("#arrests a.edit")
+    page.fill("#id_custody_record", "CR/2026/0042")
+    page.fill("#id_arrested_at", "06:40")
+    page.select_option("#id_outcome", "charged-remanded")
+    _save(page)
+    arrests = page.inner_text("#arrests")
+    assert "CR/2026/0042" in arrests and "06:40" in arrests and "remanded" in arrests
+
+    # Void the safeguarding record: struck through with its reason, out of the figures.
+    page.click("#safeguarding a.void-link")
+    page.fill("#id_reason", "recorded on the wrong case")
+    _save(page)
+    assert "void: recorded on the wrong case" in page.inner_text("#safeguarding")
+    assert page.locator("#safeguarding tr.void").count() == 1
+    assert _figures(page, base)["children_safeguarded"] == 0
+
+    # Paging, natural order and search over 61 exhibits.
+    for n in range(2, 62):
+        m.Exhibit.objects.create(case=case, reference=f"JD/{n}", type="usb",
+                                 serial=f"USB-{n:04d}", seized_at=aware(2026, 3, 3, 8),
+                                 seized_by="PC 1234")
+    page.goto(f"{base}/exhibits/")
+    refs = page.eval_on_selector_all("#exhibits tr td:first-child a",
+                                     "links => links.map(a => a.textContent)")
+    assert refs == [f"JD/{n}" for n in range(1, 51)]
+    with page.expect_navigation():
+        page.click("#next-page")
+    refs = page.eval_on_selector_all("#exhibits tr td:first-child a",
+                                     "links => links.map(a => a.textContent)")
+    assert refs == [f"JD/{n}" for n in range(51, 62)]
+    page.fill("#id_q", "USB-0042")
+    with page.expect_navigation():
+        page.click("#search")
+    assert page.eval_on_selector_all("#exhibits tr td:first-child a",
+                                     "links => links.map(a => a.textContent)") == ["JD/42"]
+    page.goto(f"{base}/cases/?q=John+Doe")
+    assert "CUN/2026/001" in page.inner_text("#cases")
+    page.goto(f"{base}/cases/?q=nobody-at-all")
+    assert "No cases." in page.inner_text("#cases")
     assert verify().ok

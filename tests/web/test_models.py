@@ -261,8 +261,10 @@ def test_assigning_an_officer_to_a_case_is_audited(world: dict[str, Any]) -> Non
     entries = list(AuditEntry.objects.filter(object_type="case", object_id=str(case.pk),
                                              username="sam.supervisor").order_by("seq"))
     assert [e.detail for e in entries] == [
-        f'{{"action":"add","case":{case.pk},"field":"assigned","ids":[{outsider.pk}]}}',
-        f'{{"action":"remove","case":{case.pk},"field":"assigned","ids":[{outsider.pk}]}}',
+        f'{{"action":"add","case":{case.pk},"field":"assigned","ids":[{outsider.pk}],'
+        f'"what":"case CUN/2026/001 assigned added"}}',
+        f'{{"action":"remove","case":{case.pk},"field":"assigned","ids":[{outsider.pk}],'
+        f'"what":"case CUN/2026/001 assigned removed"}}',
     ]
 
 

@@ -1,4 +1,5 @@
-"""The model and statistics suites again, unchanged, against a real PostgreSQL server.
+"""The model, statistics, validation, CSV-rule, edit/void, outsider-walk and leak suites
+again, unchanged, against a real PostgreSQL server.
 
 They run in a child pytest whose settings point at the server (FELLWATCH_DATABASE_URL), with a
 throw-away test database of its own name, so parallel workers and other checkouts never meet.
@@ -38,7 +39,10 @@ def test_model_and_statistics_suites_on_postgresql(tmp_path: Path) -> None:
     env.pop("PYTEST_XDIST_TESTRUNUID", None)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
-         "tests/web/test_models.py", "tests/web/test_stats.py",
+         "tests/web/test_models.py", "tests/web/test_stats.py", "tests/web/test_validation.py",
+         "tests/web/test_csv_rules.py", "tests/web/test_edit_and_void.py",
+         "tests/web/test_outsider_choices.py", "tests/web/test_leaks.py",
+         "tests/web/test_audit_checkpoint.py", "tests/web/test_review.py",
          "tests/web/test_postgres.py::test_the_child_run_is_on_postgresql"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])

@@ -92,9 +92,13 @@ def test_the_admin_manages_reference_data_and_people(world: dict[str, Any],
                                                      client: Client) -> None:
     client.force_login(world["admin"])
     for url in ("/admin/", "/admin/records/offencetype/", "/admin/records/unit/",
-                "/admin/auth/user/add/", f"/admin/auth/user/{world['examiner'].pk}/change/",
-                "/admin/audit/auditentry/"):
+                "/admin/auth/user/add/", f"/admin/auth/user/{world['examiner'].pk}/change/"):
         assert client.get(url).status_code == 200, url
+    # The audit log is the auditors' (/audit/), not in the admin for the administrator.
+    assert client.get("/admin/audit/auditentry/").status_code == 404
+    assert "auditentry" not in client.get("/admin/").content.decode()
+    # The administrator's home is the admin: no empty page of cases, no 403.
+    assert client.get("/").url == "/admin/"
     page = client.get(f"/admin/auth/user/{world['examiner'].pk}/change/").content.decode()
     assert 'name="officer-0-role"' in page
     client.force_login(world["examiner"])

@@ -25,7 +25,20 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "FELLWATCH_SESSION_MINUTES": ("30", "idle minutes before a session ends"),
     "FELLWATCH_SUMMARY_SUPPRESS_BELOW": ("5", "publishable summary: counts from 1 to this - 1 "
                                          "shown as <this; 0 or 1: no suppression"),
+    "FELLWATCH_CHROMIUM": ("/usr/bin/chromium", "Chromium that prints the PDF paperwork"),
     "FELLWATCH_TEST_DB_NAME": ("", "tests only: the name of the throw-away test database"),
+    "FELLWATCH_REVIEW_BLUR": ("12", "gallery: default blur radius in pixels of a 256 px "
+                              "thumbnail (each reviewer may choose their own)"),
+    "FELLWATCH_REVIEW_REVEAL_MINUTES": ("10", "gallery: minutes a reveal of one item lasts"),
+    "FELLWATCH_REVIEW_BREAK_MINUTES": ("45", "gallery: minutes on screen before a break "
+                                       "reminder (each reviewer may choose fewer)"),
+    "FELLWATCH_REVIEW_STACK_DISTANCE": ("10", "gallery: PDQ distance within which pictures "
+                                        "are stacked (graded together) and seen-before or "
+                                        "VICS grades suggested; up to 15 is fast"),
+    "FELLWATCH_REVIEW_GRADES": ("", "grading configuration file (grades, set and VICS "
+                                "category maps); empty: the built-in review/grades.json"),
+    "FELLWATCH_VICS_GRADE_MAP": ("", "VICS export: a JSON file of grade -> Project VIC "
+                                 "category laid over reports/grade_map.json; empty: that"),
 }
 
 
@@ -34,6 +47,21 @@ def _env(name: str) -> str:
 
 
 DATA_DIR = Path(_env("FELLWATCH_DATA_DIR")).expanduser()
+
+
+def private_data_dir(path: Path) -> None:
+    """The data directory holds names, dates of birth, addresses and safeguarding records: the
+    service's user alone may enter it (0700), whatever the umask."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def private_file(path: Path) -> None:
+    """Create `path` 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+    database file's own mode, so all three stay the service user's alone."""
+    if not path.exists():
+        path.touch(mode=0o600)
+    path.chmod(0o600)
 
 
 def database_from_url(url: str, data_dir: Path) -> dict[str, object]:
@@ -56,6 +84,9 @@ def database_from_url(url: str, data_dir: Path) -> dict[str, object]:
 
 
 def _sqlite(name: str) -> dict[str, object]:
+    if name != ":memory:" and not name.startswith("file:"):
+        private_data_dir(Path(name).parent)
+        private_file(Path(name))
     # Several officers at once: writers queue (IMMEDIATE takes the write lock up front, so the
     # audit log's read-then-write cannot deadlock) and readers do not wait for them (WAL).
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": name,
@@ -69,7 +100,7 @@ def _secret_key() -> str:
         return key
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        private_data_dir(DATA_DIR)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
@@ -97,10 +128,14 @@ INSTALLED_APPS = [
     "fellwatch.web.audit",
     "fellwatch.web.records",
     "fellwatch.web.chats",
+    "fellwatch.web.review",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the WSGI app (compressed, named by content, cached for ever):
+    # no second server is needed for them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -152,10 +187,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling (ASVS 2.2.1): 5 failures for one user name from one address lock it for 15 min.
+# Login throttling (ASVS 2.2.1): 5 failures lock for 15 min, counted two ways at once: per user
+# name from any address (a guesser who moves around), and per address for any user names (one
+# password sprayed across many users).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "records/locked_out.html"
 
@@ -200,13 +237,41 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+REVIEW_BLUR = int(_env("FELLWATCH_REVIEW_BLUR"))
+REVIEW_REVEAL_MINUTES = int(_env("FELLWATCH_REVIEW_REVEAL_MINUTES"))
+REVIEW_BREAK_MINUTES = int(_env("FELLWATCH_REVIEW_BREAK_MINUTES"))
+REVIEW_STACK_DISTANCE = int(_env("FELLWATCH_REVIEW_STACK_DISTANCE"))
+REVIEW_GRADES_FILE = _env("FELLWATCH_REVIEW_GRADES")
+VICS_GRADE_MAP_FILE = _env("FELLWATCH_VICS_GRADE_MAP")
+if REVIEW_BLUR < 4:
+    # Below this a blurred thumbnail shows too much to be a safe default for anyone.
+    raise ImproperlyConfigured("FELLWATCH_REVIEW_BLUR: 4 or more")
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = None  # nothing is collected: WhiteNoise reads the apps' folders (below)
+# WhiteNoise serves the apps' own static folders (finders): a handful of small files, read
+# once at start, so no collectstatic step can be forgotten on an upgrade.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# A form may carry 4 MB; every long text field has a 20 000-character limit that the form
+# states (models.LONG_TEXT), so an over-long field is a message next to it. Beyond 4 MB the
+# request is refused with the site's own page (records.errors), not a bare 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+# A CSV import (10 MB at most, forms.CsvImportForm) is held in memory, never spooled to the
+# system's temporary directory: it holds names, addresses and safeguarding records.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 11 * 1024 * 1024
+
+CHROMIUM = _env("FELLWATCH_CHROMIUM")
 
 LOGGING = {
     "version": 1,

@@ -1,24 +1,3 @@
-from __future__ import annotations
-
-from typing import Any
-
-from django.contrib import admin
-from django.http import HttpRequest
-
-from fellwatch.web.audit.models import AuditEntry
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("seq", "at", "username", "action", "object_type", "object_id", "path")
-    list_filter = ("action",)
-    search_fields = ("username", "object_id", "path")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+"""The audit log is not in the admin: it is the unit's auditors' (the `/audit/` page, scoped to
+their unit), and the administrator, whose own actions it records, must not read it there.
+Nothing is registered here on purpose; a test asserts the admin has no audit page."""

@@ -26,6 +26,8 @@ class AuditEntry(models.Model):
     path = models.CharField(max_length=500, blank=True)
     ip = models.CharField(max_length=64, blank=True)
     detail = models.TextField(blank=True)  # canonical JSON
+    # The acting officer's unit: a unit's auditors read their own unit's entries only.
+    unit = models.CharField(max_length=120, blank=True, db_index=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
@@ -49,7 +51,25 @@ class AuditEntry(models.Model):
             "ip": self.ip,
             "detail": self.detail,
             "prev_hash": self.prev_hash,
+            # Added later: in the hash only when set, so entries written before still verify.
+            **({"unit": self.unit} if self.unit else {}),
         }
+
+    @property
+    def what(self) -> str:
+        """What the entry touched, in the unit's words, with any change from what to what."""
+        try:
+            detail = json.loads(self.detail or "{}")
+        except ValueError:
+            detail = {}
+        text = str(detail.get("what") or f"{self.object_type} {self.object_id}".strip())
+        changes = detail.get("changes") or {}
+        if changes:
+            text += ": " + "; ".join(f"{name} {old!r} → {new!r}"
+                                     for name, (old, new) in sorted(changes.items()))
+        if detail.get("void_reason"):
+            text += f" (void: {detail['void_reason']})"
+        return text
 
     def compute_hash(self) -> str:
         blob = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
@@ -71,3 +91,15 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS)
+
+
+class AuditCheckpoint(models.Model):
+    """One row: the last entry the chain was verified up to. A page that shows the verdict
+    checks only the entries after it (incremental); `fellwatch audit verify` walks everything.
+    An entry changed before the checkpoint is found by the full walk (and by nothing cheaper:
+    on PostgreSQL a trigger refuses such a change in the first place)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS)
+    verified_at = models.DateTimeField(null=True)

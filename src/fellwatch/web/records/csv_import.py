@@ -9,12 +9,13 @@ investigation"); dates are YYYY-MM-DD, times YYYY-MM-DDTHH:MM (local time).
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -84,6 +85,16 @@ def _datetime(row: Row, name: str) -> datetime:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
+def _time(row: Row, name: str) -> time | None:
+    value = _opt(row, name)
+    if not value:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError as exc:
+        raise RowError(f"{name}: {value!r} is not HH:MM") from exc
+
+
 def _choice(row: Row, name: str, choices: type[models.TextChoices], default: str = "") -> str:
     value = _opt(row, name)
     if not value:
@@ -145,10 +156,6 @@ def _case(ctx: _Context, row: Row) -> None:
                 status=_choice(row, "status", CaseStatus, str(CaseStatus.OPEN)),
                 opened_on=_date(row, "opened_on"),
                 closed_on=_date(row, "closed_on", required=False), summary=_opt(row, "summary"))
-    if case.closed_on and case.opened_on and case.closed_on < case.opened_on:
-        raise RowError("closed_on is before opened_on")
-    if (case.status == CaseStatus.CLOSED) != bool(case.closed_on):
-        raise RowError("a closed case needs closed_on, and only a closed case has one")
     offences = [ctx.offence(c.strip()) for c in _opt(row, "offence_types").split(";") if c.strip()]
     _save(case)
     case.offence_types.set(offences)
@@ -157,15 +164,9 @@ def _case(ctx: _Context, row: Row) -> None:
 def _warrant(ctx: _Context, row: Row) -> None:
     case = ctx.case(row) if _opt(row, "case") else None
     operation = ctx.operation(row)
-    if case is None and operation is None:
-        raise RowError("a warrant needs an operation or a case")
     executed_on = _date(row, "executed_on", required=False)
     default = str(WarrantResult.SEIZED if executed_on else WarrantResult.PENDING)
     result = _choice(row, "result", WarrantResult, default)
-    unexecuted = (WarrantResult.PENDING, WarrantResult.NOT_EXECUTED)
-    if bool(executed_on) == (result in unexecuted):
-        raise RowError(f"result {result!r} does not agree with executed_on "
-                       f"{executed_on or '(empty)'}")
     _save(SearchWarrant(operation=operation, case=case, address=_req(row, "address"),
                         issued_on=_date(row, "issued_on"), executed_on=executed_on,
                         result=result))
@@ -178,7 +179,10 @@ def _arrest(ctx: _Context, row: Row) -> None:
     if person is None:
         person = _save(Person(case=case, name=name, role=PersonRole.SUSPECT))
     _save(Arrest(case=case, person=person, operation=ctx.operation(row) or case.operation,
-                 arrested_on=_date(row, "arrested_on"), offence=ctx.offence(_req(row, "offence")),
+                 arrested_on=_date(row, "arrested_on"), arrested_at=_time(row, "arrested_at"),
+                 custody_record=_opt(row, "custody_record"),
+                 arresting_officer=_opt(row, "arresting_officer"),
+                 offence=ctx.offence(_req(row, "offence")),
                  outcome=_choice(row, "outcome", ArrestOutcome, str(ArrestOutcome.PENDING))))
 
 
@@ -220,12 +224,22 @@ def _safeguarding(ctx: _Context, row: Row) -> None:
         action_on=_date(row, "action_on"), outcome=_opt(row, "outcome")))
 
 
+# Model fields whose CSV column has another name.
+COLUMN_OF = {"from_location": "from", "to_location": "to", "seized_at": "seized_at"}
+
+
 def _save(obj: Any) -> Any:
+    """Save through the model's own validation (the forms' and the admin's): one set of rules
+    for every way a record comes in."""
     try:
         obj.full_clean()
     except ValidationError as exc:
-        raise RowError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-                       ) from exc
+        parts = []
+        for name, messages in exc.message_dict.items():
+            text = " ".join(messages)
+            parts.append(text if name == NON_FIELD_ERRORS else
+                         f"{COLUMN_OF.get(name, name)}: {text}")
+        raise RowError("; ".join(parts)) from exc
     obj.save()
     return obj
 
@@ -237,7 +251,8 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[_Context, Row], None]]] = {
                "summary"), _case),
     "warrants": (("operation", "case", "address", "issued_on", "executed_on", "result"),
                  _warrant),
-    "arrests": (("case", "person", "arrested_on", "offence", "outcome", "operation"), _arrest),
+    "arrests": (("case", "person", "arrested_on", "arrested_at", "custody_record",
+                 "arresting_officer", "offence", "outcome", "operation"), _arrest),
     "exhibits": (("case", "reference", "type", "make", "model", "serial", "seal_number",
                   "seized_from", "seized_where", "seized_at", "seized_by", "operation"),
                  _exhibit),
@@ -264,8 +279,16 @@ def import_csv_text(kind: str, text: str, unit: str, user: str | None = None,
         raise CsvImportError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     columns, importer = KINDS[kind]
     path = name
-    reader = csv.DictReader(text.splitlines())
-    unknown = sorted(set(reader.fieldnames or []) - set(columns))
+    # strict: a quote opened and never closed is an error on its line, not a field that
+    # swallows the rest of the file (and reports the next row's case as unknown).
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise CsvImportError(f"{path}: line 1: broken CSV ({exc})") from exc
+    if not fieldnames:
+        raise CsvImportError(f"{path}: the file is empty; {kind} has {', '.join(columns)}")
+    unknown = sorted(set(fieldnames) - set(columns))
     if unknown:
         raise CsvImportError(f"{path}: unknown columns {', '.join(unknown)}; "
                              f"{kind} has {', '.join(columns)}")
@@ -274,7 +297,18 @@ def import_csv_text(kind: str, text: str, unit: str, user: str | None = None,
     with acting_as(user or "csv-import"), transaction.atomic():
         unit_obj, _ = Unit.objects.get_or_create(name=unit)
         ctx = _Context(unit_obj)
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                errors.append(f"line {reader.line_num}: broken CSV ({exc}); is a quote "
+                              "opened and never closed?")
+                break
+            if None in row:
+                errors.append(f"line {reader.line_num}: more cells than columns")
+                continue
             try:
                 with transaction.atomic():
                     importer(ctx, row)
@@ -285,4 +319,7 @@ def import_csv_text(kind: str, text: str, unit: str, user: str | None = None,
             shown = errors[:20] + ([f"… and {len(errors) - 20} more"] if len(errors) > 20 else [])
             transaction.set_rollback(True)
             raise CsvImportError(f"{path}: nothing imported; " + "; ".join(shown))
+        if count == 0:
+            raise CsvImportError(f"{path}: nothing imported; the file has no rows under its "
+                                 "header")
     return count

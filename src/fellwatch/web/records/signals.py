@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import m2m_changed, post_save, pre_save
 
 from fellwatch.web.audit import actor
 from fellwatch.web.audit.log import record
@@ -23,6 +23,32 @@ def _actor() -> tuple[Any, str | None]:
     return None, "system"
 
 
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _fields(instance: Any) -> dict[str, Any]:
+    return {f.attname: _plain(getattr(instance, f.attname)) for f in instance._meta.concrete_fields
+            if f.attname not in ("password",)}
+
+
+def _before(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """The stored row before a change, so the audit entry can say what changed from what."""
+    if raw or instance.pk is None or instance._state.adding:
+        return
+    old = sender._default_manager.filter(pk=instance.pk).first()
+    instance._audit_before = _fields(old) if old is not None else None
+
+
+def _changes(instance: Any) -> dict[str, list[Any]]:
+    before = getattr(instance, "_audit_before", None)
+    if before is None:
+        return {}
+    after = _fields(instance)
+    return {name: [before.get(name), value] for name, value in after.items()
+            if before.get(name) != value and name != "last_login"}
+
+
 def _saved(sender: Any, instance: Any, created: bool, raw: bool = False,
            update_fields: Any = None, **kwargs: Any) -> None:
     if raw:  # loaddata
@@ -31,12 +57,18 @@ def _saved(sender: Any, instance: Any, created: bool, raw: bool = False,
         return  # every log-in; the log-in itself is audited
 
     request, username = _actor()
+    detail: dict[str, Any] = {"case": _case_id(instance)}
+    if not created:
+        detail["changes"] = _changes(instance)
+        if "voided_at" in detail["changes"] and instance.voided_at is not None:
+            detail["void_reason"] = instance.void_reason
     record(
+        "void" if not created and "void_reason" in detail else
         "create" if created else "change",
         request=request,
         username=username,
         obj=instance,
-        detail={"case": _case_id(instance)},
+        detail=detail,
     )
 
 
@@ -57,11 +89,14 @@ def _case_links_changed(sender: Any, instance: Any, action: str, reverse: bool,
     field = "assigned" if sender is m.Case.assigned.through else "offence_types"
     request, username = _actor()
     cases = [instance.pk] if not reverse else sorted(pk_set or [])
+    references = dict(m.Case.objects.filter(pk__in=cases).values_list("pk", "reference"))
     for case_id in cases:
+        verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
         record("change", request=request, username=username, object_type="case",
                object_id=str(case_id),
                detail={"case": case_id, "field": field, "action": action.removeprefix("post_"),
-                       "ids": [instance.pk] if reverse else sorted(pk_set or [])})
+                       "ids": [instance.pk] if reverse else sorted(pk_set or []),
+                       "what": f"case {references.get(case_id, case_id)} {field} {verb}"})
 
 
 def connect() -> None:
@@ -69,6 +104,7 @@ def connect() -> None:
 
     # Users too: who is staff, active or superuser is part of who sees what.
     for model in (*AUDITED, get_user_model()):
+        pre_save.connect(_before, sender=model, dispatch_uid=f"audit-before-{model.__name__}")
         post_save.connect(_saved, sender=model, dispatch_uid=f"audit-{model.__name__}")
     for through in (m.Case.assigned.through, m.Case.offence_types.through):
         m2m_changed.connect(_case_links_changed, sender=through,

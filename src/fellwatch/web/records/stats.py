@@ -67,7 +67,11 @@ class Figures:
 def compute(date_from: date, date_to: date, unit: Unit | None = None) -> Figures:
     """All figures for [date_from, date_to], both days included, for one unit (or all)."""
     rng = (date_from, date_to)
-    cases = Case.objects.all() if unit is None else Case.objects.filter(unit=unit)
+    # Void records (and everything of a void case) count nowhere; the audit log keeps them.
+    cases = Case.objects.filter(voided_at__isnull=True)
+    if unit is not None:
+        cases = cases.filter(unit=unit)
+    live = {"voided_at__isnull": True}
 
     def local_day(value: Any) -> date:
         day: date = timezone.localtime(value).date()
@@ -76,21 +80,22 @@ def compute(date_from: date, date_to: date, unit: Unit | None = None) -> Figures
     # Each figure as a list of (day, key): the key makes "distinct" figures distinct.
     events: dict[str, list[tuple[date, object]]] = {
         "arrests": [(d, pk) for pk, d in Arrest.objects.filter(
-            case__in=cases, arrested_on__range=rng).values_list("pk", "arrested_on")],
+            case__in=cases, arrested_on__range=rng, **live).values_list("pk", "arrested_on")],
         "warrants_executed": [(d, pk) for pk, d in SearchWarrant.objects.filter(
-            executed_on__range=rng).filter(
+            executed_on__range=rng, **live).filter(
             _warrant_scope(unit)).values_list("pk", "executed_on")],
         "exhibits_seized": [(local_day(at), pk) for pk, at in Exhibit.objects.filter(
-            case__in=cases, seized_at__date__range=rng).values_list("pk", "seized_at")],
+            case__in=cases, seized_at__date__range=rng, **live).values_list("pk", "seized_at")],
         # An exhibit examined twice in the period is one exhibit examined.
         "exhibits_examined": _first_per_key(
             (local_day(at), ex) for ex, at in CustodyEntry.objects.filter(
-                exhibit__case__in=cases, action=CustodyAction.EXAMINED,
+                exhibit__case__in=cases, exhibit__voided_at__isnull=True,
+                action=CustodyAction.EXAMINED,
                 at__date__range=rng).values_list("exhibit_id", "at")),
         # A child with a referral and a strategy meeting is one child safeguarded.
         "children_safeguarded": _first_per_key(
             (d, (case, ref)) for case, ref, d in SafeguardingRecord.objects.filter(
-                case__in=cases, action_on__range=rng).values_list(
+                case__in=cases, action_on__range=rng, **live).values_list(
                 "case_id", "reference", "action_on")),
         "cases_opened": [(d, pk) for pk, d in cases.filter(
             opened_on__range=rng).values_list("pk", "opened_on")],
@@ -103,7 +108,7 @@ def compute(date_from: date, date_to: date, unit: Unit | None = None) -> Figures
         counts = Counter(f"{d.year:04d}-{d.month:02d}" for d, _ in items)
         per_month[name] = {m: counts.get(m, 0) for m in all_months}
     types = Counter(Exhibit.objects.filter(
-        case__in=cases, seized_at__date__range=rng).values_list("type", flat=True))
+        case__in=cases, seized_at__date__range=rng, **live).values_list("type", flat=True))
     return Figures(
         date_from=date_from,
         date_to=date_to,
@@ -116,9 +121,10 @@ def compute(date_from: date, date_to: date, unit: Unit | None = None) -> Figures
 def _warrant_scope(unit: Unit | None) -> Any:
     from django.db.models import Q
 
+    live_case = Q(case__isnull=True) | Q(case__voided_at__isnull=True)
     if unit is None:
-        return Q()
-    return Q(operation__unit=unit) | Q(case__unit=unit)
+        return live_case
+    return (Q(operation__unit=unit) | Q(case__unit=unit)) & live_case
 
 
 def _first_per_key(pairs: Any) -> list[tuple[date, object]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pygal
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -24,6 +25,35 @@ CHARTS: dict[str, list[str]] = {
     "exhibits": ["exhibits_seized", "exhibits_examined"],
     "safeguarding": ["children_safeguarded"],
 }
+CHART_TITLES = {"enforcement": "Arrests, warrants executed, cases opened and closed",
+                "exhibits": "Exhibits seized and examined",
+                "safeguarding": "Children safeguarded"}
+
+
+def exact_for(request: HttpRequest) -> bool:
+    """Exact figures for any period, however small, are the supervisors'. Everyone else sees
+    the figures as the publishable summary shows them (small counts as <N, see stats.py):
+    a one-day unit-wide count can name the one arrest or child behind it."""
+    return role_of(request.user) == Role.SUPERVISOR
+
+
+def shown_figures(request: HttpRequest, figures: stats.Figures) -> dict[tuple[str, str], str]:
+    """Every count as this user may see it: exact, or as published."""
+    below = 0 if exact_for(request) else int(settings.SUMMARY_SUPPRESS_BELOW)
+    return stats.publishable(figures, below)
+
+
+def buckets(month_labels: list[str]) -> list[tuple[str, list[str]]]:
+    """Months grouped so that a chart stays readable: months up to two years, quarters up to
+    six, years beyond."""
+    if len(month_labels) <= 24:
+        return [(m, [m]) for m in month_labels]
+    grouped: dict[str, list[str]] = {}
+    for m in month_labels:
+        year, month = m.split("-")
+        key = year if len(month_labels) > 72 else f"{year} Q{(int(month) - 1) // 3 + 1}"
+        grouped.setdefault(key, []).append(m)
+    return list(grouped.items())
 
 
 class PeriodError(ValueError):
@@ -68,13 +98,17 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     record("view", request=request, object_type="statistics",
            detail={"from": figures.date_from, "to": figures.date_to})
     query = f"from={figures.date_from.isoformat()}&to={figures.date_to.isoformat()}"
+    shown = shown_figures(request, figures)
     return render(request, "records/stats.html", {
         "role": role_of(request.user),
         "figures": figures,
-        "rows": [(stats.FIGURES[k], k, figures.totals[k]) for k in stats.FIGURES],
-        "by_type": [(t, label, figures.exhibits_by_type[t]) for t, label in ExhibitType.choices],
+        "exact": exact_for(request),
+        "below": settings.SUMMARY_SUPPRESS_BELOW,
+        "rows": [(stats.FIGURES[k], k, shown[(k, "")]) for k in stats.FIGURES],
+        "by_type": [(t, label, shown[(f"exhibits_seized:{t}", "")])
+                    for t, label in ExhibitType.choices],
         "query": query,
-        "charts": list(CHARTS),
+        "charts": [(c, CHART_TITLES[c]) for c in CHARTS],
         "summary": stats.summary_text(figures),
         "form": PeriodForm(initial={"date_from": figures.date_from,
                                     "date_to": figures.date_to}),
@@ -88,7 +122,18 @@ def api_stats(request: HttpRequest) -> HttpResponse:
         return figures
     record("view", request=request, object_type="statistics",
            detail={"api": True, "from": figures.date_from, "to": figures.date_to})
-    return JsonResponse(figures.as_json())
+    if exact_for(request):
+        return JsonResponse({**figures.as_json(), "exact": True})
+    shown = shown_figures(request, figures)
+    return JsonResponse({
+        "from": figures.date_from.isoformat(), "to": figures.date_to.isoformat(),
+        "exact": False,
+        **{k: shown[(k, "")] for k in stats.FIGURES},
+        "exhibits_seized_by_type": {t: shown[(f"exhibits_seized:{t}", "")]
+                                    for t in figures.exhibits_by_type},
+        "per_month": {k: {m: shown[(k, m)] for m in figures.per_month[k]}
+                      for k in stats.FIGURES},
+    })
 
 
 @login_required
@@ -121,15 +166,32 @@ def chart_svg(request: HttpRequest, chart: str) -> HttpResponse:
         return figures
     if chart not in CHARTS:
         return HttpResponse(status=404)
-    style = Style(background="white", plot_background="white", font_family="sans-serif",
-                  colors=("#1f5f8b", "#c0392b", "#27ae60", "#8e44ad"))
-    bar = pygal.Bar(js=[], style=style, width=900, height=320, legend_at_bottom=True,
-                    x_label_rotation=30, show_y_guides=True, print_values=False,
-                    disable_xml_declaration=False)
-    month_labels = list(figures.per_month["arrests"])
-    bar.x_labels = month_labels
+    shown = shown_figures(request, figures)
+    groups = buckets(list(figures.per_month["arrests"]))
+    series: list[tuple[str, list[int | None]]] = []
     for key in CHARTS[chart]:
-        bar.add(stats.FIGURES[key], [figures.per_month[key][m] for m in month_labels])
+        values: list[int | None] = []
+        for _, months in groups:
+            cells = [shown[(key, m)] for m in months]
+            # A bucket holding a withheld or "<N" month is not drawn (no bar, not 0).
+            values.append(sum(int(c) for c in cells) if all(c.isdigit() for c in cells)
+                          else None)
+        series.append((stats.FIGURES[key], values))
+    top = max([v for _, vs in series for v in vs if v is not None] or [0])
+    step = max(1, -(-top // 8))  # at most ~8 whole-number guides
+    period = "month" if len(groups[0][1]) == 1 else (
+        "quarter" if len(groups[0][0]) > 4 else "year")
+    style = Style(background="white", plot_background="white", font_family="sans-serif",
+                  colors=("#1f5f8b", "#c0392b", "#27ae60", "#8e44ad"), title_font_size=16)
+    bar = pygal.Bar(js=[], style=style, width=900, height=340, legend_at_bottom=True,
+                    x_label_rotation=30 if len(groups) > 12 else 0, show_y_guides=True,
+                    print_values=False, disable_xml_declaration=False,
+                    title=f"{CHART_TITLES[chart]} per {period}",
+                    y_labels=list(range(0, top + step + 1, step)), value_formatter=str,
+                    show_minor_x_labels=True, truncate_label=-1)
+    bar.x_labels = [label for label, _ in groups]
+    for label, values in series:
+        bar.add(label, values)
     return HttpResponse(_svg_without_script(bar), content_type="image/svg+xml")
 
 

@@ -3,16 +3,19 @@ is audited here, every create/change where it is saved (`signals`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -30,36 +33,74 @@ from fellwatch.web.records.access import (
     visible_operations,
 )
 from fellwatch.web.records.models import (
+    Arrest,
     Case,
     CustodyAction,
     CustodyEntry,
     Exhibit,
     Operation,
+    Person,
     Role,
+    SafeguardingRecord,
+    SearchWarrant,
+    officer_name,
 )
-from fellwatch.web.scans import category_counts
+from fellwatch.web.scans import category_counts, finding_counts, summary_agrees
+
+FINDINGS_PAGE = 200
+
+PAGE_SIZE = 50
 
 
 def _ctx(request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
     return {"can_write": can_write(request.user), "role": role_of(request.user), **kwargs}
 
 
+def _page(request: HttpRequest, queryset: Any, size: int = PAGE_SIZE) -> Page:
+    """One page of a list (?page=N; out of range: the nearest page)."""
+    return Paginator(queryset, size).get_page(request.GET.get("page"))
+
+
+def _query(request: HttpRequest) -> str:
+    return str(request.GET.get("q", "")).strip()[:100]
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    cases = visible_cases(request.user).select_related("operation")[:50]
+    if role_of(request.user) == Role.ADMINISTRATOR or (
+            officer_of(request.user) is None and request.user.is_staff):
+        # The administrator holds reference data and people, no case data: straight to that.
+        return redirect("admin:index")
+    cases = visible_cases(request.user).filter(voided_at__isnull=True).select_related(
+        "operation", "officer_in_charge__officer")[:50]
     operations = visible_operations(request.user)[:20]
     return render(request, "records/home.html",
                   _ctx(request, cases=cases, operations=operations))
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    """For a load balancer or a monitor: 200 when the store answers. Says nothing else."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return HttpResponse("ok\n", content_type="text/plain")
 
 
 # --- operations -----------------------------------------------------------------------------
 
 @login_required
 def operation_list(request: HttpRequest) -> HttpResponse:
+    q = _query(request)
     operations = visible_operations(request.user).annotate(
-        n_warrants=Count("warrants", distinct=True), n_arrests=Count("arrests", distinct=True))
+        n_warrants=Count("warrants", filter=Q(warrants__voided_at__isnull=True), distinct=True),
+        n_arrests=Count("arrests", filter=Q(arrests__voided_at__isnull=True), distinct=True))
+    if q:
+        operations = operations.filter(Q(name__icontains=q) | Q(lead_officer__icontains=q))
     record("view", request=request, object_type="operation", object_id="list")
-    return render(request, "records/operation_list.html", _ctx(request, operations=operations))
+    return render(request, "records/operation_list.html",
+                  _ctx(request, page=_page(request, operations), q=q))
 
 
 @login_required
@@ -68,14 +109,26 @@ def operation_new(request: HttpRequest) -> HttpResponse:
     if officer is None or not can_write(request.user):
         deny(request, "operation", "new", status=403)
     assert officer is not None
-    form = forms.OperationForm(request.POST or None)
+    form = forms.OperationForm(request.POST or None, instance=Operation(unit=officer.unit),
+                               initial={"starts_on": timezone.localdate(),
+                                        "lead_officer": officer_name(request.user)})
     if request.method == "POST" and form.is_valid():
-        form.instance.unit = officer.unit
         operation = form.save()
         messages.success(request, f"Operation {operation.name} recorded.")
         return redirect("operation", operation_id=operation.pk)
     return render(request, "records/form.html",
                   _ctx(request, form=form, title="New operation"))
+
+
+@operation_view(write=True)
+def operation_edit(request: HttpRequest, operation: Operation) -> HttpResponse:
+    form = forms.OperationForm(request.POST or None, instance=operation)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Operation {operation.name} updated.")
+        return redirect("operation", operation_id=operation.pk)
+    return render(request, "records/form.html", _ctx(
+        request, form=form, title=f"Edit operation {operation.name}"))
 
 
 @operation_view()
@@ -85,19 +138,20 @@ def operation_detail(request: HttpRequest, operation: Operation) -> HttpResponse
     return render(request, "records/operation_detail.html", _ctx(
         request,
         operation=operation,
-        warrants=operation.warrants.filter(case__isnull=True)
-        | operation.warrants.filter(case__in=cases),
-        cases=operation.cases.filter(pk__in=cases),
-        arrests=operation.arrests.filter(case__in=cases).select_related("person", "offence"),
-        exhibits=operation.exhibits.filter(case__in=cases).select_related("case"),
+        warrants=(operation.warrants.filter(case__isnull=True)
+                  | operation.warrants.filter(case__in=cases)).filter(voided_at__isnull=True),
+        cases=operation.cases.filter(pk__in=cases, voided_at__isnull=True),
+        arrests=operation.arrests.filter(case__in=cases, voided_at__isnull=True)
+        .select_related("person", "offence"),
+        exhibits=operation.exhibits.filter(case__in=cases, voided_at__isnull=True)
+        .select_related("case"),
     ))
 
 
 @operation_view(write=True)
 def operation_warrant_new(request: HttpRequest, operation: Operation) -> HttpResponse:
-    form = forms.WarrantForm(request.POST or None)
+    form = forms.WarrantForm(request.POST or None, instance=SearchWarrant(operation=operation))
     if request.method == "POST" and form.is_valid():
-        form.instance.operation = operation
         form.save()
         messages.success(request, "Search warrant recorded.")
         return redirect("operation", operation_id=operation.pk)
@@ -107,11 +161,44 @@ def operation_warrant_new(request: HttpRequest, operation: Operation) -> HttpRes
 
 # --- cases ----------------------------------------------------------------------------------
 
+def search_cases(cases: QuerySet[Case], q: str) -> QuerySet[Case]:
+    """Cases whose reference, or a person's name, or an exhibit's reference, seal number or
+    serial, contains `q`."""
+    if not q:
+        return cases
+    return cases.filter(
+        Q(reference__icontains=q) | Q(persons__name__icontains=q)
+        | Q(exhibits__reference__icontains=q) | Q(exhibits__seal_number__icontains=q)
+        | Q(exhibits__serial__icontains=q)).distinct()
+
+
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    cases = visible_cases(request.user).select_related("operation", "officer_in_charge")
-    record("view", request=request, object_type="case", object_id="list")
-    return render(request, "records/case_list.html", _ctx(request, cases=cases))
+    q = _query(request)
+    cases = search_cases(visible_cases(request.user), q).select_related(
+        "operation", "officer_in_charge__officer").order_by("-opened_on", "reference")
+    record("view", request=request, object_type="case", object_id="list",
+           detail={"q": q} if q else None)
+    return render(request, "records/case_list.html",
+                  _ctx(request, page=_page(request, cases), q=q))
+
+
+@login_required
+def exhibit_list(request: HttpRequest) -> HttpResponse:
+    """Every exhibit of the cases the user may open, in natural order of reference (JE/2 before
+    JE/10), searchable by reference, seal number, serial, case reference or person seized from."""
+    q = _query(request)
+    exhibits = Exhibit.objects.filter(case__in=visible_cases(request.user),
+                                      voided_at__isnull=True).select_related("case")
+    if q:
+        exhibits = exhibits.filter(
+            Q(reference__icontains=q) | Q(seal_number__icontains=q) | Q(serial__icontains=q)
+            | Q(case__reference__icontains=q) | Q(seized_from__icontains=q))
+    exhibits = exhibits.order_by("reference_sort", "case__reference", "pk")
+    record("view", request=request, object_type="exhibit", object_id="list",
+           detail={"q": q} if q else None)
+    return render(request, "records/exhibit_list.html",
+                  _ctx(request, page=_page(request, exhibits), q=q))
 
 
 @login_required
@@ -126,14 +213,16 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if request.GET.get("operation", "").isdigit():
         initial["operation"] = int(request.GET["operation"])
     form = forms.CaseForm(request.POST or None, initial=initial, unit=officer.unit,
-                          operations=operations)
+                          operations=operations, instance=Case(unit=officer.unit))
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            form.instance.unit = officer.unit
             case = form.save()
             case.assigned.add(request.user)  # whoever opens a case works on it
         messages.success(request, f"Case {case.reference} opened.")
         return redirect("case", case_id=case.pk)
+    if form.has_error("reference", "reference-taken"):
+        record("denied", request=request, object_type="case", object_id="new",
+               detail={"reference": form.data.get("reference", ""), "why": "reference taken"})
     return render(request, "records/form.html", _ctx(request, form=form, title="New case"))
 
 
@@ -146,15 +235,14 @@ def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
         persons=case.persons.all(),
         arrests=case.arrests.select_related("person", "offence", "operation"),
         warrants=case.warrants.all(),
-        exhibits=case.exhibits.all(),
+        exhibits=case.exhibits.order_by("reference_sort", "pk"),
         safeguarding=case.safeguarding.all(),
+        officer_in_charge=officer_name(case.officer_in_charge),
     ))
 
 
 @case_view(write=True)
 def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
-    officer = officer_of(request.user)
-    assert officer is not None
     form = forms.CaseForm(request.POST or None, instance=case, unit=case.unit,
                           operations=visible_operations(request.user))
     form.fields["reference"].disabled = True
@@ -167,64 +255,166 @@ def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
                                                       title=f"Case {case.reference}"))
 
 
-def _case_child_form(request: HttpRequest, case: Case, form: Any, title: str,
-                     before_save: Any = None) -> HttpResponse:
-    if request.method == "POST" and form.is_valid():
-        form.instance.case = case
-        if before_save is not None:
-            before_save(form.instance)
-        form.save()
-        messages.success(request, f"{title} recorded.")
+@case_view(write=True)
+def case_void(request: HttpRequest, case: Case) -> HttpResponse:
+    """A case opened in error: void, with a reason (supervisors). It and everything of it
+    drop out of the figures; it stays in the list, marked void, and in the audit log."""
+    if role_of(request.user) != Role.SUPERVISOR:
+        deny(request, "case", case.pk, status=403)
+    form = forms.VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and not case.voided:
+        case.voided_at = timezone.now()
+        case.voided_by = request.user.get_username()
+        case.void_reason = form.cleaned_data["reason"]
+        case.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        messages.success(request, f"Case {case.reference} voided: it no longer counts in the "
+                                  "figures.")
         return redirect("case", case_id=case.pk)
-    return render(request, "records/form.html",
-                  _ctx(request, form=form, title=f"{title} — case {case.reference}", case=case))
+    return render(request, "records/form.html", _ctx(
+        request, form=form, title=f"Void case {case.reference}", case=case, button="Void",
+        note="A void case stays in the list (marked void) and in the audit log; it and "
+             "everything recorded under it drop out of every figure."))
 
 
-@case_view(write=True)
-def person_new(request: HttpRequest, case: Case) -> HttpResponse:
-    return _case_child_form(request, case, forms.PersonForm(request.POST or None), "Person")
+# --- the records of a case: new, edit, void -------------------------------------------------
+
+# kind → (model, related name on Case, title). One set of views serves them all.
+CHILDREN: dict[str, tuple[type[Any], str, str]] = {
+    "person": (Person, "persons", "Person"),
+    "arrest": (Arrest, "arrests", "Arrest"),
+    "warrant": (SearchWarrant, "warrants", "Search warrant"),
+    "exhibit": (Exhibit, "exhibits", "Exhibit"),
+    "safeguarding": (SafeguardingRecord, "safeguarding", "Safeguarding record"),
+}
 
 
-@case_view(write=True)
-def arrest_new(request: HttpRequest, case: Case) -> HttpResponse:
-    form = forms.ArrestForm(request.POST or None, case=case,
-                            operations=visible_operations(request.user),
-                            initial={"operation": case.operation_id,
-                                     "arrested_on": timezone.localdate()})
-    return _case_child_form(request, case, form, "Arrest")
+def _child_form(kind: str, request: HttpRequest, case: Case, instance: Any,
+                initial: dict[str, Any] | None = None) -> Any:
+    data = request.POST or None
+    operations = visible_operations(request.user)
+    if kind == "person":
+        return forms.PersonForm(data, instance=instance, initial=initial)
+    if kind == "arrest":
+        return forms.ArrestForm(data, instance=instance, initial=initial, case=case,
+                                operations=operations)
+    if kind == "warrant":
+        return forms.WarrantForm(data, instance=instance, initial=initial)
+    if kind == "exhibit":
+        return forms.ExhibitForm(data, instance=instance, initial=initial, case=case,
+                                 operations=operations)
+    return forms.SafeguardingForm(data, instance=instance, initial=initial)
 
 
-@case_view(write=True)
-def warrant_new(request: HttpRequest, case: Case) -> HttpResponse:
-    def attach(warrant: Any) -> None:
-        warrant.operation = case.operation
-
-    return _case_child_form(request, case, forms.WarrantForm(request.POST or None),
-                            "Search warrant", attach)
-
-
-@case_view(write=True)
-def exhibit_new(request: HttpRequest, case: Case) -> HttpResponse:
-    form = forms.ExhibitForm(request.POST or None, case=case,
-                             operations=visible_operations(request.user),
-                             initial={"operation": case.operation_id,
-                                      "seized_by": request.user.get_username()})
+def _new_child(kind: str, request: HttpRequest, case: Case) -> HttpResponse:
+    model, _, title = CHILDREN[kind]
+    today = timezone.localdate()
+    initial: dict[str, Any] = {}
+    instance = model(case=case)
+    if kind == "arrest":
+        instance.operation = case.operation
+        initial = {"operation": case.operation_id, "arrested_on": today,
+                   "arresting_officer": officer_name(request.user)}
+    elif kind == "warrant":
+        instance.operation = case.operation
+    elif kind == "exhibit":
+        initial = {"operation": case.operation_id, "seized_by": officer_name(request.user)}
+    elif kind == "safeguarding":
+        initial = {"action_on": today}
+        # Another page (a chat, a finding) may open this form with what it already knows.
+        for name in ("reference", "pseudonym", "age_band", "identified_how", "action",
+                     "agency", "outcome", "source"):
+            value = request.GET.get(name)
+            if value:
+                field = {"pseudonym": "reference", "source": "outcome"}.get(name, name)
+                initial[field] = value[:300]
+    form = _child_form(kind, request, case, instance, initial)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
-            form.instance.case = case
-            exhibit = form.save()
-            # The chain of custody starts with the seizure itself.
-            CustodyEntry.objects.create(
-                exhibit=exhibit, at=exhibit.seized_at, by=exhibit.seized_by,
-                action=CustodyAction.SEIZED, to_location=exhibit.seized_where,
-                reason="seizure", seal_intact=True if exhibit.seal_number else None,
-                seal_number=exhibit.seal_number)
-        messages.success(request, f"Exhibit {exhibit.reference} recorded.")
-        return redirect("exhibit", case_id=case.pk, exhibit_id=exhibit.pk)
+            obj = form.save()
+            if kind == "exhibit":
+                # The chain of custody starts with the seizure itself.
+                CustodyEntry.objects.create(
+                    exhibit=obj, at=obj.seized_at, by=obj.seized_by,
+                    action=CustodyAction.SEIZED, to_location=obj.seized_where,
+                    reason="seizure", seal_intact=True if obj.seal_number else None,
+                    seal_number=obj.seal_number)
+        messages.success(request, f"{title} recorded.")
+        if kind == "exhibit":
+            return redirect("exhibit", case_id=case.pk, exhibit_id=obj.pk)
+        return redirect("case", case_id=case.pk)
     return render(request, "records/form.html",
-                  _ctx(request, form=form, title=f"New exhibit — case {case.reference}",
+                  _ctx(request, form=form, title=f"New {title.lower()} — case {case.reference}",
                        case=case))
 
+
+def _edit_child(kind: str, request: HttpRequest, case: Case, ident: int) -> HttpResponse:
+    _model, related, title = CHILDREN[kind]
+    obj = child_of(request, getattr(case, related).all(), kind, ident)
+    if obj.voided:
+        messages.error(request, f"This {title.lower()} is void and cannot be changed.")
+        return redirect("case", case_id=case.pk)
+    form = _child_form(kind, request, case, obj)
+    if request.method == "POST" and form.is_valid():
+        form.save()  # audited with what changed from what (records.signals)
+        messages.success(request, f"{title} updated.")
+        if kind == "exhibit":
+            return redirect("exhibit", case_id=case.pk, exhibit_id=obj.pk)
+        return redirect("case", case_id=case.pk)
+    record("view", request=request, obj=obj, detail={"case": case.pk, "page": "edit"})
+    note = ("Its chain of custody is not changed: correct a custody entry with a new one."
+            if kind == "exhibit" else "")
+    return render(request, "records/form.html", _ctx(
+        request, form=form, title=f"Edit {title.lower()} — case {case.reference}", case=case,
+        note=note, void_url=reverse(f"{kind}-void", kwargs={"case_id": case.pk,
+                                                            f"{kind}_id": obj.pk})
+        if role_of(request.user) == Role.SUPERVISOR else ""))
+
+
+def _void_child(kind: str, request: HttpRequest, case: Case, ident: int) -> HttpResponse:
+    _model, related, title = CHILDREN[kind]
+    if role_of(request.user) != Role.SUPERVISOR:
+        deny(request, kind, ident, status=403)
+    obj = child_of(request, getattr(case, related).all(), kind, ident)
+    form = forms.VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and not obj.voided:
+        obj.voided_at = timezone.now()
+        obj.voided_by = request.user.get_username()
+        obj.void_reason = form.cleaned_data["reason"]
+        obj.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        messages.success(request, f"{title} voided: it no longer counts in the figures.")
+        return redirect("case", case_id=case.pk)
+    return render(request, "records/form.html", _ctx(
+        request, form=form, title=f"Void {title.lower()} — {obj}", case=case,
+        note="A void record stays on the case page (struck through) and in the audit log; "
+             "it drops out of every figure and list.", button="Void"))
+
+
+def _child_views(kind: str) -> tuple[Callable[..., HttpResponse], ...]:
+    @case_view(write=True)
+    def new(request: HttpRequest, case: Case) -> HttpResponse:
+        return _new_child(kind, request, case)
+
+    @case_view(write=True)
+    def edit(request: HttpRequest, case: Case, **kwargs: int) -> HttpResponse:
+        return _edit_child(kind, request, case, kwargs[f"{kind}_id"])
+
+    @case_view(write=True)
+    def void(request: HttpRequest, case: Case, **kwargs: int) -> HttpResponse:
+        return _void_child(kind, request, case, kwargs[f"{kind}_id"])
+
+    for view, action in ((new, "new"), (edit, "edit"), (void, "void")):
+        view.__name__ = view.__qualname__ = f"{kind}_{action}"
+    return new, edit, void
+
+
+person_new, person_edit, person_void = _child_views("person")
+arrest_new, arrest_edit, arrest_void = _child_views("arrest")
+warrant_new, warrant_edit, warrant_void = _child_views("warrant")
+exhibit_new, exhibit_edit, exhibit_void = _child_views("exhibit")
+safeguarding_new, safeguarding_edit, safeguarding_void = _child_views("safeguarding")
+
+
+# --- exhibits -------------------------------------------------------------------------------
 
 @case_view()
 def exhibit_detail(request: HttpRequest, case: Case, exhibit_id: int) -> HttpResponse:
@@ -243,20 +433,22 @@ def exhibit_detail(request: HttpRequest, case: Case, exhibit_id: int) -> HttpRes
 def custody_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpResponse:
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
     last = exhibit.custody.last()
-    form = forms.CustodyForm(request.POST or None, initial={
-        "at": timezone.localtime().replace(second=0, microsecond=0),
-        "action": CustodyAction.MOVED,
-        "from_location": last.to_location if last else "",
-        "seal_number": last.seal_number if last else exhibit.seal_number,
-    })
+    form = forms.CustodyForm(
+        request.POST or None,
+        instance=CustodyEntry(exhibit=exhibit, by=officer_name(request.user)),
+        initial={
+            "at": timezone.localtime().replace(second=0, microsecond=0),
+            "action": CustodyAction.MOVED,
+            "from_location": last.to_location if last else "",
+            "seal_number": last.seal_number if last else exhibit.seal_number,
+        })
     if request.method == "POST" and form.is_valid():
-        form.instance.exhibit = exhibit
-        form.instance.by = request.user.get_username()
         form.save()
         messages.success(request, "Custody entry recorded.")
         return redirect("exhibit", case_id=case.pk, exhibit_id=exhibit.pk)
     return render(request, "records/form.html", _ctx(
-        request, form=form, title=f"Custody entry — exhibit {exhibit.reference}", case=case))
+        request, form=form, title=f"Custody entry — exhibit {exhibit.reference}", case=case,
+        note="The chain of custody is append-only: a correction is a new entry."))
 
 
 @case_view(write=True)
@@ -269,7 +461,7 @@ def evidence_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpRespo
             evidence = form.save()
             last = exhibit.custody.last()
             CustodyEntry.objects.create(
-                exhibit=exhibit, at=timezone.now(), by=request.user.get_username(),
+                exhibit=exhibit, at=timezone.now(), by=officer_name(request.user),
                 action=CustodyAction.IMAGED, reason=f"image made: {evidence.path}",
                 seal_number=last.seal_number if last else exhibit.seal_number,
                 hash_after=evidence.sha256)
@@ -284,9 +476,23 @@ def scan_detail(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int)
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
     scan = child_of(request, exhibit.scans.all(), "scan", scan_id)
     record("view", request=request, obj=scan, detail={"case": case.pk})
+    page = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    page = max(page, 1)
+    counts = finding_counts(scan.findings.all())
+    pages = max(1, -(-counts["listed"] // FINDINGS_PAGE))
+    start = (page - 1) * FINDINGS_PAGE
+    # Ordered by the unique (scan, evidence index, key) index, as findings.json lists them: a
+    # page of 100 000 is one range read.
+    findings = scan.findings.order_by("evidence_index", "key").only(
+        "path", "size", "sha256", "category", "review", "known_good", "error",
+        "carved_duplicate_of", "origin", "allocated", "grade", "pregrade",
+        "has_candidates")[start:start + FINDINGS_PAGE]
     return render(request, "records/scan_detail.html", _ctx(
         request, case=case, exhibit=exhibit, scan=scan, counts=category_counts(scan),
-        findings=scan.findings.all()[:1000], has_report=_report_path(scan) is not None))
+        totals=counts, agrees=summary_agrees(scan, counts), findings=findings, page=page,
+        pages=pages, prev_page=page - 1 if page > 1 else None,
+        next_page=page + 1 if page < pages else None,
+        has_report=_report_path(scan) is not None))
 
 
 def _report_path(scan: Any) -> Path | None:
@@ -306,17 +512,6 @@ def scan_report(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int)
     # The report is the engine's own page: sandboxed, so nothing in it runs as this site.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
     return response
-
-
-@case_view(write=True)
-def safeguarding_new(request: HttpRequest, case: Case) -> HttpResponse:
-    # A lead (the chat pages' "create safeguarding record") arrives as GET values: they only
-    # prefill the form, which the officer checks and saves.
-    prefill = {k: request.GET[k] for k in ("reference", "age_band", "identified_how", "outcome")
-               if k in request.GET}
-    form = forms.SafeguardingForm(request.POST or None,
-                                  initial={"action_on": timezone.localdate(), **prefill})
-    return _case_child_form(request, case, form, "Safeguarding record")
 
 
 # --- JSON API of one case -------------------------------------------------------------------
@@ -349,13 +544,18 @@ def api_case(request: HttpRequest, case: Case) -> JsonResponse:
         "opened_on": case.opened_on.isoformat(),
         "closed_on": case.closed_on.isoformat() if case.closed_on else None,
         "offence_types": sorted(case.offence_types.values_list("code", flat=True)),
-        "exhibits": [_exhibit_json(e) for e in case.exhibits.all()],
+        # Void records are left out, as from the figures; the audit log keeps them.
+        "exhibits": [_exhibit_json(e) for e in case.exhibits.filter(voided_at__isnull=True)],
         "arrests": [{"person": a.person.name, "arrested_on": a.arrested_on.isoformat(),
+                     "arrested_at": a.arrested_at.isoformat() if a.arrested_at else None,
+                     "custody_record": a.custody_record,
+                     "arresting_officer": a.arresting_officer,
                      "offence": a.offence.code, "outcome": a.outcome}
-                    for a in case.arrests.select_related("person", "offence")],
+                    for a in case.arrests.filter(voided_at__isnull=True)
+                    .select_related("person", "offence")],
         "safeguarding": [{"reference": s.reference, "age_band": s.age_band, "action": s.action,
                           "agency": s.agency, "action_on": s.action_on.isoformat()}
-                         for s in case.safeguarding.all()],
+                         for s in case.safeguarding.filter(voided_at__isnull=True)],
     })
 
 
@@ -374,14 +574,22 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     from fellwatch.web.audit.log import verify
     from fellwatch.web.audit.models import AuditEntry
 
-    if role_of(request.user) not in (Role.AUDITOR, Role.SUPERVISOR):
+    officer = officer_of(request.user)
+    # Auditors only: not the supervisors whose actions it records, not the administrator.
+    if officer is None or officer.role != Role.AUDITOR:
         record("denied", request=request, object_type="audit", object_id="log",
                detail={"status": 403})
-        raise PermissionDenied("the audit log is for auditors and supervisors")
-    record("view", request=request, object_type="audit", object_id="log")
-    entries = AuditEntry.objects.order_by("-seq")[:300]
+        raise PermissionDenied("the audit log is for the unit's auditors")
+    q = _query(request)
+    record("view", request=request, object_type="audit", object_id="log",
+           detail={"q": q} if q else None)
+    entries = AuditEntry.objects.filter(unit=officer.unit.name).order_by("-seq")
+    if q:
+        entries = entries.filter(Q(username__icontains=q) | Q(action__iexact=q)
+                                 | Q(detail__icontains=q) | Q(path__icontains=q))
     return render(request, "records/audit_log.html",
-                  _ctx(request, entries=entries, verdict=verify()))
+                  _ctx(request, page=_page(request, entries, 100), q=q,
+                       verdict=verify(full=False)))
 
 
 # --- CSV import (supervisors) ---------------------------------------------------------------
