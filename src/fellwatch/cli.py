@@ -182,6 +182,15 @@ def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
         f"candidates      {summary['candidates']}",
         f"carved copies   {summary['carved_duplicates']} (of named files, counted once)",
         f"errors          {summary['errors']}",
+    ]
+    if summary.get("messages"):
+        lines += [
+            f"messages        {summary['messages']}",
+            f"conversations   {summary['conversations']}",
+            f"  flagged       {summary['flagged_conversations']}",
+            f"conversations   {out_dir / 'conversations.json'}",
+        ]
+    lines += [
         f"report          {out_dir / 'report.html'}",
         f"findings        {out_dir / 'findings.json'}",
     ]

@@ -128,6 +128,13 @@ class ScanSettings:
         default=True,
         metadata=_meta("FELLWATCH_CARVE", "carve pictures and videos from unallocated space"),
     )
+    chat_rules: str = field(
+        default="",
+        metadata=_meta(
+            "FELLWATCH_CHAT_RULES",
+            "risk-indicator rule file for chats (TOML; empty = the built-in rules)",
+        ),
+    )
     thumbnails: bool = field(
         default=True,
         metadata=_meta(

@@ -58,8 +58,9 @@ def ids(world: dict[str, Any], tmp_path: Path) -> dict[str, int]:
 def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
     # 14 before; + edit and void of 5 kinds; + exhibit list (page, PDF, CSV), labels (page,
-    # PDF), continuity (page, PDF, CSV); + void of the case itself; + 13 review URLs.
-    assert len(urls) == 14 + 10 + 8 + 1 + 13
+    # PDF), continuity (page, PDF, CSV); + void of the case itself; + 13 review URLs;
+    # + 4 chat pages.
+    assert len(urls) == 14 + 10 + 8 + 1 + 13 + 4
     assert sum("/review/" in u for u in urls) == 13
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)

@@ -70,6 +70,16 @@ def open_evidence(path: str | Path) -> Evidence:
         from fellwatch.evidence.folder import FolderEvidence
 
         return FolderEvidence(p)
+    from fellwatch.evidence.extraction import ExtractionEvidence, extraction_kind
+
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(512)
+    except OSError as exc:
+        raise EvidenceError(f"cannot read evidence {p.name}: {exc.strerror}") from exc
+    if extraction_kind(head) is not None:
+        # A phone extraction given as a zip or tar: its members are the items.
+        return ExtractionEvidence(p)
     from fellwatch.evidence.image import ImageEvidence
 
     return ImageEvidence(p)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.chats.store import chat_counts
 from fellwatch.record import ItemRecord
 from fellwatch.store.private import touch_private, write_private_text
 from fellwatch.store.scanstore import ScanStore
@@ -111,7 +112,7 @@ def findings_head(store: ScanStore, summary: dict[str, Any]) -> dict[str, Any]:
         "settings": store.get_meta("settings"),
         "evidence": store.get_meta("evidence"),
         "hashsets": store.get_meta("hashsets"),
-        "summary": summary,
+        "summary": {**summary, **chat_counts(store.path)},
     }
 
 

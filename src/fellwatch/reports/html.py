@@ -27,7 +27,12 @@ def matched_by(item: ItemRecord) -> list[str]:
     return [f"{name}: {', '.join(kinds)}" for name, kinds in by_set.items()]
 
 
-def write_html(outputs: ScanOutputs, run: dict[str, Any], path: Path) -> None:
+def write_html(
+    outputs: ScanOutputs, run: dict[str, Any], path: Path,
+    flagged: list[dict[str, Any]] | None = None,
+) -> None:
+    """`flagged`: the flagged conversations (conversations.json order), shown with their
+    indicators; message text appears only where it is the indicator's excerpt."""
     env = Environment(
         loader=PackageLoader("fellwatch.reports", "templates"),
         autoescape=select_autoescape(default=True),
@@ -39,6 +44,7 @@ def write_html(outputs: ScanOutputs, run: dict[str, Any], path: Path) -> None:
         matched=outputs.matched,
         errors=outputs.errors,
         leads=[(i, exif_lead(i)) for i in outputs.leads],
+        flagged=flagged or [],
         review=outputs.summary["review"],
         matched_by=matched_by,
     )

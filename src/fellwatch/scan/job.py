@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fellwatch.chats.rules import load_rules
 from fellwatch.hashsets.store import HashSetStore
+from fellwatch.reports.chats import write_chat_outputs
 from fellwatch.reports.findings import write_outputs, write_run_record
 from fellwatch.reports.html import write_html
 from fellwatch.reports.manifest import load_private_key, write_manifest
@@ -54,10 +56,11 @@ def scan(
 ) -> ScanReport:
     """Scan `evidence` against the hash sets named by `hashsets` (files or stored names).
 
-    Raises EvidenceError, HashSetError or ScanStoreError with a one-line reason before any
-    item is read.
+    Raises EvidenceError, HashSetError, ScanStoreError or RulesError (chat rules) with a
+    one-line reason before any item is read.
     """
     started = datetime.now(UTC)
+    load_rules(settings.chat_rules)  # a bad rule file is refused before any item is read
     store = store or HashSetStore.default()
     hash_cache = EvidenceHashCache.default()
     infos = resolve_sets(hashsets, store)
@@ -83,6 +86,7 @@ def scan(
     records = ScanStore(out_dir / "scan.sqlite")
     try:
         outputs = write_outputs(records, out_dir)
+        flagged = write_chat_outputs(records.path, out_dir, outputs.head["evidence"])
     finally:
         records.close()
     run = {
@@ -96,6 +100,7 @@ def scan(
         "bytes_this_run": outcome.bytes,
         "scan_seconds": round(outcome.scan_seconds, 3),
         "verify_seconds": round(outcome.verify_seconds, 3),
+        "chat_seconds": round(outcome.chat_seconds, 3),
         "evidence_hashes": outcome.evidence_hashes,
         "mb_per_s": (
             round(outcome.bytes / 1e6 / outcome.scan_seconds, 1) if outcome.scan_seconds else None
@@ -108,7 +113,7 @@ def scan(
         "clock": time.tzname[0],
     }
     write_run_record(out_dir / "run.json", run)
-    write_html(outputs, run, out_dir / "report.html")
+    write_html(outputs, run, out_dir / "report.html", flagged)
     # Last: the manifest lists every output above, signed with the unit's key where it has one.
     signed = write_manifest(out_dir, outputs.head["evidence"], load_private_key())
     return ScanReport(out_dir=out_dir, summary=outputs.summary, run=run, signed=signed)

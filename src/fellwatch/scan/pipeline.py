@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
+from fellwatch.chats.stage import run_chat_stage
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.evidence.base import refuse_output_inside_evidence
 from fellwatch.matching.base import Matcher
@@ -63,6 +64,7 @@ class ScanOutcome:
     evidence_hashes: list[dict[str, str]]  # per evidence: computed now or remembered (run.json)
     items: int
     bytes: int
+    chat_seconds: float = 0.0  # the chat stage: reading app databases, ranking conversations
 
 
 def run_scan(request: ScanRequest) -> ScanOutcome:
@@ -121,13 +123,18 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         # Decided here, once, so every output counts a carved copy of a named file the same.
         store.mark_carved_duplicates()
         scanned_items, scanned_bytes = progress.items, progress.bytes
+        # Chats after the item pass: the store knows every item and its read errors by then.
+        chat_started = time.monotonic()
+        run_chat_stage(opened, request.out_dir / "scan.sqlite", request.settings.chat_rules,
+                       restart=request.restart)
+        chat_seconds = time.monotonic() - chat_started
     finally:
         progress.close()
         dispatcher.close()
         for ev in opened:
             ev.close()
 
-    scan_seconds = time.monotonic() - scan_started
+    scan_seconds = time.monotonic() - scan_started - chat_seconds
     verify_started = time.monotonic()
     hashes = hashing.wait()
     for entry, known in zip(described, hashes, strict=True):
@@ -151,6 +158,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         verify_seconds=verify_seconds,
         items=scanned_items,
         bytes=scanned_bytes,
+        chat_seconds=chat_seconds,
     )
 
 

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "csp",
     "fellwatch.web.audit",
     "fellwatch.web.records",
+    "fellwatch.web.chats",
     "fellwatch.web.review",
 ]
 

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from fellwatch.web.chats import views as chat_views
 from fellwatch.web.records import paperwork, stats_views, views
 
 handler400 = "fellwatch.web.records.errors.bad_request"
@@ -72,6 +73,13 @@ urlpatterns = [
          views.scan_detail, name="scan"),
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/report/",
          views.scan_report, name="scan-report"),
+    path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/conversations/",
+         chat_views.conversations, name="chat-conversations"),
+    path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/conversation/",
+         chat_views.conversation, name="chat-conversation"),
+    path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/attachment/",
+         chat_views.attachment, name="chat-attachment"),
+    path("cases/<int:case_id>/contacts/", chat_views.contacts, name="chat-contacts"),
     path("cases/<int:case_id>/safeguarding/new/", views.safeguarding_new,
          name="safeguarding-new"),
     path("api/cases/<int:case_id>/", views.api_case, name="api-case"),

@@ -1,0 +1,129 @@
+"""The shape every chat source yields, and what a source is: a path pattern and a schema.
+
+A source is one app's message database (one module each, registered in `chats.registry`). It
+is recognised by the database's path *and* its schema (tables and columns present): a variant
+is a named set of required tables and columns, and the first variant present is read. A
+database at a source's path whose schema fits no variant is an error naming its tables and
+`user_version`, so an unknown schema version is a recorded outcome, never a guess.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+# Who "me" is when an app keeps the device owner's own id outside the database (WhatsApp's
+# own JID is in shared_prefs, SMS has no own number): the account holder of the device.
+OWNER = "(device owner)"
+
+Schema = Mapping[str, frozenset[str]]
+
+
+class ChatSourceError(Exception):
+    """One database cannot be read as its app's; recorded on that item."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message, in one shape whatever the app. `time` is UTC ISO 8601 (or None)."""
+
+    app: str
+    account: str
+    conversation: str
+    message_id: str
+    time: str | None
+    direction: str  # "sent" | "received"
+    sender: str
+    recipients: tuple[str, ...]
+    text: str
+    table: str
+    rowid: int
+    attachments: tuple[str, ...] = ()
+    deleted: bool = False
+
+
+def cols(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+def tables(db: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    """Every table with its columns (lower-case: SQLite names are case-insensitive)."""
+    names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    found: dict[str, frozenset[str]] = {}
+    for name in names:
+        quoted = name.replace('"', '""')
+        found[name.lower()] = frozenset(
+            r[1].lower() for r in db.execute(f'PRAGMA table_info("{quoted}")'))
+    return found
+
+
+class ChatSource:
+    """Base of every source: its name, app, path patterns and schema variants."""
+
+    name: ClassVar[str]
+    app: ClassVar[str]
+    platform: ClassVar[str]
+    patterns: ClassVar[tuple[str, ...]]  # fnmatch patterns on the lower-case item path
+    variants: ClassVar[dict[str, Schema]]
+    covered: ClassVar[str]  # which versions, for docs/chats.md
+    # variant -> the message table whose deleted records are recovered from freed pages
+    deleted_tables: ClassVar[dict[str, str]] = {}
+
+    def matches_path(self, path: str, deleted: bool = False) -> bool:
+        """Whether `path` is this source's database. A deleted file's name may have lost its
+        first character (FAT marks a deleted entry by overwriting it; The Sleuth Kit shows
+        "_sgstore.db"), so for a deleted item that character is not compared."""
+        lower = path.lower()
+        if any(fnmatch.fnmatchcase(lower, p) for p in self.patterns):
+            return True
+        if not deleted:
+            return False
+        name = lower.rpartition("/")[2]
+        if not name:
+            return False
+        for pattern in self.patterns:
+            p_folder, _, p_name = pattern.rpartition("/")
+            if p_name[:1] in ("*", "?", "[", ""):
+                continue
+            if fnmatch.fnmatchcase(lower, (p_folder + "/" if p_folder else "") + "?" + p_name[1:]):
+                return True
+        return False
+
+    def variant(self, db: sqlite3.Connection) -> str:
+        present = tables(db)
+        for name, schema in self.variants.items():
+            if all(t in present and schema[t] <= present[t] for t in schema):
+                return name
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        shown = ", ".join(sorted(present)[:12]) or "none"
+        wanted = "; ".join(f"{n} ({', '.join(sorted(s))})" for n, s in self.variants.items())
+        raise ChatSourceError(
+            f"{self.name}: unknown schema (user_version {version}; tables: {shown}); "
+            f"known: {wanted}")
+
+    def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
+        raise NotImplementedError
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        """A deleted record of `deleted_tables[variant]` as a Message (`deleted` set), or
+        None when its values do not fit the table's columns (another table's record)."""
+        return None
+
+
+def has(db: sqlite3.Connection, table: str, column: str | None = None) -> bool:
+    present = tables(db)
+    if table not in present:
+        return False
+    return column is None or column in present[table]
+
+
+def text_of(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

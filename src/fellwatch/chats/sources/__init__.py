@@ -1,0 +1,1 @@
+"""One module per app's message database; registered in `fellwatch.chats.registry`."""

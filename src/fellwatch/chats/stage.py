@@ -1,0 +1,282 @@
+"""The chat stage of a scan: after the item pass, read every app database on the evidence.
+
+Candidates are items whose path fits a source's pattern; each is read from the evidence with its
+`-wal` and `-journal` siblings, in memory (`sqlite_image`), and checked against the source's
+schema. Its messages go to the scan store (`chats.store`) in one transaction per database, so a
+resumed scan picks up where it stopped. At the end the conversations are rebuilt and ranked from
+the stored messages with the rule file's indicators.
+
+Archive members inside other evidence (a zip on a disk image) are not reopened here: they are
+read once, as a stream, by the item pass. A phone extraction given as a zip or tar is evidence
+of its own (`evidence.extraction`) whose members are read like files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import posixpath
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fellwatch.chats import freelist
+from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message
+from fellwatch.chats.registry import for_path
+from fellwatch.chats.rules import Rules, load_rules
+from fellwatch.chats.scoring import Indicator, Tally, score
+from fellwatch.chats.sqlite_image import DatabaseError, Recovered, open_in_memory, recover
+from fellwatch.chats.store import ChatStore, SourceOutcome
+from fellwatch.evidence import Evidence, Item
+
+# A database, its WAL and journal are held in memory together (a phone's msgstore.db is
+# rarely above a few hundred MB); a larger one is an item error, not a memory exhaustion.
+MAX_DATABASE_BYTES = 2 << 30
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutcome:
+    databases: int
+    messages: int
+    errors: int
+
+
+def _read_all(ev: Evidence, item: Item) -> bytes:
+    with ev.open_item(item) as stream:
+        parts = []
+        got = 0
+        while chunk := stream.read(_CHUNK):
+            parts.append(chunk)
+            got += len(chunk)
+            if got > MAX_DATABASE_BYTES:
+                raise DatabaseError(f"larger than {MAX_DATABASE_BYTES >> 20} MiB: not read")
+        return b"".join(parts)
+
+
+class _Names:
+    """Items by file name, for tying an attachment's stored path to an item of the evidence."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[tuple[str, str]]] = {}
+
+    def add(self, item: Item) -> None:
+        name = posixpath.basename(item.path).lower()
+        self.by_name.setdefault(name, []).append((item.path, item.key))
+
+    def resolve(self, stored: str) -> dict[str, Any]:
+        parts = [p for p in stored.replace("\\", "/").lower().split("/") if p and p != "~"]
+        found: dict[str, Any] = {"name": stored, "item": None, "path": None}
+        if not parts:
+            return found
+        best: tuple[int, str, str] | None = None
+        for path, key in self.by_name.get(parts[-1], []):
+            have = path.lower().split("/")
+            common = 0
+            while common < min(len(have), len(parts)) and \
+                    have[-1 - common] == parts[-1 - common]:
+                common += 1
+            # The longest shared tail of folders wins; ties go to the first key (stable).
+            candidate = (-common, key, path)
+            if best is None or candidate < best:
+                best = candidate
+        if best is not None:
+            found["item"], found["path"] = best[1], best[2]
+        return found
+
+
+def _is_reopenable(item: Item) -> bool:
+    return not (item.locator and item.locator[0] == "archive-member") and item.origin != "carved"
+
+
+def run_chat_stage(
+    opened: Sequence[Evidence], store_path: Path, rules_path: str = "", restart: bool = False,
+) -> StageOutcome:
+    """Read the chat databases of every evidence into the store, then rank conversations."""
+    rules = load_rules(rules_path)
+    store = ChatStore(store_path)
+    databases = messages = errors = 0
+    try:
+        if restart:
+            store.reset()
+        for index, ev in enumerate(opened):
+            done = store.done(index)
+            names = _Names()
+            siblings: dict[tuple[str | None, str], Item] = {}
+            candidates: list[tuple[Item, list[ChatSource]]] = []
+            for item in ev.items():
+                names.add(item)
+                lower = item.path.lower()
+                if lower.endswith(("-wal", "-journal")):
+                    siblings[(item.partition, item.path)] = item
+                    continue
+                sources = for_path(item.path, deleted=not item.allocated)
+                if sources and _is_reopenable(item):
+                    candidates.append((item, sources))
+            for item, sources in candidates:
+                if item.key in done:
+                    continue
+                outcome, stream = _read_database(ev, item, sources, siblings, names,
+                                                 store.item_error(index, item.key))
+                stored, error = store.commit_source(index, item.key, outcome, stream)
+                databases += 1
+                messages += stored
+                errors += error is not None
+        rank_conversations(store, rules, [ev.path for ev in opened])
+    finally:
+        store.close()
+    return StageOutcome(databases, messages, errors)
+
+
+def _read_database(
+    ev: Evidence, item: Item, sources: list[ChatSource],
+    siblings: dict[tuple[str | None, str], Item],
+    names: _Names, item_error: str | None,
+) -> tuple[SourceOutcome, Iterator[tuple[Message, list[dict[str, Any]]]]]:
+    empty: Iterator[tuple[Message, list[dict[str, Any]]]] = iter(())
+    base = SourceOutcome(path=item.path, allocated=item.allocated)
+    if item.error is not None or item_error is not None:
+        # The item pass could not read it; that error is already on its record.
+        return SourceOutcome(item.path, item.allocated,
+                             error=f"not read: {item.error or item_error}"), empty
+    try:
+        main = _read_all(ev, item)
+        wal = _sibling(ev, siblings, (item.partition, item.path + "-wal"))
+        journal = _sibling(ev, siblings, (item.partition, item.path + "-journal"))
+        recovered = recover(main, wal, journal)
+        db = open_in_memory(recovered)
+    except Exception as exc:  # a truncated, encrypted or unreadable file is this item's outcome
+        return SourceOutcome(item.path, item.allocated, error=f"chats: {_line(exc)}"), empty
+    failures = []
+    for source in sources:
+        try:
+            variant = source.variant(db)
+        except ChatSourceError as exc:
+            failures.append(str(exc))
+            continue
+        except Exception as exc:
+            failures.append(f"{source.name}: {_line(exc)}")
+            continue
+        outcome = SourceOutcome(item.path, item.allocated, source.name, variant,
+                                recovered.wal_frames, recovered.journal_pages)
+        messages = itertools.chain(source.read(db, variant, item.path),
+                                   deleted_messages(source, db, variant, item.path, recovered))
+        return outcome, _with_attachments(messages, names, db)
+    db.close()
+    return SourceOutcome(base.path, base.allocated, error="chats: " + "; ".join(failures)), empty
+
+
+def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
+                     recovered: Recovered) -> Iterator[Message]:
+    """The source's messages recovered from freed pages (`freelist`), marked deleted; a record
+    whose rowid is still in the table is a stale copy of a live row and is left out."""
+    table = source.deleted_tables.get(variant)
+    if table is None:
+        return
+    quoted = table.replace('"', '""')
+    info = list(db.execute(f'PRAGMA table_info("{quoted}")'))
+    names = [str(r[1]).lower() for r in info]
+    # An INTEGER PRIMARY KEY is the rowid: the record stores NULL in its place.
+    alias = next((str(r[1]).lower() for r in info if r[5] == 1 and
+                  str(r[2]).upper() == "INTEGER"), None)
+    live = {r[0] for r in db.execute(f'SELECT rowid FROM "{quoted}"')}
+    seen: set[int] = set()
+    reserved = recovered.image[20]
+    for record in freelist.records(recovered.image, recovered.page_size, reserved):
+        if record.rowid in live or record.rowid in seen or len(record.values) > len(names):
+            continue
+        # Records written before an ALTER TABLE ADD COLUMN have fewer values: the rest NULL.
+        row: dict[str, object] = dict(zip(names, record.values, strict=False))
+        if alias is not None:
+            row[alias] = record.rowid
+        message = source.from_deleted(db, variant, path, row, record.rowid)
+        if message is not None:
+            seen.add(record.rowid)
+            yield message
+
+
+def _with_attachments(
+    messages: Iterator[Message], names: _Names, db: Any,
+) -> Iterator[tuple[Message, list[dict[str, Any]]]]:
+    try:
+        for message in messages:
+            yield message, [names.resolve(a) for a in message.attachments]
+    finally:
+        db.close()
+
+
+def _sibling(ev: Evidence, siblings: dict[tuple[str | None, str], Item],
+             where: tuple[str | None, str]) -> bytes | None:
+    item = siblings.get(where)
+    if item is None or item.error is not None:
+        return None
+    try:
+        return _read_all(ev, item)
+    except Exception:  # an unreadable WAL leaves the database as its main file has it
+        return None
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, DatabaseError | ChatSourceError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[str]) -> None:
+    """Rebuild every conversation from the stored messages: indicators, score, rank."""
+    store.index()
+    tallies: list[Tally] = []
+    hits: list[tuple[int, str, int, str]] = []
+    minors: dict[int, set[str]] = {}
+    current: Tally | None = None
+    recipients: dict[str, list[str]] = {}  # the same recipients' JSON repeats row after row
+    for row in store.messages_by_conversation():
+        ident = (row["evidence"], row["source_key"], row["app"], row["conversation"])
+        if current is None or (current.evidence, current.source_key, current.app,
+                               current.conversation) != ident:
+            current = Tally(*ident)
+            tallies.append(current)
+            recipients.clear()
+        text = row["recipients"]
+        if text not in recipients:
+            recipients[text] = json.loads(text)
+        current.add(row["time"], row["sender"], recipients[text], row["account"])
+        found = rules.match(row["text"])
+        if not found:
+            continue
+        hits.append((row["evidence"], row["source_key"], row["seq"],
+                     ";".join(h.rule for h in found)))
+        for hit in found:
+            current.indicators.append(Indicator(hit, row["message_id"], row["time"],
+                                                row["sender"]))
+            if hit.minor:
+                minors.setdefault(row["evidence"], set()).add(row["sender"])
+    sources = {(s["evidence"], s["key"]): s for s in store.sources()}
+    docs: list[dict[str, Any]] = []
+    for tally in tallies:
+        value, indicators = score(tally, minors.get(tally.evidence, set()), rules)
+        source = sources.get((tally.evidence, tally.source_key), {})
+        docs.append({
+            "evidence": evidence_paths[tally.evidence] if tally.evidence < len(evidence_paths)
+            else str(tally.evidence),
+            "evidence_index": tally.evidence,
+            "source": {"item": tally.source_key, "path": source.get("path"),
+                       "module": source.get("source"),
+                       "deleted": not bool(source.get("allocated", 1))},
+            "app": tally.app,
+            "conversation": tally.conversation,
+            "account": tally.account,
+            "participants": sorted(tally.participants - {OWNER}),
+            "messages": tally.messages,
+            "first": tally.first,
+            "last": tally.last,
+            "indicators": indicators,
+            "score": value,
+            "flagged": value >= rules.threshold,
+        })
+    docs.sort(key=lambda d: (-float(d["score"]), int(d["evidence_index"]),
+                             str(d["source"]["item"]), str(d["app"]), str(d["conversation"])))
+    store.replace_conversations(docs, hits)

@@ -1,0 +1,323 @@
+"""Messages and conversations in the scan's own store (`scan.sqlite`), beside its records.
+
+A database item's messages are committed in one transaction together with its row in
+`chat_sources` (and the error on its item record, if any), so a killed scan leaves all of a
+database's messages or none; a resumed scan skips the sources already there and never counts a
+message twice. Conversations are rebuilt from the messages at the end of every run, so rerunning
+gives the same conversations, in the same order, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fellwatch.chats.base import Message
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chat_sources (
+    evidence INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    source TEXT,
+    variant TEXT,
+    allocated INTEGER NOT NULL,
+    messages INTEGER NOT NULL,
+    wal_frames INTEGER NOT NULL,
+    journal_pages INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (evidence, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_messages (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    app TEXT NOT NULL,
+    account TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    time TEXT,
+    direction TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    text TEXT NOT NULL,
+    attachments TEXT NOT NULL,
+    source_table TEXT NOT NULL,
+    source_rowid INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    PRIMARY KEY (evidence, source_key, seq)
+);
+CREATE TABLE IF NOT EXISTS chat_conversations (
+    rank INTEGER PRIMARY KEY,
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    app TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    score REAL NOT NULL,
+    flagged INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chat_hits (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    rules TEXT NOT NULL,
+    PRIMARY KEY (evidence, source_key, seq)
+) WITHOUT ROWID;
+"""
+
+_CHUNK = 5000
+# Built once the messages are in (by `index`), not kept up to date row by row: a million
+# inserts into an index keyed by conversation land on random pages, a sort-built index does not.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS chat_messages_conversation
+    ON chat_messages (evidence, source_key, app, conversation, seq);
+CREATE INDEX IF NOT EXISTS chat_messages_time ON chat_messages (time, evidence, source_key, seq);
+"""
+
+MESSAGE_COLUMNS = (
+    "evidence, source_key, seq, app, account, conversation, message_id, time, direction, "
+    "sender, recipients, text, attachments, source_table, source_rowid, deleted")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutcome:
+    """What reading one database gave: which module, how many messages, or why not."""
+
+    path: str
+    allocated: bool
+    source: str | None = None
+    variant: str | None = None
+    wal_frames: int = 0
+    journal_pages: int = 0
+    error: str | None = None
+
+
+class ChatStore:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        if read_only:
+            # For readers of a finished scan (the web app): nothing is created or changed.
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                       isolation_level=None)
+            return
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def index(self) -> None:
+        """The indexes the readers use (conversation order, the timeline), once written."""
+        self._db.executescript(INDEXES)
+
+    @classmethod
+    def open_finished(cls, path: Path) -> ChatStore | None:
+        """The chat tables of a finished scan, read-only; None when it has none."""
+        if not path.is_file():
+            return None
+        try:
+            store = cls(path, read_only=True)
+            found = store._db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
+                "('chat_sources', 'chat_messages', 'chat_conversations', 'chat_hits')"
+            ).fetchone()[0]
+        except sqlite3.Error:
+            return None
+        if found != 4:
+            store.close()
+            return None
+        return store
+
+    def conversation(self, rank: int) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT doc FROM chat_conversations WHERE rank=?",
+                               (rank,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]), rank=rank)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def reset(self) -> None:
+        self._db.executescript(
+            "DELETE FROM chat_sources; DELETE FROM chat_messages; "
+            "DELETE FROM chat_conversations; DELETE FROM chat_hits;")
+
+    def done(self, evidence: int) -> set[str]:
+        rows = self._db.execute("SELECT key FROM chat_sources WHERE evidence=?", (evidence,))
+        return {r[0] for r in rows}
+
+    def item_error(self, evidence: int, key: str) -> str | None:
+        """The item pass's error on this item (None when it was read, or is not recorded)."""
+        row = self._db.execute(
+            "SELECT record FROM records WHERE evidence=? AND key=?", (evidence, key)
+        ).fetchone() if self._has_records() else None
+        if row is None:
+            return None
+        error = json.loads(row[0]).get("error")
+        return None if error is None else str(error)
+
+    def _has_records(self) -> bool:
+        return self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='records'").fetchone() \
+            is not None
+
+    def commit_source(
+        self,
+        evidence: int,
+        key: str,
+        outcome: SourceOutcome,
+        messages: Iterable[tuple[Message, list[dict[str, Any]]]],
+    ) -> tuple[int, str | None]:
+        """Store one database's messages, its outcome and its item's error, in one transaction.
+
+        A failure part-way through `messages` keeps what was read and records why it stopped.
+        Returns (messages stored, error recorded).
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            count = 0
+            error = outcome.error
+            rows: list[tuple[Any, ...]] = []
+            iterator = iter(messages)
+            while True:
+                try:
+                    message, attachments = next(iterator)
+                except StopIteration:
+                    break
+                except Exception as exc:  # hostile bytes may break a query anywhere
+                    error = f"chats: {outcome.source}: read stopped after {count} messages: " \
+                            f"{_line(exc)}"
+                    break
+                rows.append(_row(evidence, key, count, message, attachments))
+                count += 1
+                if len(rows) >= _CHUNK:
+                    db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
+                                   f"VALUES ({', '.join('?' * 16)})", rows)
+                    rows.clear()
+            if rows:
+                db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
+                               f"VALUES ({', '.join('?' * 16)})", rows)
+            db.execute(
+                "INSERT OR REPLACE INTO chat_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (evidence, key, outcome.path, outcome.source, outcome.variant,
+                 int(outcome.allocated), count, outcome.wal_frames, outcome.journal_pages,
+                 error))
+            if error is not None:
+                self._record_error(evidence, key, error)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return count, error
+
+    def _record_error(self, evidence: int, key: str, error: str) -> None:
+        # The database item's own record carries the failure, like any item's read error, so
+        # every output counts it the same way.
+        if not self._has_records():
+            return
+        row = self._db.execute(
+            "SELECT record FROM records WHERE evidence=? AND key=?", (evidence, key)).fetchone()
+        if row is None:
+            return
+        record = json.loads(row[0])
+        if record.get("error") is None:
+            record["error"] = error
+            self._db.execute("UPDATE records SET record=? WHERE evidence=? AND key=?",
+                             (json.dumps(record, sort_keys=True), evidence, key))
+
+    # --- reading back --------------------------------------------------------------------
+
+    def messages_by_conversation(self) -> Iterator[sqlite3.Row]:
+        cursor = self._db.cursor()
+        cursor.row_factory = sqlite3.Row
+        yield from cursor.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM chat_messages "
+            "ORDER BY evidence, source_key, app, conversation, seq")
+
+    def messages_by_time(self) -> Iterator[sqlite3.Row]:
+        cursor = self._db.cursor()
+        cursor.row_factory = sqlite3.Row
+        yield from cursor.execute(
+            "SELECT m.*, h.rules AS rules FROM chat_messages m LEFT JOIN chat_hits h "
+            "USING (evidence, source_key, seq) JOIN chat_sources s "
+            "ON s.evidence = m.evidence AND s.key = m.source_key "
+            # Ties in time go by database path (what a reader sees), then the order read.
+            "ORDER BY m.time IS NULL, m.time, m.evidence, s.path, m.source_key, m.seq")
+
+    def conversation_messages(self, evidence: int, source_key: str, app: str,
+                              conversation: str) -> list[sqlite3.Row]:
+        cursor = self._db.cursor()
+        cursor.row_factory = sqlite3.Row
+        return list(cursor.execute(
+            "SELECT m.*, h.rules AS rules FROM chat_messages m LEFT JOIN chat_hits h "
+            "USING (evidence, source_key, seq) WHERE m.evidence=? AND m.source_key=? "
+            "AND m.app=? AND m.conversation=? ORDER BY m.seq",
+            (evidence, source_key, app, conversation)))
+
+    def sources(self) -> list[dict[str, Any]]:
+        cursor = self._db.cursor()
+        cursor.row_factory = sqlite3.Row
+        return [dict(r) for r in cursor.execute(
+            "SELECT * FROM chat_sources ORDER BY evidence, key")]
+
+    def replace_conversations(self, docs: list[dict[str, Any]],
+                              hits: list[tuple[int, str, int, str]]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM chat_conversations")
+            db.execute("DELETE FROM chat_hits")
+            db.executemany(
+                "INSERT INTO chat_conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(rank, d["evidence_index"], d["source"]["item"], d["app"], d["conversation"],
+                  d["score"], int(d["flagged"]), json.dumps(d, sort_keys=True,
+                                                            ensure_ascii=False))
+                 for rank, d in enumerate(docs)])
+            db.executemany("INSERT INTO chat_hits VALUES (?, ?, ?, ?)", hits)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def conversations(self, flagged_only: bool = False,
+                      with_rank: bool = False) -> list[dict[str, Any]]:
+        where = " WHERE flagged=1" if flagged_only else ""
+        rows = self._db.execute(f"SELECT rank, doc FROM chat_conversations{where} ORDER BY rank")
+        if with_rank:
+            return [dict(json.loads(doc), rank=rank) for rank, doc in rows]
+        return [json.loads(doc) for _, doc in rows]
+
+    def counts(self) -> dict[str, int]:
+        db = self._db
+        return {
+            "messages": db.execute("SELECT count(*) FROM chat_messages").fetchone()[0],
+            "conversations": db.execute("SELECT count(*) FROM chat_conversations").fetchone()[0],
+            "flagged_conversations": db.execute(
+                "SELECT count(*) FROM chat_conversations WHERE flagged=1").fetchone()[0],
+        }
+
+
+def chat_counts(path: Path) -> dict[str, int]:
+    """The summary's chat counts of the scan store at `path` (zeros when no chats were read)."""
+    store = ChatStore(path)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+def _row(evidence: int, key: str, seq: int, m: Message,
+         attachments: list[dict[str, Any]]) -> tuple[Any, ...]:
+    return (evidence, key, seq, m.app, m.account, m.conversation, m.message_id, m.time,
+            m.direction, m.sender, json.dumps(list(m.recipients), ensure_ascii=False), m.text,
+            json.dumps(attachments, sort_keys=True, ensure_ascii=False) if attachments else "[]",
+            m.table, m.rowid, int(m.deleted))
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,76 @@
+"""What the chat pages read: the engine's chat tables in a scan's own store, read-only.
+
+The web keeps no copy of the messages: a scan's `scan.sqlite` (its output directory, recorded
+on the Scan when it was imported) is the one place they are, read through the engine's
+`ChatStore` in read-only mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fellwatch.chats.base import OWNER
+from fellwatch.chats.store import ChatStore
+
+# Stated ages to the safeguarding record's age bands (records.models.AgeBand values).
+_BANDS = ((5, "0-4"), (10, "5-9"), (13, "10-12"), (16, "13-15"), (18, "16-17"))
+
+
+@contextmanager
+def chats_of(scan: Any) -> Iterator[ChatStore | None]:
+    store = ChatStore.open_finished(Path(scan.out_dir) / "scan.sqlite")
+    try:
+        yield store
+    finally:
+        if store is not None:
+            store.close()
+
+
+def pseudonym(contact: str) -> str:
+    """A pseudonymous reference for a contact (no number or name leaves the chat pages)."""
+    return "OC-" + hashlib.sha256(contact.encode("utf-8")).hexdigest()[:8].upper()
+
+
+def age_band(age: int | None) -> str:
+    if age is None:
+        return "unknown"
+    for below, band in _BANDS:
+        if age < below:
+            return band
+    return "unknown"
+
+
+def stated_age(conversation: dict[str, Any], contact: str) -> int | None:
+    ages = [i["age"] for i in conversation["indicators"]
+            if i.get("sender") == contact and i.get("age") is not None]
+    return min(ages) if ages else None
+
+
+@dataclass
+class ThreadMessage:
+    seq: int
+    time: str | None
+    direction: str
+    sender: str
+    text: str
+    rules: list[str]
+    attachments: list[dict[str, Any]]
+    deleted: bool
+
+
+def thread(store: ChatStore, conversation: dict[str, Any]) -> list[ThreadMessage]:
+    rows = store.conversation_messages(conversation["evidence_index"],
+                                       conversation["source"]["item"], conversation["app"],
+                                       conversation["conversation"])
+    return [ThreadMessage(
+        seq=r["seq"], time=r["time"], direction=r["direction"],
+        sender="device owner" if r["sender"] == OWNER else r["sender"], text=r["text"],
+        rules=(r["rules"] or "").split(";") if r["rules"] else [],
+        attachments=json.loads(r["attachments"]), deleted=bool(r["deleted"]),
+    ) for r in rows]

@@ -1,0 +1,181 @@
+"""The chat pages of a case: an exhibit's conversations (flagged first), one conversation as a
+thread with its indicators highlighted, attachments as server-blurred thumbnails, a contact
+across the case's exhibits, and the way from a contact to a safeguarding record.
+
+Every page is a case page: `case_view` decides who may see it (a refusal is logged and
+answered 404), and every view of a conversation or contact is in the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from fellwatch.chats.base import OWNER
+from fellwatch.web.audit.log import record
+from fellwatch.web.chats import blur
+from fellwatch.web.chats.reading import age_band, chats_of, pseudonym, stated_age, thread
+from fellwatch.web.records.access import can_write, case_view, child_of, role_of
+from fellwatch.web.records.models import Case, Exhibit, IdentifiedHow
+
+
+def _ctx(request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+    return {"can_write": can_write(request.user), "role": role_of(request.user), **kwargs}
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+@case_view()
+@require_GET
+def conversations(request: HttpRequest, case: Case, exhibit_id: int,
+                  scan_id: int) -> HttpResponse:
+    exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
+    scan = child_of(request, exhibit.scans.all(), "scan", scan_id)
+    record("view", request=request, obj=scan, detail={"case": case.pk, "page": "conversations"})
+    with chats_of(scan) as store:
+        listed = store.conversations(with_rank=True) if store is not None else []
+    # Flagged first, then the rest, each in rank order (highest score first).
+    listed.sort(key=lambda c: (not c["flagged"], c["rank"]))
+    return render(request, "chats/conversations.html", _ctx(
+        request, case=case, exhibit=exhibit, scan=scan, conversations=listed,
+        has_chats=store is not None))
+
+
+def _safeguarding_url(case: Case, exhibit: Exhibit, scan: Any, conversation: dict[str, Any],
+                      contact: str) -> str:
+    rules = sorted({i["rule"] for i in conversation["indicators"]})
+    source = (f"Lead from {conversation['app']} conversation {conversation['conversation']} "
+              f"(exhibit {exhibit.reference}, scan {scan.pk}, database "
+              f"{conversation['source']['path']}); contact {pseudonym(contact)}; score "
+              f"{conversation['score']}; indicators: {', '.join(rules) or 'none'}")
+    query = urlencode({
+        "reference": pseudonym(contact),
+        "identified_how": IdentifiedHow.ONLINE_CONTACT,
+        "age_band": age_band(stated_age(conversation, contact)),
+        "outcome": source,
+    })
+    return reverse("safeguarding-new", kwargs={"case_id": case.pk}) + "?" + query
+
+
+@case_view()
+@require_GET
+def conversation(request: HttpRequest, case: Case, exhibit_id: int,
+                 scan_id: int) -> HttpResponse:
+    exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
+    scan = child_of(request, exhibit.scans.all(), "scan", scan_id)
+    rank = _int(request.GET.get("rank"))
+    with chats_of(scan) as store:
+        found = store.conversation(rank) if store is not None else None
+        messages = thread(store, found) if store is not None and found is not None else []
+    record("view", request=request, obj=scan, detail={
+        "case": case.pk, "page": "conversation", "rank": rank,
+        "conversation": found["conversation"] if found else None,
+        "app": found["app"] if found else None})
+    contacts = []
+    if found is not None:
+        for contact in found["participants"]:
+            if contact == OWNER:
+                continue
+            contacts.append({
+                "id": contact, "pseudonym": pseudonym(contact),
+                "age": stated_age(found, contact),
+                "safeguarding": _safeguarding_url(case, exhibit, scan, found, contact),
+                "across": reverse("chat-contacts", kwargs={"case_id": case.pk}) + "?" +
+                urlencode({"id": contact}),
+            })
+    return render(request, "chats/conversation.html", _ctx(
+        request, case=case, exhibit=exhibit, scan=scan, conversation=found,
+        messages=messages, contacts=contacts, rank=rank))
+
+
+@case_view()
+@require_GET
+def attachment(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int) -> HttpResponse:
+    """A blurred thumbnail of one attachment (?rank=&seq=&n=), or the placeholder."""
+    exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
+    scan = child_of(request, exhibit.scans.all(), "scan", scan_id)
+    rank, seq, n = (_int(request.GET.get(k), -1) for k in ("rank", "seq", "n"))
+    png = blur.placeholder()
+    key = None
+    with chats_of(scan) as store:
+        found = store.conversation(rank) if store is not None else None
+        if store is not None and found is not None:
+            message = next((m for m in thread(store, found) if m.seq == seq), None)
+            if message is not None and 0 <= n < len(message.attachments):
+                key = message.attachments[n].get("item")
+    if key is not None and found is not None:
+        png = _blurred_item(found["evidence"], key) or png
+    record("view", request=request, obj=scan, detail={
+        "case": case.pk, "page": "attachment", "item": key, "blurred": True})
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _blurred_item(evidence_path: str, key: str) -> bytes | None:
+    from fellwatch.evidence import open_evidence
+
+    try:
+        ev = open_evidence(evidence_path)
+    except Exception:  # the evidence is not reachable from this server: the placeholder
+        return None
+    try:
+        item = next((i for i in ev.items() if i.key == key), None)
+        if item is None or item.size > blur.MAX_PICTURE_BYTES:
+            return None
+        with ev.open_item(item) as stream:
+            data = stream.read(blur.MAX_PICTURE_BYTES + 1)
+        return blur.blurred(data)
+    except Exception:  # unreadable or not a picture: the placeholder
+        return None
+    finally:
+        ev.close()
+
+
+@case_view()
+@require_GET
+def contacts(request: HttpRequest, case: Case) -> HttpResponse:
+    """One contact (?id=) across every exhibit of the case, or every contact seen."""
+    wanted = request.GET.get("id") or None
+    record("view", request=request, obj=case, detail={"page": "contacts", "contact": wanted})
+    seen: dict[str, dict[str, Any]] = {}
+    rows = []
+    for exhibit in case.exhibits.all():
+        for scan in exhibit.scans.all():
+            with chats_of(scan) as store:
+                if store is None:
+                    continue
+                for c in store.conversations(with_rank=True):
+                    for contact in c["participants"]:
+                        entry = seen.setdefault(contact, {
+                            "id": contact, "pseudonym": pseudonym(contact), "exhibits": set(),
+                            "conversations": 0, "flagged": 0})
+                        entry["exhibits"].add(exhibit.reference)
+                        entry["conversations"] += 1
+                        entry["flagged"] += bool(c["flagged"])
+                    if wanted is not None and wanted in c["participants"]:
+                        rows.append({
+                            "exhibit": exhibit, "scan": scan, "conversation": c,
+                            "url": reverse("chat-conversation", kwargs={
+                                "case_id": case.pk, "exhibit_id": exhibit.pk,
+                                "scan_id": scan.pk}) + f"?rank={c['rank']}",
+                            "safeguarding": _safeguarding_url(case, exhibit, scan, c, wanted),
+                        })
+    index = sorted(seen.values(), key=lambda e: (-len(e["exhibits"]), -e["flagged"], e["id"]))
+    for entry in index:
+        entry["exhibits"] = sorted(entry["exhibits"])
+        entry["url"] = reverse("chat-contacts", kwargs={"case_id": case.pk}) + "?" + urlencode(
+            {"id": entry["id"]})
+    return render(request, "chats/contacts.html", _ctx(
+        request, case=case, wanted=wanted, rows=rows, index=index,
+        exhibits=sorted({r["exhibit"].reference for r in rows})))

@@ -1,0 +1,768 @@
+"""Build the chat fixture databases from SQL: real app schemas, benign synthetic text.
+
+The schemas are those the public parsers (ALEAPP, iLEAPP) read: the tables and columns of
+each app's database as the app writes them, trimmed of columns no parser here needs only where
+that changes nothing the parsers see. Every message text is synthetic and non-explicit; the one
+risk-pattern conversation uses indicator phrases only.
+
+Run as a script to write the trees somewhere to look at them:
+    python -m tests.chats.fixtures OUT_DIR
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# One known instant, in every app's epoch: 2023-03-14T15:09:26.535Z.
+KNOWN_ISO = "2023-03-14T15:09:26.535Z"
+KNOWN_UNIX_MS = 1678806566535
+KNOWN_UNIX_S = 1678806566
+KNOWN_COCOA_S = 700499366.535
+KNOWN_COCOA_NS = 700499366535000000
+
+CONTACT_A = "447700900123@s.whatsapp.net"  # the risk-pattern contact (the phone owner's peer)
+CONTACT_B = "447700900456@s.whatsapp.net"  # a parent
+GROUP = "120363000000000001@g.us"  # a football club group
+PHONE_A = "+447700900123"
+PHONE_B = "+447700900456"
+OTP = "ACME-BANK"
+
+
+@dataclass(frozen=True)
+class Line:
+    sent: bool  # by the device owner
+    seconds: int  # after KNOWN_UNIX_S
+    text: str
+    media: str | None = None
+    sender: str | None = None  # group messages: who sent it
+
+
+# The risk-pattern conversation: the owner is the adult, the contact says she is a child.
+RISK = [
+    Line(False, 0, "hi who is this"),
+    Line(True, 60, "hey saw ur post asl?"),
+    Line(False, 120, "im 12 f, u?"),
+    Line(True, 180, "ur so mature for ur age"),
+    Line(True, 240, "this stays between us ok"),
+    Line(True, 300, "add me on snap"),
+    Line(True, 360, "send me a pic"),
+    Line(True, 420, "i'll buy you a phone"),
+    Line(True, 480, "lets meet at the park saturday"),
+    Line(True, 540, "and delete our messages after"),
+]
+PARENT = [
+    Line(False, 1000, "can you pick me up from school at 4"),
+    Line(True, 1060, "yes see you at the gate"),
+    Line(False, 1120, "here is the photo from the trip",
+         "Media/WhatsApp Images/IMG-20230314-WA0001.jpg"),
+    Line(True, 1180, "lovely, dinner at 6"),
+]
+CLUB = [
+    Line(False, 2000, "training moved to saturday 10am at the park", sender=CONTACT_B),
+    Line(True, 2060, "thanks coach, we will be there"),
+]
+# Messages that exist only in the un-checkpointed WAL (appended after the checkpoint).
+WAL_ONLY = [
+    Line(False, 3000, "wal only message one"),
+    Line(True, 3060, "wal only message two"),
+]
+
+SMS = [
+    (OTP, False, 10, "Your ACME code is 493021. Never share this code with anyone."),
+    (PHONE_B, False, 20, "Parcel 4471 will be delivered today between 1pm and 3pm"),
+    (PHONE_A, True, 30, "are you home alone?"),
+]
+MMS = [(PHONE_A, False, 40, "look at this", "app_parts/PART_1678806606_image.jpg")]
+
+IOS = [
+    (PHONE_A, False, 0, "hello"),
+    (PHONE_A, True, 60, "what year are you in at school"),
+    (PHONE_A, False, 120, None),  # text only in attributedBody (iOS 16 and later)
+    (PHONE_B, False, 180, "dinner is at 6"),
+]
+IOS_ATTRIBUTED = "i am in year 8"
+
+
+def _jid_parts(jid: str) -> tuple[str, str]:
+    user, _, server = jid.partition("@")
+    return user, server
+
+
+# --- Android WhatsApp ---------------------------------------------------------------------
+
+WHATSAPP_CURRENT_SQL = """
+CREATE TABLE jid (_id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, server TEXT NOT NULL,
+  agent INTEGER, device INTEGER, type INTEGER, raw_string TEXT);
+CREATE TABLE chat (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid_row_id INTEGER UNIQUE, hidden INTEGER,
+  subject TEXT, created_timestamp INTEGER, display_message_row_id INTEGER,
+  last_message_row_id INTEGER, last_read_message_row_id INTEGER, archived INTEGER,
+  sort_timestamp INTEGER, group_type INTEGER);
+CREATE TABLE message (_id INTEGER PRIMARY KEY AUTOINCREMENT, chat_row_id INTEGER NOT NULL,
+  from_me INTEGER NOT NULL, key_id TEXT NOT NULL, sender_jid_row_id INTEGER, status INTEGER,
+  broadcast INTEGER, recipient_count INTEGER, participant_hash TEXT, origination_flags INTEGER,
+  origin INTEGER, timestamp INTEGER, received_timestamp INTEGER, receipt_server_timestamp INTEGER,
+  message_type INTEGER, text_data TEXT, starred INTEGER, lookup_tables INTEGER,
+  sort_id INTEGER NOT NULL DEFAULT 0, message_add_on_flags INTEGER);
+CREATE TABLE message_media (message_row_id INTEGER PRIMARY KEY, chat_row_id INTEGER,
+  autotransfer_retry_enabled INTEGER, multicast_id TEXT, media_job_uuid TEXT,
+  transferred INTEGER, transcoded INTEGER, file_path TEXT, file_size INTEGER,
+  suspicious_content INTEGER, trim_from INTEGER, trim_to INTEGER, face_x INTEGER, face_y INTEGER,
+  media_key BLOB, media_key_timestamp INTEGER, width INTEGER, height INTEGER,
+  direct_path TEXT, message_url TEXT, mime_type TEXT, file_length INTEGER, media_name TEXT,
+  file_hash TEXT, media_duration INTEGER, page_count INTEGER, enc_file_hash TEXT,
+  media_caption TEXT);
+"""
+
+WHATSAPP_LEGACY_SQL = """
+CREATE TABLE messages (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT NOT NULL,
+  key_from_me INTEGER, key_id TEXT NOT NULL, status INTEGER, needs_push INTEGER, data TEXT,
+  timestamp INTEGER, media_url TEXT, media_mime_type TEXT, media_wa_type TEXT, media_size INTEGER,
+  media_name TEXT, media_caption TEXT, media_hash TEXT, media_duration INTEGER, origin INTEGER,
+  latitude REAL, longitude REAL, thumb_image TEXT, remote_resource TEXT,
+  received_timestamp INTEGER, send_timestamp INTEGER, receipt_server_timestamp INTEGER,
+  receipt_device_timestamp INTEGER, raw_data BLOB, recipient_count INTEGER,
+  participant_hash TEXT, starred INTEGER, quoted_row_id INTEGER, mentioned_jids TEXT,
+  multicast_id TEXT, edit_version INTEGER, media_enc_hash TEXT, payment_transaction_id TEXT,
+  forwarded INTEGER, preview_type INTEGER, send_count INTEGER, lookup_tables INTEGER,
+  future_message_type INTEGER, message_add_on_flags INTEGER);
+CREATE TABLE chat_list (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT UNIQUE,
+  message_table_id INTEGER, subject TEXT, creation INTEGER, last_read_message_table_id INTEGER,
+  archived INTEGER, sort_timestamp INTEGER);
+"""
+
+CONVERSATIONS = [(CONTACT_A, RISK), (CONTACT_B, PARENT), (GROUP, CLUB)]
+
+
+def _whatsapp_current(db: sqlite3.Connection, conversations: list[tuple[str, list[Line]]],
+                      start_key: int = 0) -> None:
+    jids: dict[str, int] = {}
+
+    def jid(raw: str) -> int:
+        if raw not in jids:
+            user, server = _jid_parts(raw)
+            found = db.execute("SELECT _id FROM jid WHERE raw_string=?", (raw,)).fetchone()
+            if found:
+                jids[raw] = found[0]
+            else:
+                cur = db.execute("INSERT INTO jid (user, server, agent, device, type, raw_string)"
+                                 " VALUES (?, ?, 0, 0, 0, ?)", (user, server, raw))
+                jids[raw] = int(cur.lastrowid or 0)
+        return jids[raw]
+
+    key = start_key
+    for chat_jid, lines in conversations:
+        row = db.execute("SELECT _id FROM chat WHERE jid_row_id=?", (jid(chat_jid),)).fetchone()
+        chat = row[0] if row else db.execute(
+            "INSERT INTO chat (jid_row_id, hidden, subject, created_timestamp, archived) "
+            "VALUES (?, 0, ?, ?, 0)",
+            (jid(chat_jid), "Club" if chat_jid == GROUP else None, KNOWN_UNIX_MS)).lastrowid
+        for line in lines:
+            key += 1
+            sender = jid(line.sender) if line.sender else None
+            cur = db.execute(
+                "INSERT INTO message (chat_row_id, from_me, key_id, sender_jid_row_id, status, "
+                "timestamp, received_timestamp, message_type, text_data, sort_id) "
+                "VALUES (?, ?, ?, ?, 13, ?, ?, ?, ?, ?)",
+                (chat, int(line.sent), f"3EB0{key:012X}", sender,
+                 KNOWN_UNIX_MS + line.seconds * 1000, KNOWN_UNIX_MS + line.seconds * 1000 + 400,
+                 1 if line.media else 0, None if line.media and not line.text else line.text,
+                 key))
+            if line.media:
+                db.execute("INSERT INTO message_media (message_row_id, chat_row_id, file_path, "
+                           "mime_type, transferred) VALUES (?, ?, ?, 'image/jpeg', 1)",
+                           (cur.lastrowid, chat, line.media))
+    if start_key:
+        return
+    # A system row (encryption notice): no text, no media, not a message.
+    db.execute("INSERT INTO message (chat_row_id, from_me, key_id, timestamp, message_type, "
+               "sort_id) VALUES (1, 0, 'SYSTEM', ?, 7, 0)", (KNOWN_UNIX_MS,))
+
+
+def msgstore_current(path: Path, *, wal_only: bool = False) -> None:
+    """msgstore.db (current schema); with `wal_only`, WAL_ONLY rows stay in an
+    un-checkpointed `msgstore.db-wal` beside it."""
+    work = path.with_suffix(".build")
+    work.mkdir(parents=True, exist_ok=True)
+    target = work / path.name
+    db = sqlite3.connect(target, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL" if wal_only else "PRAGMA journal_mode=DELETE")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.executescript(WHATSAPP_CURRENT_SQL + "PRAGMA user_version=1;")
+    db.execute("BEGIN")
+    _whatsapp_current(db, CONVERSATIONS)
+    db.execute("COMMIT")
+    if wal_only:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("BEGIN")
+        _whatsapp_current(db, [(CONTACT_B, WAL_ONLY)], start_key=1000)
+        db.execute("COMMIT")
+        # Copied while the connection is open: closing would checkpoint the WAL into the file.
+        shutil.copyfile(target, path)
+        shutil.copyfile(str(target) + "-wal", str(path) + "-wal")
+        db.close()
+    else:
+        db.close()
+        shutil.copyfile(target, path)
+    shutil.rmtree(work)
+
+
+def msgstore_legacy(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(WHATSAPP_LEGACY_SQL)
+    db.execute("INSERT INTO messages (key_remote_jid, key_from_me, key_id, status, timestamp) "
+               "VALUES ('-1', 0, '-1', -1, 0)")  # the placeholder row old versions keep
+    key = 0
+    for chat_jid, lines in CONVERSATIONS:
+        db.execute("INSERT OR IGNORE INTO chat_list (key_remote_jid) VALUES (?)", (chat_jid,))
+        for line in lines:
+            key += 1
+            db.execute(
+                "INSERT INTO messages (key_remote_jid, key_from_me, key_id, status, data, "
+                "timestamp, media_name, remote_resource, received_timestamp) "
+                "VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)",
+                (chat_jid, int(line.sent), f"L{key:06d}", line.text,
+                 KNOWN_UNIX_MS + line.seconds * 1000,
+                 line.media.rsplit("/", 1)[-1] if line.media else None, line.sender,
+                 KNOWN_UNIX_MS + line.seconds * 1000))
+    db.execute("PRAGMA user_version=1")
+    db.close()
+
+
+# --- Android SMS/MMS ----------------------------------------------------------------------
+
+MMSSMS_SQL = """
+CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, person INTEGER,
+  date INTEGER, date_sent INTEGER DEFAULT 0, protocol INTEGER, read INTEGER DEFAULT 0,
+  status INTEGER DEFAULT -1, type INTEGER, reply_path_present INTEGER, subject TEXT, body TEXT,
+  service_center TEXT, locked INTEGER DEFAULT 0, sub_id INTEGER DEFAULT -1,
+  error_code INTEGER DEFAULT 0, creator TEXT, seen INTEGER DEFAULT 0);
+CREATE TABLE pdu (_id INTEGER PRIMARY KEY AUTOINCREMENT, thread_id INTEGER, date INTEGER,
+  date_sent INTEGER DEFAULT 0, msg_box INTEGER, read INTEGER DEFAULT 0, m_id TEXT, sub TEXT,
+  sub_cs INTEGER, ct_t TEXT, ct_l TEXT, exp INTEGER, m_cls TEXT, m_type INTEGER, v INTEGER,
+  m_size INTEGER, pri INTEGER, rr INTEGER, rpt_a INTEGER, resp_st INTEGER, st INTEGER,
+  tr_id TEXT, retr_st INTEGER, retr_txt TEXT, retr_txt_cs INTEGER, read_status INTEGER,
+  ct_cls INTEGER, resp_txt TEXT, d_tm INTEGER, d_rpt INTEGER, locked INTEGER DEFAULT 0,
+  sub_id INTEGER DEFAULT -1, seen INTEGER DEFAULT 0, creator TEXT, text_only INTEGER DEFAULT 0);
+CREATE TABLE addr (_id INTEGER PRIMARY KEY, msg_id INTEGER, contact_id INTEGER, address TEXT,
+  type INTEGER, charset INTEGER);
+CREATE TABLE part (_id INTEGER PRIMARY KEY AUTOINCREMENT, mid INTEGER, seq INTEGER DEFAULT 0,
+  ct TEXT, name TEXT, chset INTEGER, cd TEXT, fn TEXT, cid TEXT, cl TEXT, ctt_s INTEGER,
+  ctt_t TEXT, _data TEXT, text TEXT);
+CREATE TABLE threads (_id INTEGER PRIMARY KEY AUTOINCREMENT, date INTEGER DEFAULT 0,
+  message_count INTEGER DEFAULT 0, recipient_ids TEXT, snippet TEXT, snippet_cs INTEGER DEFAULT 0,
+  read INTEGER DEFAULT 1, archived INTEGER DEFAULT 0, type INTEGER DEFAULT 0,
+  error INTEGER DEFAULT 0, has_attachment INTEGER DEFAULT 0);
+CREATE TABLE canonical_addresses (_id INTEGER PRIMARY KEY AUTOINCREMENT, address TEXT);
+"""
+
+
+def mmssms(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(MMSSMS_SQL)
+    threads: dict[str, int] = {}
+    for address, *_ in SMS + MMS:
+        if address not in threads:
+            db.execute("INSERT INTO canonical_addresses (address) VALUES (?)", (address,))
+            threads[address] = int(db.execute(
+                "INSERT INTO threads (recipient_ids) VALUES (?)", (str(len(threads) + 1),)
+            ).lastrowid or 0)
+    for address, sent, seconds, body in SMS:
+        db.execute("INSERT INTO sms (thread_id, address, date, date_sent, type, body, read) "
+                   "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                   (threads[address], address, KNOWN_UNIX_MS + seconds * 1000,
+                    KNOWN_UNIX_MS + seconds * 1000, 2 if sent else 1, body))
+    for address, sent, seconds, text, data in MMS:
+        mid = db.execute("INSERT INTO pdu (thread_id, date, msg_box, m_type, ct_t) "
+                         "VALUES (?, ?, ?, 132, 'application/vnd.wap.multipart.related')",
+                         (threads[address], KNOWN_UNIX_S + seconds, 2 if sent else 1)).lastrowid
+        db.execute("INSERT INTO addr (msg_id, address, type, charset) VALUES (?, ?, 137, 106)",
+                   (mid, address))
+        db.execute("INSERT INTO addr (msg_id, address, type, charset) "
+                   "VALUES (?, 'insert-address-token', 151, 106)", (mid,))
+        db.execute("INSERT INTO part (mid, seq, ct, cid, cl, text) VALUES (?, -1, "
+                   "'application/smil', '<smil>', 'smil.xml', '<smil/>')", (mid,))
+        db.execute("INSERT INTO part (mid, seq, ct, text) VALUES (?, 0, 'text/plain', ?)",
+                   (mid, text))
+        db.execute("INSERT INTO part (mid, seq, ct, cl, _data) VALUES (?, 0, 'image/jpeg', "
+                   "'image.jpg', ?)",
+                   (mid, "/data/user_de/0/com.android.providers.telephony/" + data))
+    db.execute("PRAGMA user_version=67")
+    db.close()
+
+
+# --- iOS sms.db -----------------------------------------------------------------------------
+
+IOS_SMS_SQL = """
+CREATE TABLE handle (ROWID INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, id TEXT NOT NULL,
+  country TEXT, service TEXT NOT NULL, uncanonicalized_id TEXT, person_centric_id TEXT);
+CREATE TABLE chat (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL,
+  style INTEGER, state INTEGER, account_id TEXT, properties BLOB, chat_identifier TEXT,
+  service_name TEXT, room_name TEXT, account_login TEXT, is_archived INTEGER DEFAULT 0,
+  last_addressed_handle TEXT, display_name TEXT, group_id TEXT, is_filtered INTEGER DEFAULT 0,
+  successful_query INTEGER);
+CREATE TABLE message (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL,
+  text TEXT, replace INTEGER DEFAULT 0, service_center TEXT, handle_id INTEGER DEFAULT 0,
+  subject TEXT, country TEXT, attributedBody BLOB, version INTEGER DEFAULT 0,
+  type INTEGER DEFAULT 0, service TEXT, account TEXT, account_guid TEXT, error INTEGER DEFAULT 0,
+  date INTEGER, date_read INTEGER, date_delivered INTEGER, is_delivered INTEGER DEFAULT 0,
+  is_finished INTEGER DEFAULT 0, is_emote INTEGER DEFAULT 0, is_from_me INTEGER DEFAULT 0,
+  is_empty INTEGER DEFAULT 0, is_read INTEGER DEFAULT 0, is_sent INTEGER DEFAULT 0,
+  cache_has_attachments INTEGER DEFAULT 0, cache_roomnames TEXT, item_type INTEGER DEFAULT 0,
+  associated_message_guid TEXT, thread_originator_guid TEXT);
+CREATE TABLE chat_message_join (chat_id INTEGER REFERENCES chat (ROWID) ON DELETE CASCADE,
+  message_id INTEGER REFERENCES message (ROWID) ON DELETE CASCADE, message_date INTEGER DEFAULT 0,
+  PRIMARY KEY (chat_id, message_id));
+CREATE TABLE chat_handle_join (chat_id INTEGER REFERENCES chat (ROWID) ON DELETE CASCADE,
+  handle_id INTEGER REFERENCES handle (ROWID) ON DELETE CASCADE, UNIQUE(chat_id, handle_id));
+CREATE TABLE attachment (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL,
+  created_date INTEGER DEFAULT 0, start_date INTEGER DEFAULT 0, filename TEXT, uti TEXT,
+  mime_type TEXT, transfer_state INTEGER DEFAULT 0, is_outgoing INTEGER DEFAULT 0,
+  user_info BLOB, transfer_name TEXT, total_bytes INTEGER DEFAULT 0);
+CREATE TABLE message_attachment_join (message_id INTEGER REFERENCES message (ROWID)
+  ON DELETE CASCADE, attachment_id INTEGER REFERENCES attachment (ROWID) ON DELETE CASCADE,
+  UNIQUE(message_id, attachment_id));
+"""
+
+IOS_ATTACHMENT = "~/Library/SMS/Attachments/0a/10/ABCD-1234/IMG_0001.JPG"
+
+
+def typedstream(text: str) -> bytes:
+    """An NSAttributedString as NSArchiver writes it into attributedBody (the parts a reader
+    uses: the class chain and the NSString's length-prefixed UTF-8 bytes)."""
+    raw = text.encode("utf-8")
+    if len(raw) < 0x80:
+        length = bytes([len(raw)])
+    elif len(raw) < 0x10000:
+        length = b"\x81" + len(raw).to_bytes(2, "little")
+    else:
+        length = b"\x82" + len(raw).to_bytes(4, "little")
+    return (b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x12NSAttributedString\x00"
+            b"\x84\x84\x08NSObject\x00\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+"
+            + length + raw + b"\x86\x84\x02iI\x01" + length + b"\x92\x84\x84\x84"
+            b"\x0cNSDictionary\x00\x94\x84\x01i\x01\x92\x84\x96\x96\x1d__kIMMessagePartAttribute"
+            b"Name\x86\x92\x84\x84\x84\x08NSNumber\x00\x84\x84\x07NSValue\x00\x94\x84\x01*\x84"
+            b"\x99\x99\x00\x86\x86\x86")
+
+
+def ios_sms(path: Path, *, nanoseconds: bool = True) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(IOS_SMS_SQL)
+    handles: dict[str, int] = {}
+    chats: dict[str, int] = {}
+    for i, (who, sent, seconds, text) in enumerate(IOS):
+        if who not in handles:
+            handles[who] = int(db.execute(
+                "INSERT INTO handle (id, country, service) VALUES (?, 'gb', 'iMessage')",
+                (who,)).lastrowid or 0)
+            chats[who] = int(db.execute(
+                "INSERT INTO chat (guid, style, state, chat_identifier, service_name) "
+                "VALUES (?, 45, 3, ?, 'iMessage')", (f"iMessage;-;{who}", who)).lastrowid or 0)
+            db.execute("INSERT INTO chat_handle_join VALUES (?, ?)", (chats[who], handles[who]))
+        date = (KNOWN_COCOA_NS + seconds * 10**9) if nanoseconds else int(KNOWN_COCOA_S) + seconds
+        body = typedstream(text if text is not None else IOS_ATTRIBUTED)
+        mid = db.execute(
+            "INSERT INTO message (guid, text, handle_id, attributedBody, service, account, date, "
+            "is_from_me, is_finished, cache_has_attachments) "
+            "VALUES (?, ?, ?, ?, 'iMessage', 'e:owner@example.org', ?, ?, 1, ?)",
+            (f"5E1F0C2A-0000-4000-8000-{i:012d}", text, handles[who], body, date, int(sent),
+             int(i == 0))).lastrowid
+        db.execute("INSERT INTO chat_message_join VALUES (?, ?, ?)", (chats[who], mid, date))
+        if i == 0:
+            att = db.execute("INSERT INTO attachment (guid, filename, mime_type, transfer_name) "
+                             "VALUES ('at_0_ABCD', ?, 'image/jpeg', 'IMG_0001.JPG')",
+                             (IOS_ATTACHMENT,)).lastrowid
+            db.execute("INSERT INTO message_attachment_join VALUES (?, ?)", (mid, att))
+    db.execute("PRAGMA user_version=14006")
+    db.close()
+
+
+# --- iOS WhatsApp ---------------------------------------------------------------------------
+
+CHATSTORAGE_SQL = """
+CREATE TABLE ZWACHATSESSION (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZARCHIVED INTEGER, ZCONTACTABID INTEGER, ZFLAGS INTEGER, ZHIDDEN INTEGER,
+  ZMESSAGECOUNTER INTEGER, ZSESSIONTYPE INTEGER, ZUNREADCOUNT INTEGER, ZGROUPINFO INTEGER,
+  ZLASTMESSAGE INTEGER, ZPROPERTIES INTEGER, ZLASTMESSAGEDATE TIMESTAMP, ZCONTACTIDENTIFIER VARCHAR,
+  ZCONTACTJID VARCHAR, ZETAG VARCHAR, ZLASTMESSAGETEXT VARCHAR, ZPARTNERNAME VARCHAR,
+  ZSAVEDINPUT VARCHAR);
+CREATE TABLE ZWAGROUPMEMBER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZISACTIVE INTEGER, ZISADMIN INTEGER, ZCHATSESSION INTEGER, ZCONTACTNAME VARCHAR,
+  ZFIRSTNAME VARCHAR, ZMEMBERJID VARCHAR);
+CREATE TABLE ZWAMEDIAITEM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFILESIZE INTEGER, ZMOVIEDURATION INTEGER, ZMESSAGE INTEGER, ZLATITUDE FLOAT, ZLONGITUDE FLOAT,
+  ZMEDIAURLDATE TIMESTAMP, ZAUTHORNAME VARCHAR, ZCOLLECTIONNAME VARCHAR, ZMEDIALOCALPATH VARCHAR,
+  ZMEDIAURL VARCHAR, ZTHUMBNAILLOCALPATH VARCHAR, ZTITLE VARCHAR, ZVCARDNAME VARCHAR,
+  ZVCARDSTRING VARCHAR, ZXMPPTHUMBPATH VARCHAR, ZMEDIAKEY BLOB, ZMETADATA BLOB);
+CREATE TABLE ZWAMESSAGE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZCHILDMESSAGESDELIVEREDCOUNT INTEGER, ZCHILDMESSAGESPLAYEDCOUNT INTEGER,
+  ZCHILDMESSAGESREADCOUNT INTEGER, ZDATAITEMVERSION INTEGER, ZDOCID INTEGER, ZENCRETRYCOUNT INTEGER,
+  ZFILTEREDRECIPIENTCOUNT INTEGER, ZFLAGS INTEGER, ZGROUPEVENTTYPE INTEGER, ZISFROMME INTEGER,
+  ZMESSAGEERRORSTATUS INTEGER, ZMESSAGESTATUS INTEGER, ZMESSAGETYPE INTEGER, ZSORT INTEGER,
+  ZSPOTLIGHTSTATUS INTEGER, ZSTARRED INTEGER, ZCHATSESSION INTEGER, ZGROUPMEMBER INTEGER,
+  ZLASTSESSION INTEGER, ZMEDIAITEM INTEGER, ZMESSAGEINFO INTEGER, ZPARENTMESSAGE INTEGER,
+  ZMESSAGEDATE TIMESTAMP, ZSENTDATE TIMESTAMP, ZFROMJID VARCHAR, ZMEDIASECTIONID VARCHAR,
+  ZPHASH VARCHAR, ZPUSHNAME VARCHAR, ZSTANZAID VARCHAR, ZTEXT VARCHAR, ZTOJID VARCHAR);
+"""
+
+IOS_WA_MEDIA = "Media/447700900456@s.whatsapp.net/a/b/ab12cd34.jpg"
+
+
+def chatstorage(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(CHATSTORAGE_SQL)
+    pk = 0
+    for session, (jid, lines) in enumerate(CONVERSATIONS, start=1):
+        db.execute("INSERT INTO ZWACHATSESSION (Z_PK, Z_ENT, ZSESSIONTYPE, ZCONTACTJID, "
+                   "ZPARTNERNAME) VALUES (?, 4, ?, ?, ?)",
+                   (session, 1 if jid == GROUP else 0, jid, f"Contact {session}"))
+        for line in lines:
+            pk += 1
+            member = None
+            if line.sender:
+                member = pk
+                db.execute("INSERT INTO ZWAGROUPMEMBER (Z_PK, Z_ENT, ZCHATSESSION, ZMEMBERJID) "
+                           "VALUES (?, 6, ?, ?)", (member, session, line.sender))
+            db.execute(
+                "INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, ZISFROMME, ZMESSAGETYPE, ZCHATSESSION, "
+                "ZGROUPMEMBER, ZMESSAGEDATE, ZSENTDATE, ZFROMJID, ZTOJID, ZTEXT, ZSTANZAID) "
+                "VALUES (?, 9, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pk, int(line.sent), 1 if line.media else 0, session, member,
+                 KNOWN_COCOA_S + line.seconds, KNOWN_COCOA_S + line.seconds,
+                 None if line.sent else jid, jid if line.sent else None, line.text,
+                 f"3A{pk:014X}"))
+            if line.media:
+                db.execute("INSERT INTO ZWAMEDIAITEM (Z_PK, Z_ENT, ZMESSAGE, ZMEDIALOCALPATH) "
+                           "VALUES (?, 7, ?, ?)", (pk, pk, IOS_WA_MEDIA))
+    db.close()
+
+
+# --- deleted records ------------------------------------------------------------------------
+
+DELETED = 300  # messages added then deleted: enough to empty whole pages onto the freelist
+
+
+def deleted_text(i: int) -> str:
+    return f"deleted message {i:03d} about the weekend"
+
+
+def delete_some(path: Path, app: str) -> list[str]:
+    """Add DELETED messages to the database at `path` and delete them again, with
+    secure_delete off (SQLite's default build; some Android builds turn it on), so their pages
+    go to the freelist with their cells intact. Returns the deleted texts."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA secure_delete=OFF")
+    db.execute("BEGIN")
+    texts = [deleted_text(i) for i in range(DELETED)]
+    if app == "whatsapp":
+        for i, text in enumerate(texts):
+            db.execute("INSERT INTO message (_id, chat_row_id, from_me, key_id, timestamp, "
+                       "message_type, text_data, sort_id) VALUES (?, 2, ?, ?, ?, 0, ?, ?)",
+                       (5000 + i, i % 2, f"DEL{i:05d}", KNOWN_UNIX_MS + 90_000_000 + i * 1000,
+                        text, 5000 + i))
+        db.execute("COMMIT")
+        db.execute("DELETE FROM message WHERE _id >= 5000")
+    elif app == "sms":
+        for i, text in enumerate(texts):
+            db.execute("INSERT INTO sms (_id, thread_id, address, date, type, body) "
+                       "VALUES (?, 2, ?, ?, ?, ?)",
+                       (5000 + i, PHONE_B, KNOWN_UNIX_MS + 90_000_000 + i * 1000,
+                        1 + i % 2, text))
+        db.execute("COMMIT")
+        db.execute("DELETE FROM sms WHERE _id >= 5000")
+    else:
+        for i, text in enumerate(texts):
+            db.execute("INSERT INTO message (ROWID, guid, text, handle_id, date, is_from_me, "
+                       "service) VALUES (?, ?, ?, 1, ?, ?, 'iMessage')",
+                       (5000 + i, f"DEL-{i:05d}", text, KNOWN_COCOA_NS + 90_000 * 10**9
+                        + i * 10**9, i % 2))
+        db.execute("COMMIT")
+        db.execute("DELETE FROM message WHERE ROWID >= 5000")
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    db.close()
+    if not free:
+        raise AssertionError(f"{path.name}: no page reached the freelist")
+    return texts
+
+
+# --- Android Telegram -----------------------------------------------------------------------
+
+TELEGRAM_SQL = """
+CREATE TABLE users(uid INTEGER PRIMARY KEY, name TEXT, status INTEGER, data BLOB);
+CREATE TABLE dialogs(did INTEGER PRIMARY KEY, date INTEGER, unread_count INTEGER,
+  last_mid INTEGER, inbox_max INTEGER, outbox_max INTEGER, last_mid_i INTEGER,
+  unread_count_i INTEGER, pts INTEGER, date_i INTEGER, pinned INTEGER, flags INTEGER,
+  folder_id INTEGER, data BLOB, unread_reactions INTEGER, last_mid_group INTEGER,
+  ttl_period INTEGER);
+CREATE TABLE messages_v2(mid INTEGER, uid INTEGER, read_state INTEGER, send_state INTEGER,
+  date INTEGER, data BLOB, out INTEGER, ttl INTEGER, media INTEGER, replydata BLOB, imp INTEGER,
+  mention INTEGER, forwards INTEGER, replies_data BLOB, thread_reply_id INTEGER,
+  is_channel INTEGER, reply_to_message_id INTEGER, custom_params BLOB, group_id INTEGER,
+  reply_to_story_id INTEGER, PRIMARY KEY(mid, uid));
+"""
+TELEGRAM_USER = 5550001
+TELEGRAM = [
+    Line(False, 4000, "hey it's me from the game"),
+    Line(True, 4060, "switch to telegram its better"),
+    Line(False, 4120, "ok ✓ here now"),
+    Line(True, 4180, "lets talk on kik too " + "and more " * 40),  # a long TL string (0xFE)
+]
+# TL constructors: message (a recent layer) and peerUser; messageService has no text.
+TL_MESSAGE, TL_PEER_USER, TL_SERVICE = 0x94345242, 0x59511722, 0x2B085862
+
+
+def tl_string(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    head = bytes([len(raw)]) if len(raw) < 254 else b"\xfe" + len(raw).to_bytes(3, "little")
+    body = head + raw
+    return body + bytes(-len(body) % 4)
+
+
+def tl_message(mid: int, uid: int, date: int, text: str, out: bool) -> bytes:
+    flags = 0x2 if out else 0
+    return (struct.pack("<IiiIqi", TL_MESSAGE, flags, mid, TL_PEER_USER, uid, date)
+            + tl_string(text) + struct.pack("<i", 0))
+
+
+def cache4(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(TELEGRAM_SQL)
+    db.execute("INSERT INTO users (uid, name, status) VALUES (?, 'sam example;;;sam_e', 0)",
+               (TELEGRAM_USER,))
+    db.execute("INSERT INTO dialogs (did, date, last_mid) VALUES (?, ?, ?)",
+               (TELEGRAM_USER, KNOWN_UNIX_S, len(TELEGRAM)))
+    for mid, line in enumerate(TELEGRAM, start=1):
+        date = KNOWN_UNIX_S + line.seconds
+        db.execute("INSERT INTO messages_v2 (mid, uid, read_state, send_state, date, data, out, "
+                   "ttl, media) VALUES (?, ?, 1, 0, ?, ?, ?, 0, 0)",
+                   (mid, TELEGRAM_USER, date,
+                    tl_message(mid, TELEGRAM_USER, date, line.text, line.sent), int(line.sent)))
+    # A service message (someone joined): no text, but a message row.
+    date = KNOWN_UNIX_S + 5000
+    db.execute("INSERT INTO messages_v2 (mid, uid, date, data, out) VALUES (99, ?, ?, ?, 0)",
+               (TELEGRAM_USER, date, struct.pack("<Iiii", TL_SERVICE, 0, 99, date - 1)))
+    db.execute("PRAGMA user_version=150")
+    db.close()
+
+
+# --- Kik (Android and iOS) -----------------------------------------------------------------
+
+KIK_ANDROID_SQL = """
+CREATE TABLE messagesTable (_id INTEGER PRIMARY KEY AUTOINCREMENT, body VARCHAR,
+  partner_jid VARCHAR, was_me INT, read_state INT, uid VARCHAR, length INT, timestamp LONG,
+  bin_id VARCHAR, sys_msg VARCHAR, stat_msg VARCHAR, stat_user_jid VARCHAR,
+  req_read_reciept BOOLEAN, content_id VARCHAR, app_id VARCHAR, message_retry_count INT,
+  encryption_failure BOOLEAN default 0, encryption_key VARCHAR, render_instructions VARCHAR,
+  friend_attr_id VARCHAR);
+CREATE TABLE KIKContentTable (content_id VARCHAR, content_type VARCHAR, content_name VARCHAR,
+  content_string VARCHAR);
+CREATE TABLE KIKcontactsTable (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid VARCHAR UNIQUE,
+  display_name VARCHAR, user_name VARCHAR, in_roster INT, is_blocked INT);
+"""
+KIK_JID = "sam_example_x1y@talk.kik.com"
+KIK = [
+    Line(False, 6000, "hi from kik"),
+    Line(True, 6060, "what school do you go to"),
+    Line(False, 6120, "look", "f1e2d3c4.jpg"),
+]
+
+KIK_IOS_SQL = """
+CREATE TABLE ZKIKUSER (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFLAGS INTEGER, ZPRESENCE INTEGER, ZDISPLAYNAME VARCHAR, ZJID VARCHAR, ZUSERNAME VARCHAR);
+CREATE TABLE ZKIKCHAT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZUSER INTEGER, ZLASTMESSAGE INTEGER, ZDATEUPDATED TIMESTAMP);
+CREATE TABLE ZKIKMESSAGE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZSTATE INTEGER, ZTYPE INTEGER, ZCHAT INTEGER, ZUSER INTEGER, ZRECEIVEDTIMESTAMP TIMESTAMP,
+  ZTIMESTAMP TIMESTAMP, ZBODY VARCHAR, ZSTANZAID VARCHAR);
+CREATE TABLE ZKIKATTACHMENT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZMESSAGE INTEGER, ZCONTENT VARCHAR, ZNAME VARCHAR);
+"""
+KIK_USER = "sam_example_x1y"
+
+
+def kik_android(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(KIK_ANDROID_SQL)
+    db.execute("INSERT INTO KIKcontactsTable (jid, display_name, user_name) VALUES (?, ?, ?)",
+               (KIK_JID, "Sam", KIK_USER))
+    for i, line in enumerate(KIK):
+        content = f"c{i}" if line.media else None
+        db.execute("INSERT INTO messagesTable (body, partner_jid, was_me, read_state, uid, "
+                   "timestamp, bin_id, content_id) VALUES (?, ?, ?, 500, ?, ?, ?, ?)",
+                   (None if line.media else line.text, KIK_JID, int(line.sent), f"u{i}",
+                    KNOWN_UNIX_MS + line.seconds * 1000, KIK_JID, content))
+        if content:
+            db.execute("INSERT INTO KIKContentTable VALUES (?, 'image', 'file-name', ?)",
+                       (content, line.media))
+    db.close()
+
+
+def kik_ios(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(KIK_IOS_SQL)
+    db.execute("INSERT INTO ZKIKUSER (Z_PK, ZDISPLAYNAME, ZJID, ZUSERNAME) VALUES (1, 'Sam', ?, ?)",
+               (KIK_JID, KIK_USER))
+    db.execute("INSERT INTO ZKIKCHAT (Z_PK, ZUSER) VALUES (1, 1)")
+    for pk, line in enumerate(KIK, start=1):
+        db.execute("INSERT INTO ZKIKMESSAGE (Z_PK, ZTYPE, ZCHAT, ZUSER, ZRECEIVEDTIMESTAMP, "
+                   "ZTIMESTAMP, ZBODY) VALUES (?, ?, 1, 1, ?, ?, ?)",
+                   (pk, 2 if line.sent else 1, KNOWN_COCOA_S + line.seconds + 1,
+                    KNOWN_COCOA_S + line.seconds, None if line.media else line.text))
+        if line.media:
+            db.execute("INSERT INTO ZKIKATTACHMENT (Z_PK, ZMESSAGE, ZCONTENT) VALUES (?, ?, ?)",
+                       (pk, pk, line.media))
+    db.close()
+
+
+# --- Signal and hostile files ---------------------------------------------------------------
+
+
+def sqlcipher_looking(path: Path) -> None:
+    """What SQLCipher writes: no plaintext header, every page random-looking (a 16-byte salt
+    first, then ciphertext); here seeded random bytes of four 4 KiB pages."""
+    path.write_bytes(random.Random(4096).randbytes(4 * 4096))
+
+
+def unknown_schema(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("CREATE TABLE message_v9 (_id INTEGER PRIMARY KEY, payload BLOB); "
+                     "CREATE TABLE jid (_id INTEGER PRIMARY KEY, raw_string TEXT); "
+                     "PRAGMA user_version=999;")
+    db.close()
+
+
+def truncated(source: Path, path: Path) -> None:
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) // 2 + 100])
+
+
+def picture(path: Path, seed: int) -> None:
+    """A generated benign picture (noise and a gradient), JPEG."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (64, 48))
+    img.putdata([(x * 4, y * 5, rng.randrange(256)) for y in range(48) for x in range(64)])
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    path.write_bytes(buf.getvalue())
+
+
+# --- whole extractions ----------------------------------------------------------------------
+
+ANDROID_WA = "data/data/com.whatsapp/databases/msgstore.db"
+ANDROID_WA_LEGACY = "data/data/com.whatsapp.w4b/databases/msgstore.db"
+ANDROID_SMS = "data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
+ANDROID_SIGNAL = "data/data/org.thoughtcrime.securesms/databases/signal.db"
+ANDROID_TELEGRAM = "data/data/org.telegram.messenger/files/cache4.db"
+ANDROID_KIK = "data/data/kik.android/databases/sam_example_x1y.kikDatabase.db"
+ANDROID_MEDIA = "media/0/WhatsApp/Media/WhatsApp Images/IMG-20230314-WA0001.jpg"
+IOS_SMS = "private/var/mobile/Library/SMS/sms.db"
+IOS_SMS_MEDIA = "private/var/mobile/Library/SMS/Attachments/0a/10/ABCD-1234/IMG_0001.JPG"
+IOS_WA = ("private/var/mobile/Containers/Shared/AppGroup/"
+          "5A1B2C3D-0000-4000-8000-00000000A001/ChatStorage.sqlite")
+IOS_KIK = ("private/var/mobile/Containers/Data/Application/"
+           "7B2C3D4E-0000-4000-8000-00000000B002/Documents/kik.sqlite")
+IOS_WA_MEDIA_PATH = ("private/var/mobile/Containers/Shared/AppGroup/"
+                     "5A1B2C3D-0000-4000-8000-00000000A001/Message/" + IOS_WA_MEDIA)
+
+
+def android_tree(root: Path) -> Path:
+    """An Android logical extraction: WhatsApp (WAL-only messages), WhatsApp Business (legacy
+    schema), SMS/MMS, Telegram, Kik, an encrypted Signal database, one picture a message points
+    to."""
+    for rel in (ANDROID_WA, ANDROID_WA_LEGACY, ANDROID_SMS, ANDROID_SIGNAL, ANDROID_MEDIA,
+                ANDROID_TELEGRAM, ANDROID_KIK):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    cache4(root / ANDROID_TELEGRAM)
+    kik_android(root / ANDROID_KIK)
+    msgstore_current(root / ANDROID_WA, wal_only=True)
+    msgstore_legacy(root / ANDROID_WA_LEGACY)
+    mmssms(root / ANDROID_SMS)
+    sqlcipher_looking(root / ANDROID_SIGNAL)
+    picture(root / ANDROID_MEDIA, 1)
+    return root
+
+
+def ios_tree(root: Path) -> Path:
+    for rel in (IOS_SMS, IOS_SMS_MEDIA, IOS_WA, IOS_WA_MEDIA_PATH, IOS_KIK):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    kik_ios(root / IOS_KIK)
+    ios_sms(root / IOS_SMS)
+    chatstorage(root / IOS_WA)
+    picture(root / IOS_SMS_MEDIA, 2)
+    picture(root / IOS_WA_MEDIA_PATH, 3)
+    return root
+
+
+def hostile_tree(root: Path) -> Path:
+    """Databases at app paths that cannot be read: truncated, unknown schema, encrypted."""
+    base = root / "data/data"
+    for app in ("com.whatsapp", "com.whatsapp.w4b"):
+        (base / app / "databases").mkdir(parents=True, exist_ok=True)
+    good = root / "good.db"
+    msgstore_current(good)
+    truncated(good, base / "com.whatsapp/databases/msgstore.db")
+    good.unlink()
+    unknown_schema(base / "com.whatsapp.w4b/databases/msgstore.db")
+    (root / ANDROID_SIGNAL).parent.mkdir(parents=True, exist_ok=True)
+    sqlcipher_looking(root / ANDROID_SIGNAL)
+    return root
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def zip_of(root: Path, path: Path) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in _files(root):
+            info = zipfile.ZipInfo(p.relative_to(root).as_posix(), (2023, 3, 14, 15, 9, 26))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, p.read_bytes())
+    return path
+
+
+def tar_of(root: Path, path: Path) -> Path:
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tf:
+        for p in _files(root):
+            info = tarfile.TarInfo("./" + p.relative_to(root).as_posix())
+            info.size = p.stat().st_size
+            info.mtime = KNOWN_UNIX_S
+            with p.open("rb") as fh:
+                tf.addfile(info, fh)
+    return path
+
+
+def ext4_of(root: Path, path: Path) -> Path:
+    """An ext4 file system holding the tree (mkfs.ext4 -d), like an Android userdata partition."""
+    size_mib = max(16, 4 + sum(p.stat().st_size for p in _files(root)) * 2 // (1 << 20))
+    with path.open("wb") as fh:
+        fh.truncate(size_mib << 20)
+    result = subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-d", str(root), "-U", "6f4b1c1e-0000-4000-8000-000000000011",
+         "-E", "hash_seed=6f4b1c1e-0000-4000-8000-000000000012", str(path)],
+        capture_output=True, text=True, check=False, env={**os.environ, "E2FSPROGS_FAKE_TIME":
+                                                          str(KNOWN_UNIX_S)})
+    if result.returncode != 0:
+        raise AssertionError(f"mkfs.ext4 failed: {result.stderr.strip()}")
+    return path
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    android_tree(out / "android")
+    ios_tree(out / "ios")
+    hostile_tree(out / "hostile")
+    zip_of(out / "android", out / "android.zip")
+    tar_of(out / "ios", out / "ios.tar")

@@ -1,0 +1,4 @@
+"""The records web app's fixtures (users, the synthetic world, the browser), for the chat pages."""
+
+from tests.web.conftest import _quick_argon2, make_user, world  # noqa: F401 (fixtures)
+from tests.web.test_browser import browser_page, live_url  # noqa: F401 (fixtures)
