@@ -226,7 +226,8 @@ class ChatStore:
         record = json.loads(row[0])
         if record.get("error") is None:
             record["error"] = error
-            self._db.execute("UPDATE records SET record=? WHERE evidence=? AND key=?",
+            # An item with an error is always listed in findings.json (ItemRecord.listed).
+            self._db.execute("UPDATE records SET record=?, listed=1 WHERE evidence=? AND key=?",
                              (json.dumps(record, sort_keys=True), evidence, key))
 
     # --- reading back --------------------------------------------------------------------
