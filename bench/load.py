@@ -80,8 +80,9 @@ with acting_as("bench"):
     batch = []
     for n in range(findings):
         cat = cats[n % len(cats)]
-        batch.append(m.Finding(scan=scan, evidence_path=evidence.path, key=f"{n:08d}",
-                               path=f"/DCIM/{n:08d}.jpg", size=1000 + n,
+        batch.append(m.Finding(scan=scan, case_id=big.case_id, evidence_path=evidence.path,
+                               key=f"{n:08d}", path=f"/DCIM/{n:08d}.jpg", folder="/DCIM/",
+                               size=1000 + n, known_bad=bool(cat), categories=cat,
                                sha256=f"{n:064x}", category=cat, review=(cat == "" and n % 2 == 0),
                                known_good=(cat == "" and n % 2 == 1)))
         if len(batch) == 5000:
