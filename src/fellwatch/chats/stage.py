@@ -103,11 +103,9 @@ def run_chat_stage(
             store.reset()
         for index, ev in enumerate(opened):
             done = store.done(index)
-            names = _Names()
             siblings: dict[tuple[str | None, str], Item] = {}
             candidates: list[tuple[Item, list[ChatSource]]] = []
             for item in ev.items():
-                names.add(item)
                 lower = item.path.lower()
                 if lower.endswith(("-wal", "-journal")):
                     siblings[(item.partition, item.path)] = item
@@ -115,9 +113,15 @@ def run_chat_stage(
                 sources = for_path(item.path, deleted=not item.allocated)
                 if sources and _is_reopenable(item):
                     candidates.append((item, sources))
-            for item, sources in candidates:
-                if item.key in done:
-                    continue
+            todo = [(item, sources) for item, sources in candidates if item.key not in done]
+            # The name index that ties attachments to items is built only where there are
+            # databases to read, so evidence without chats costs no second walk and no memory
+            # that grows with its file count.
+            names = _Names()
+            if todo:
+                for item in ev.items():
+                    names.add(item)
+            for item, sources in todo:
                 outcome, stream = _read_database(ev, item, sources, siblings, names,
                                                  store.item_error(index, item.key))
                 stored, error = store.commit_source(index, item.key, outcome, stream)
