@@ -1,4 +1,4 @@
 """Fellwatch: triage of seized-device evidence for known material, by hash, never by looking."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 TOOL_NAME = "fellwatch"

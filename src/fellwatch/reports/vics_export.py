@@ -5,7 +5,7 @@ The shape is the `#Cases` document the project's own reader (`fellwatch.hashsets
     {"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/
                         Default/$metadata#Cases",
      "value": [{"CaseID": "OP-1", "CaseNumber": "OP-1", "SourceApplicationName": "fellwatch",
-                "SourceApplicationVersion": "0.2.0", "Media": [MEDIA, …]}]}
+                "SourceApplicationVersion": "0.3.0", "Media": [MEDIA, …]}]}
 
     MEDIA = {"MediaID": 1, "Category": 1, "MD5": "…", "SHA1": "…", "MediaSize": 1234,
              "IsPrecategorized": false,
