@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -48,10 +49,19 @@ def live_url(transactional_db: Any) -> Iterator[str]:
     pytest-django's `live_server` answers each request in a new thread on that one connection;
     the three charts of the statistics page, fetched at once, then lock each other up.
     """
+    from django.test.testcases import _StaticFilesHandler as StaticFilesHandler
+
+    with serve_one_at_a_time(StaticFilesHandler) as url:
+        yield url
+
+
+@contextmanager
+def serve_one_at_a_time(handler: Any) -> Iterator[str]:
+    """A live server thread of `handler` answering one request at a time, sharing the
+    in-memory SQLite connections with the test (the browser tests' server)."""
     from django.core.servers.basehttp import WSGIServer
     from django.db import connections
     from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
-    from django.test.testcases import _StaticFilesHandler as StaticFilesHandler
 
     class OneAtATime(LiveServerThread):
         def _create_server(self, connections_override: Any = None) -> WSGIServer:
@@ -62,7 +72,7 @@ def live_url(transactional_db: Any) -> Iterator[str]:
               if c.vendor == "sqlite" and c.is_in_memory_db()}
     for conn in shared.values():
         conn.inc_thread_sharing()
-    thread = OneAtATime("localhost", StaticFilesHandler, connections_override=shared, port=0)
+    thread = OneAtATime("localhost", handler, connections_override=shared, port=0)
     thread.daemon = True
     thread.start()
     thread.is_ready.wait()

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from tests.web.review_fixture import by_name, copy_scan, scanned
-from tests.web.test_browser import PASSWORD, browser_page  # noqa: F401 (a fixture)
+from tests.web.test_browser import (  # noqa: F401 (browser_page is a fixture)
+    PASSWORD,
+    browser_page,
+    serve_one_at_a_time,
+)
 
 
 @pytest.fixture
@@ -20,31 +24,9 @@ def live_url(transactional_db: Any) -> Iterator[str]:
     """As test_browser's live server (one request at a time, the in-memory SQLite shared),
     but serving the apps' static files from their folders: the gallery needs its script."""
     from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.servers.basehttp import WSGIServer
-    from django.db import connections
-    from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
-    class OneAtATime(LiveServerThread):
-        def _create_server(self, connections_override: Any = None) -> WSGIServer:
-            return WSGIServer((self.host, self.port), QuietWSGIRequestHandler,
-                              allow_reuse_address=False)
-
-    shared = {c.alias: c for c in connections.all()
-              if c.vendor == "sqlite" and c.is_in_memory_db()}
-    for conn in shared.values():
-        conn.inc_thread_sharing()
-    thread = OneAtATime("localhost", StaticFilesHandler, connections_override=shared, port=0)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    try:
-        yield f"http://localhost:{thread.port}"
-    finally:
-        thread.terminate()
-        for conn in shared.values():
-            conn.dec_thread_sharing()
+    with serve_one_at_a_time(StaticFilesHandler) as url:
+        yield url
 
 
 def _hf(data: bytes) -> tuple[str, float]:
