@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench._timing import median_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -28,15 +28,6 @@ from fellwatch.evidence.base import ByteRange  # noqa: E402
 
 MIB = 1 << 20
 STEP = 4096
-
-
-def _median(runs: int, call: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -61,8 +52,8 @@ def main() -> int:
             return hashlib.sha256(data).digest()
 
         found = carve_all()
-        took = _median(args.runs, carve_all)
-        base = _median(args.runs, sha256)
+        took = median_seconds(args.runs, carve_all)
+        base = median_seconds(args.runs, sha256)
         sys.stdout.write(
             f"{name} storm {args.size_mib} MiB ({size // STEP - 1} candidates, {len(found)} "
             f"fragments): carve {took:.2f} s ({args.size_mib / took:.0f} MiB/s), sha256 "

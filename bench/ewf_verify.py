@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from bench._timing import median_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -44,15 +43,6 @@ def _build(work: Path, size_mib: int) -> Path:
                    check=True, capture_output=True)
     raw.unlink()
     return work / "disk.E01"
-
-
-def _median(runs: int, call: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def _sha256(first: Path) -> None:
@@ -85,9 +75,9 @@ def main() -> int:
         e01_bytes = sum(s.stat().st_size for s in _segment_files(e01))
         _sha256(e01)  # warm the page cache
         assert bad_chunks(e01) == []
-        verify = _median(args.runs, lambda: bad_chunks(e01))
-        sha = _median(args.runs, lambda: _sha256(e01))
-        media = _median(args.runs, lambda: _pyewf_read(e01))
+        verify = median_seconds(args.runs, lambda: bad_chunks(e01))
+        sha = median_seconds(args.runs, lambda: _sha256(e01))
+        media = median_seconds(args.runs, lambda: _pyewf_read(e01))
     size = args.size_mib * MIB
     sys.stdout.write(
         f"media {args.size_mib} MiB, E01 {e01_bytes / MIB:.0f} MiB\n"

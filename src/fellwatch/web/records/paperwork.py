@@ -143,6 +143,15 @@ def _respond(request: HttpRequest, template: str, context: dict[str, Any], fmt: 
                                       "role": role_of(request.user)})
 
 
+def _csv_response(
+    name: str, columns: list[tuple[str, str]], rows: list[dict[str, str]]
+) -> HttpResponse:
+    text = csv_text([label for _, label in columns], ([r[k] for k, _ in columns] for r in rows))
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
 def _filename(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
 
@@ -153,11 +162,7 @@ def exhibit_list(request: HttpRequest, case: Case, fmt: str = "html") -> HttpRes
     record("view", request=request, obj=case, detail={"page": "exhibit list", "format": fmt})
     name = f"exhibit-list-{_filename(case.reference)}"
     if fmt == "csv":
-        text = csv_text([label for _, label in EXHIBIT_COLUMNS],
-                        ([r[k] for k, _ in EXHIBIT_COLUMNS] for r in rows))
-        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
+        return _csv_response(name, EXHIBIT_COLUMNS, rows)
     return _respond(request, "records/paper_exhibit_list.html",
                     {"case": case, "rows": rows, "columns": EXHIBIT_COLUMNS,
                      "made": timezone.localtime()}, fmt, name)
@@ -172,11 +177,7 @@ def continuity(request: HttpRequest, case: Case, exhibit_id: int,
            detail={"case": case.pk, "page": "continuity", "format": fmt})
     name = f"continuity-{_filename(case.reference)}-{_filename(exhibit.reference)}"
     if fmt == "csv":
-        text = csv_text([label for _, label in CONTINUITY_COLUMNS],
-                        ([r[k] for k, _ in CONTINUITY_COLUMNS] for r in rows))
-        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
+        return _csv_response(name, CONTINUITY_COLUMNS, rows)
     return _respond(request, "records/paper_continuity.html",
                     {"case": case, "exhibit": exhibit, "description": describe(exhibit),
                      "rows": rows, "columns": CONTINUITY_COLUMNS,
