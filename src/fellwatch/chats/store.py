@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch.chats.base import Message
+from fellwatch.store.scanstore import set_item_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat_sources (
@@ -217,18 +218,8 @@ class ChatStore:
     def _record_error(self, evidence: int, key: str, error: str) -> None:
         # The database item's own record carries the failure, like any item's read error, so
         # every output counts it the same way.
-        if not self._has_records():
-            return
-        row = self._db.execute(
-            "SELECT record FROM records WHERE evidence=? AND key=?", (evidence, key)).fetchone()
-        if row is None:
-            return
-        record = json.loads(row[0])
-        if record.get("error") is None:
-            record["error"] = error
-            # An item with an error is always listed in findings.json (ItemRecord.listed).
-            self._db.execute("UPDATE records SET record=?, listed=1 WHERE evidence=? AND key=?",
-                             (json.dumps(record, sort_keys=True), evidence, key))
+        if self._has_records():
+            set_item_error(self._db, evidence, key, error)
 
     # --- reading back --------------------------------------------------------------------
 

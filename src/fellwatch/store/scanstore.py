@@ -49,6 +49,26 @@ def encode_record(record: ItemRecord) -> str:
     return _encode(record.to_json())
 
 
+def set_item_error(db: sqlite3.Connection, evidence: int, key: str, error: str) -> bool:
+    """Put `error` on the stored record of (evidence, key) unless it has one, in the caller's
+    transaction on `db` (a later stage, such as chats, failing on an item the item pass read).
+    The record stays in the store's one encoding and is listed, as every item with an error is.
+    Returns False when there is no such record."""
+    row = db.execute(
+        "SELECT record FROM records WHERE evidence = ? AND key = ?", (evidence, key)
+    ).fetchone()
+    if row is None:
+        return False
+    record = ItemRecord.from_json(json.loads(row[0]))
+    if record.error is None:
+        record.error = error
+        db.execute(
+            "UPDATE records SET record = ?, listed = ? WHERE evidence = ? AND key = ?",
+            (encode_record(record), record.listed(), evidence, key),
+        )
+    return True
+
+
 class ScanStoreError(FellwatchError):
     """The output folder holds a different scan, or its store cannot be read."""
 
