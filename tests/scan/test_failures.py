@@ -43,16 +43,16 @@ def _carved(out):
 
 
 def test_a_failed_batch_is_reported_and_retried_by_the_next_run(tmp_path, monkeypatch):
-    real = executors.process_batch
+    real = executors.run_batch
     calls = {"n": 0}
 
-    def dies_once(batch):
+    def dies_once(batch, parallel_digests=None):
         calls["n"] += 1
         if calls["n"] == 1:
             raise MemoryError("worker ran out of memory")
         return real(batch)
 
-    monkeypatch.setattr(executors, "process_batch", dies_once)
+    monkeypatch.setattr(executors, "run_batch", dies_once)
     first = scan([str(EVIDENCE)], tmp_path / "o", ScanSettings(workers=1), progress=False)
     assert first.run["incomplete_batches"] == 1
     assert "MemoryError: worker ran out of memory" in first.run["incomplete_reasons"]
@@ -67,10 +67,10 @@ def test_a_failed_batch_is_reported_and_retried_by_the_next_run(tmp_path, monkey
 def test_cli_exits_1_when_batches_failed(tmp_path, monkeypatch, capsys):
     from fellwatch.cli import main
 
-    def always_dies(batch):
+    def always_dies(batch, parallel_digests=None):
         raise OSError("worker lost")
 
-    monkeypatch.setattr(executors, "process_batch", always_dies)
+    monkeypatch.setattr(executors, "run_batch", always_dies)
     code = main(["scan", str(EVIDENCE), "--out", str(tmp_path / "o"), "--quiet", "--workers", "1"])
     assert code == 1
     err = capsys.readouterr().err

@@ -35,9 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, get_args
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, get_args
 
 from fellwatch import settings
 from fellwatch.hashsets import categories, registry
@@ -53,6 +51,9 @@ from fellwatch.hashsets.base import (
 )
 from fellwatch.hashsets.digests import KIND_CODES, KIND_NAMES
 from fellwatch.store.private import private_dir
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Progress = Callable[[int], object]
 
@@ -375,6 +376,8 @@ class HashSetStore:
             )
             .fetchall()
         )
+        import numpy as np  # only a scan with PDQ sets needs it
+
         data = np.frombuffer(b"".join(row[0] for row in rows), dtype=np.uint8)
         return data.reshape(len(rows), 32).copy(), [row[1] for row in rows]
 

@@ -19,14 +19,14 @@ from fellwatch.errors import reason as error_reason
 from fellwatch.faults import KILL_AFTER_BATCHES, fault_value
 from fellwatch.matching.base import Matcher
 from fellwatch.record import ItemRecord
-from fellwatch.scan.executors import Executor, LocalExecutor
-from fellwatch.scan.progress import Progress
-from fellwatch.scan.worker import (
+from fellwatch.scan.batch import (
     Batch,
     BatchResult,
     base_record,
     range_error_record,
 )
+from fellwatch.scan.executors import Executor, LocalExecutor
+from fellwatch.scan.progress import Progress
 from fellwatch.store.scanstore import ScanStore
 
 Classify = Callable[[list[ItemRecord], Sequence[Matcher]], None]

@@ -6,12 +6,12 @@ number in flight so memory stays flat however large the evidence.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import Any, Protocol
 
-from fellwatch.scan.worker import Batch, BatchResult, process_batch
+from fellwatch.scan import forkserver
+from fellwatch.scan.batch import Batch, BatchResult
 
 
 class Executor(Protocol):
@@ -30,7 +30,7 @@ class InlineExecutor:
     def submit(self, batch: Batch) -> Future[BatchResult]:
         future: Future[BatchResult] = Future()
         try:
-            future.set_result(process_batch(batch))
+            future.set_result(run_batch(batch))
         except BaseException as exc:
             future.set_exception(exc)
         return future
@@ -43,13 +43,13 @@ class LocalExecutor:
     """A pool of worker processes on this machine."""
 
     def __init__(self, workers: int) -> None:
-        # forkserver: workers start clean (no inherited threads or open evidence handles).
-        context = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        # forkserver: workers start clean (no inherited threads or open evidence handles),
+        # forked with the worker's modules already imported.
+        self._pool = forkserver.new_pool(workers)
         self.slots = workers * 2
 
     def submit(self, batch: Batch) -> Future[BatchResult]:
-        return self._pool.submit(process_batch, batch)
+        return self._pool.submit(run_batch, batch)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -103,13 +103,21 @@ class DaskExecutor:
 _ONE_AT_A_TIME = threading.Lock()
 
 
+def run_batch(batch: Batch, parallel_digests: bool | None = None) -> BatchResult:
+    """scan.worker.process_batch, imported where the batch runs: a pool's workers have it
+    already (scan.forkserver), the main process never needs it unless it runs batches inline."""
+    from fellwatch.scan.worker import process_batch
+
+    return process_batch(batch, parallel_digests)
+
+
 def process_batch_serialised(batch: Batch) -> BatchResult:
     """process_batch for a Dask worker, one batch at a time per process: the evidence handles
     a worker keeps (The Sleuth Kit, libyal) are not safe to share between threads, and a
     worker started with `--nthreads 4` would otherwise run four batches on them at once."""
     with _ONE_AT_A_TIME:
         # One thread per digest would contend with the other workers of the machine.
-        return process_batch(batch, parallel_digests=False)
+        return run_batch(batch, parallel_digests=False)
 
 
 def make_executor(cluster: str | None, workers: int) -> Executor:

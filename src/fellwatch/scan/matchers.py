@@ -11,8 +11,6 @@ from fellwatch.hashsets.categories import label
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.matching.base import Matcher
 from fellwatch.matching.exact import ExactMatcher
-from fellwatch.matching.perceptual import PerceptualMatcher
-from fellwatch.matching.video import VideoMatcher, known_videos
 from fellwatch.settings import ScanSettings
 
 
@@ -50,6 +48,11 @@ def build_matchers(
 ) -> list[Matcher]:
     if not infos:
         return []
+    # Imported only for sets that hold such hashes: faiss and numpy cost a scan without them
+    # ~0.1 s before its first item.
+    from fellwatch.matching.perceptual import PerceptualMatcher
+    from fellwatch.matching.video import VideoMatcher, known_videos
+
     matchers: list[Matcher] = [ExactMatcher(store, infos)]
     videos = []
     for info in infos:

@@ -22,6 +22,7 @@ from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.evidence.base import refuse_output_inside_evidence
 from fellwatch.matching.base import Matcher
 from fellwatch.record import Candidate, ItemRecord, Match
+from fellwatch.scan.batch import Batch, range_key
 from fellwatch.scan.dispatch import Dispatcher
 from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
@@ -32,7 +33,6 @@ from fellwatch.scan.verify import (
     evidence_sha256,
     identity,
 )
-from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
 from fellwatch.store.private import private_dir

@@ -11,12 +11,11 @@ import io
 import os
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
 from typing import Any, BinaryIO, cast
 
 from fellwatch.carving import carve
 from fellwatch.errors import reason
-from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
+from fellwatch.evidence import Evidence, Item, open_evidence
 from fellwatch.evidence.archives import (
     ZIP_TAIL_BYTES,
     ArchiveLimits,
@@ -25,6 +24,7 @@ from fellwatch.evidence.archives import (
 )
 from fellwatch.faults import CRASH_ON_PATH, fault_value
 from fellwatch.record import ItemRecord
+from fellwatch.scan.batch import Batch, BatchResult, base_record, range_error_record
 from fellwatch.settings import ScanSettings
 from fellwatch.signals import filetype
 from fellwatch.signals.base import HEAD_BYTES
@@ -37,69 +37,12 @@ from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
 HEAD = 4096
 
 
-@dataclass
-class Batch:
-    """Work for one worker: items to read, or byte ranges to carve (each range is one unit)."""
-
-    evidence_index: int
-    evidence_path: str
-    items: list[Item]
-    settings: ScanSettings
-    ranges: list[ByteRange] = field(default_factory=list)
-
-    def unit_keys(self) -> list[str]:
-        return [item.key for item in self.items] + [range_key(r) for r in self.ranges]
-
-    # Items travel as tuples of their field values, like records (see BatchResult).
-    def __getstate__(self) -> tuple[object, ...]:
-        items = [tuple([getattr(i, name) for name in _ITEM_FIELDS]) for i in self.items]
-        return (self.evidence_index, self.evidence_path, items, self.settings, self.ranges)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.evidence_index, self.evidence_path, items, self.settings, self.ranges = state
-        self.items = [Item(*values) for values in items]
-
-
-_ITEM_FIELDS = tuple(f.name for f in fields(Item))
-
-
-def range_key(byte_range: ByteRange) -> str:
-    return f"range/{byte_range.offset:016x}"
-
-
-@dataclass
-class BatchResult:
-    evidence_index: int
-    unit_keys: list[str]
-    records: list[ItemRecord] = field(default_factory=list)
-    bytes_read: int = 0
-    # Beside the records, not in them: findings.json must not change with thumbnails.
-    thumbnails: list[KeyedThumbnail] = field(default_factory=list)
-    # Each record's stored form, encoded here in the worker (in parallel) before matching; the
-    # main process encodes again only the records matching changed (see scan.dispatch).
-    encoded: list[str] = field(default_factory=list)
-
-    # On the wire between processes a record travels as the tuple of its field values: half
-    # the pickling cost of a slots dataclass (measured in docs/performance.md).
-    def __getstate__(self) -> tuple[object, ...]:
-        records = [tuple([getattr(r, name) for name in _RECORD_FIELDS]) for r in self.records]
-        return (self.evidence_index, self.unit_keys, records, self.bytes_read, self.encoded,
-                self.thumbnails)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        (self.evidence_index, self.unit_keys, records, self.bytes_read, self.encoded,
-         self.thumbnails) = state
-        self.records = [ItemRecord(*values) for values in records]
-
-
-_RECORD_FIELDS = tuple(f.name for f in fields(ItemRecord))
-
-
 _EVIDENCE: dict[str, Evidence] = {}
 _CRASH_ON = fault_value(CRASH_ON_PATH)
 
 
-def _evidence(path: str) -> Evidence:
+def open_cached(path: str) -> Evidence:
+    """The evidence at `path`, opened once per process and kept for every batch."""
     ev = _EVIDENCE.get(path)
     if ev is None:
         ev = _EVIDENCE[path] = open_evidence(path)
@@ -112,7 +55,7 @@ def process_batch(batch: Batch, parallel_digests: bool | None = None) -> BatchRe
     `parallel_digests`: hash MD5/SHA1/SHA256 on three threads; by default only when the scan
     has one worker (a Dask worker is one process per core and says False).
     """
-    ev = _evidence(batch.evidence_path)
+    ev = open_cached(batch.evidence_path)
     result = BatchResult(batch.evidence_index, batch.unit_keys())
     processor = ItemProcessor(ev, batch.settings, parallel_digests)
     for item in batch.items:
@@ -137,39 +80,6 @@ def process_batch(batch: Batch, parallel_digests: bool | None = None) -> BatchRe
     result.thumbnails = processor.thumbnails
     result.encoded = [encode_record(r) for r in result.records]
     return result
-
-
-def range_error_record(evidence: str, byte_range: ByteRange, exc: BaseException) -> ItemRecord:
-    """The recorded outcome of a byte range whose carving stopped part-way."""
-    item = Item(
-        evidence=evidence,
-        path=f"carving/{byte_range.offset:012x}-{byte_range.offset + byte_range.length:012x}",
-        key=range_key(byte_range),
-        size=byte_range.length,
-        origin="carved",
-        allocated=False,
-        partition=byte_range.partition,
-        offset=byte_range.offset,
-        error=f"carving of this {byte_range.kind} range stopped: {reason(exc)}",
-    )
-    return base_record(item)
-
-
-def base_record(item: Item) -> ItemRecord:
-    return ItemRecord(
-        evidence=item.evidence,
-        key=item.key,
-        path=item.path,
-        size=item.size,
-        origin=item.origin,
-        allocated=item.allocated,
-        path_spec=item.path_spec,
-        partition=item.partition,
-        inode=item.inode,
-        offset=item.offset,
-        times=dict(sorted(item.times.items())),
-        error=item.error,
-    )
 
 
 class ItemProcessor:
