@@ -4,75 +4,23 @@ findings to the local pool, on evidence with hash-set matches and carving."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.scan.loopback import loopback_cluster
 
 from fellwatch.demo import DEMO_DIR, EVIDENCE
 from fellwatch.hashsets.store import HashSetStore
 from fellwatch.scan.job import scan
 from fellwatch.settings import ScanSettings
 
-ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = 120
-
-
-def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    with log.open("wb") as fh:
-        # A session of its own, so teardown ends the process and whatever it started.
-        return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)  # fmt: skip
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
-
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[str]:
     """`tcp://127.0.0.1:PORT` of a scheduler with two one-thread workers, torn down after."""
-    info = tmp_path / "scheduler.json"
-    python = sys.executable
-    processes = [
-        _start([python, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],
-               tmp_path / "scheduler.log"),
-    ]  # fmt: skip
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while not info.exists() and time.monotonic() < deadline:
-            assert processes[0].poll() is None, (tmp_path / "scheduler.log").read_text()
-            time.sleep(0.2)
-        address = json.loads(info.read_text())["address"]
-        assert address.startswith("tcp://127.0.0.1:")
-        for n in range(2):
-            processes.append(
-                _start([python, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
-                        "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1",
-                        "--name", f"w{n}"], tmp_path / f"worker{n}.log")
-            )  # fmt: skip
-        from distributed import Client
-
-        with Client(address, timeout=START_SECONDS) as client:
-            client.wait_for_workers(2, timeout=START_SECONDS)
+    with loopback_cluster(2, tmp_path / "cluster") as address:
         yield address
-    finally:
-        for process in reversed(processes):
-            _stop(process)
 
 
 def test_separate_process_cluster_gives_the_local_pools_findings(

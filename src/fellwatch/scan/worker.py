@@ -11,6 +11,7 @@ import io
 import os
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from fellwatch.carving import carve
@@ -25,6 +26,7 @@ from fellwatch.evidence.archives import (
 from fellwatch.faults import CRASH_ON_PATH, fault_value
 from fellwatch.record import ItemRecord
 from fellwatch.scan.batch import Batch, BatchResult, base_record, range_error_record
+from fellwatch.scan.verify import identity
 from fellwatch.settings import ScanSettings
 from fellwatch.signals import filetype
 from fellwatch.signals.base import HEAD_BYTES
@@ -37,15 +39,25 @@ from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
 HEAD = 4096
 
 
-_EVIDENCE: dict[str, Evidence] = {}
+_EVIDENCE: dict[str, tuple[list[list[Any]], Evidence]] = {}
 _CRASH_ON = fault_value(CRASH_ON_PATH)
 
 
 def open_cached(path: str) -> Evidence:
-    """The evidence at `path`, opened once per process and kept for every batch."""
-    ev = _EVIDENCE.get(path)
-    if ev is None:
-        ev = _EVIDENCE[path] = open_evidence(path)
+    """The evidence at `path`, opened once per process and kept for every batch.
+
+    A Dask worker lives on across scans: a handle is kept only while the files at `path`
+    keep their identity (device, inode, size, mtime, ctime), so another image put at the
+    same path is opened anew, never read through the old one's handle.
+    """
+    now = identity(Path(path))
+    kept = _EVIDENCE.get(path)
+    if kept is not None and kept[0] == now:
+        return kept[1]
+    if kept is not None:
+        kept[1].close()
+    ev = open_evidence(path)
+    _EVIDENCE[path] = (now, ev)
     return ev
 
 
