@@ -105,9 +105,9 @@ def main() -> None:
         for name in chosen:
             print(f"{name:22} item pass {item[name]:6.2f} s ({mb / item[name]:6.1f} MiB/s), "
                   f"whole command {whole[name]:6.2f} s")
-        one, two, pool, pool_one = (item[n] for n in chosen)
-        print(f"dask 2 workers / 1 worker (item pass): {one / two:.2f} x (target >= 1.6)")
-        print(f"dask 2 workers / local pool (item pass): {pool / two:.2f} x")
+        d1, d2, pool, pool_one = (item[n] for n in chosen)
+        print(f"dask 2 workers / 1 worker (item pass): {d1 / d2:.2f} x (target >= 1.6)")
+        print(f"dask 2 workers / local pool (item pass): {pool / d2:.2f} x")
         print(f"local pool 2 workers / 1 worker (the machine's scaling): {pool_one / pool:.2f} x")
         w1, w2, wp, _ = (whole[n] for n in chosen)
         print(f"whole command: dask 2/1 {w1 / w2:.2f} x, dask 2 / local pool {wp / w2:.2f} x")

@@ -101,7 +101,7 @@ def breakdown(image: Path, work: Path, count: int) -> list[tuple[str, float]]:
     from fellwatch.scan.worker import Batch, ItemProcessor, process_batch
     from fellwatch.settings import ScanSettings
     from fellwatch.signals import filetype
-    from fellwatch.store.scanstore import ScanStore, encode_record
+    from fellwatch.store.scanstore import ScanStore, stored_forms
 
     settings = ScanSettings(workers=2, carve=False)
     ev = open_evidence(image)
@@ -171,7 +171,7 @@ def breakdown(image: Path, work: Path, count: int) -> list[tuple[str, float]]:
     t = time.perf_counter()
     for r in results:
         for rec in r.records:
-            encode_record(rec)
+            stored_forms(rec)
     stage("  (encoding in the main process instead)", time.perf_counter() - t)
     t = time.perf_counter()
     write_outputs(store, out)

@@ -4,7 +4,6 @@ as itself, never through the old image's handle."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -29,7 +28,7 @@ def test_another_image_at_the_same_path_is_opened_anew(
     # A different file system put where the first was (a new inode: the identity changes).
     replacement = tmp_path / "other.raw"
     shutil.copyfile(shared_testdata / "apfs.raw", replacement)
-    os.replace(replacement, image)
+    replacement.replace(image)
     second = worker.open_cached(str(image))
     assert second is not first
     assert sorted(i.path for i in second.items()) != first_paths

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch.chats.store import ChatStore
-from fellwatch.reports.findings import _cell
+from fellwatch.store.inventory import formula_safe
 
 MESSAGE_COLUMNS = (
     "time", "app", "account", "conversation", "message_id", "direction", "sender",
@@ -37,7 +37,7 @@ def write_chat_outputs(store_path: Path, out_dir: Path,
             writer.writerow(MESSAGE_COLUMNS)
             for r in store.messages_by_time():
                 attachments = json.loads(r["attachments"])
-                writer.writerow(_cell(v) for v in (
+                writer.writerow(formula_safe(v) for v in (
                     r["time"] or "", r["app"], r["account"], r["conversation"],
                     r["message_id"], r["direction"], r["sender"],
                     ";".join(json.loads(r["recipients"])), r["text"],

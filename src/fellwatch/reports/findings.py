@@ -10,49 +10,21 @@ streamed over the store, so memory does not grow with the number of items.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
 from fellwatch.chats.store import chat_counts
 from fellwatch.record import ItemRecord
+from fellwatch.store.inventory import HEADER, is_lead
 from fellwatch.store.private import touch_private, write_private_text
 from fellwatch.store.scanstore import ScanStore
 
 SCHEMA_VERSION = 1
-
-INVENTORY_COLUMNS = (
-    "evidence", "path", "size", "allocated", "origin", "partition", "inode", "offset",
-    "md5", "sha1", "sha256", "content_type", "extension_mismatch", "categories", "known_good",
-    "review", "candidates", "carved_duplicate_of", "error", "mtime", "camera", "camera_serial",
-    "taken", "gps", "path_spec",
-)  # fmt: skip
-
-
-def exif_lead(record: ItemRecord) -> dict[str, str]:
-    """Camera, serial, date taken and GPS of a picture, as text (empty when absent)."""
-    exif = record.signals.get("exif") or {}
-    gps = exif.get("gps") or {}
-    camera = " ".join(str(exif[k]) for k in ("make", "model") if exif.get(k))
-    serial = exif.get("serial") or ""
-    return {
-        "camera": camera,
-        "camera_serial": str(serial),
-        "taken": str(exif.get("datetime_original") or ""),
-        "gps": f"{gps['lat']:.6f},{gps['lon']:.6f}" if "lat" in gps and "lon" in gps else "",
-    }
-
-
-def is_lead(record: ItemRecord) -> bool:
-    """A picture whose EXIF can tie it to a place or a device: victim-identification lead."""
-    lead = exif_lead(record)
-    return bool(lead["gps"] or lead["camera_serial"])
-
 
 @dataclass
 class Summary:
@@ -82,6 +54,13 @@ class Summary:
         self.errors += r.error is not None
         self.review += r.review
         self.candidates += bool(r.candidates) and not r.known_bad
+
+    def add_plain(self, items: int, hashed_bytes: int, carved_duplicates: int) -> None:
+        """Records findings.json does not list (`ScanStore.plain_tally`): `add` of each of
+        them counts only these three."""
+        self.items += items
+        self.bytes += hashed_bytes
+        self.carved_duplicates += carved_duplicates
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,61 +124,13 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.split("\n"))
 
 
-def _cell(value: object) -> object:
-    # A name that starts like a formula must not run as one when the CSV is opened in a
-    # spreadsheet; the leading apostrophe is the spreadsheet convention for "text".
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-class InventoryWriter:
-    """inventory.csv: every item scanned, one row each (the hashdeep-style full listing)."""
-
-    def __init__(self, fh: TextIO) -> None:
-        self._writer = csv.writer(fh)
-        self._writer.writerow(INVENTORY_COLUMNS)
-
-    def write(self, r: ItemRecord) -> None:
-        lead = exif_lead(r)
-        self._writer.writerow(
-            _cell(v)
-            for v in [
-                r.evidence,
-                r.path,
-                r.size,
-                r.allocated,
-                r.origin,
-                r.partition or "",
-                "" if r.inode is None else r.inode,
-                "" if r.offset is None else r.offset,
-                r.md5 or "",
-                r.sha1 or "",
-                r.sha256 or "",
-                r.content_type or "",
-                r.extension_mismatch,
-                ";".join(r.categories()),
-                r.known_good,
-                r.review,
-                len(r.candidates),
-                r.carved_duplicate_of or "",
-                r.error or "",
-                r.times.get("mtime", ""),
-                lead["camera"],
-                lead["camera_serial"],
-                lead["taken"],
-                lead["gps"],
-                r.path_spec or "",
-            ]
-        )
-
-
 def write_inventory(store: ScanStore, path: Path) -> None:
+    """inventory.csv: every item scanned, one row each (the hashdeep-style full listing),
+    streamed from the rows the store keeps beside each record."""
     touch_private(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = InventoryWriter(fh)
-        for r in store.records():
-            writer.write(r)
+        fh.write(HEADER)
+        fh.writelines(store.inventory_lines())
 
 
 @dataclass
@@ -214,31 +145,27 @@ class ScanOutputs:
 
 
 def write_outputs(store: ScanStore, out_dir: Path) -> ScanOutputs:
-    """inventory.csv and findings.json from the store, in two streamed passes (every record,
-    then the listed ones). Returns what report.html and the CLI summary show."""
+    """inventory.csv and findings.json from the store, streamed: the inventory from the rows
+    the store keeps, the summary from the records findings.json lists plus one count of the
+    others, then findings.json. Returns what report.html and the CLI summary show."""
+    write_inventory(store, out_dir / "inventory.csv")
     summary = Summary()
+    summary.add_plain(*store.plain_tally())
     matched: list[ItemRecord] = []
     errors: list[ItemRecord] = []
     leads: list[ItemRecord] = []
-    touch_private(out_dir / "inventory.csv")
-    with (out_dir / "inventory.csv").open("w", newline="", encoding="utf-8") as fh:
-        inventory = InventoryWriter(fh)
-        for r in store.records():
-            inventory.write(r)
+    for r in store.records(listed_only=True, leads=True):
+        if r.listed():  # the others (EXIF leads only) are in the plain tally already
             summary.add(r)
             if r.categories():
                 matched.append(r)
             if r.error:
                 errors.append(r)
-            if is_lead(r):
-                leads.append(r)
+        if is_lead(r):
+            leads.append(r)
     head = findings_head(store, summary.to_json())
-    write_findings(head, _listed(store), out_dir / "findings.json")
+    write_findings(head, store.records(listed_only=True), out_dir / "findings.json")
     return ScanOutputs(head["summary"], head, matched, errors, leads)
-
-
-def _listed(store: ScanStore) -> Iterator[ItemRecord]:
-    return store.records(listed_only=True)
 
 
 def write_run_record(path: Path, run: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fellwatch.record import ItemRecord
-from fellwatch.reports.findings import ScanOutputs, exif_lead
+from fellwatch.reports.findings import ScanOutputs
+from fellwatch.store.inventory import exif_lead
 from fellwatch.store.private import write_private_text
 
 

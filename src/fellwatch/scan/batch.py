@@ -14,6 +14,7 @@ from fellwatch.errors import reason
 from fellwatch.evidence import ByteRange, Item
 from fellwatch.record import ItemRecord
 from fellwatch.settings import ScanSettings
+from fellwatch.store.scanstore import Stored
 from fellwatch.store.thumbnails import KeyedThumbnail
 
 
@@ -55,9 +56,10 @@ class BatchResult:
     bytes_read: int = 0
     # Beside the records, not in them: findings.json must not change with thumbnails.
     thumbnails: list[KeyedThumbnail] = field(default_factory=list)
-    # Each record's stored form, encoded here in the worker (in parallel) before matching; the
-    # main process encodes again only the records matching changed (see scan.dispatch).
-    encoded: list[str] = field(default_factory=list)
+    # Each record's stored forms (its JSON, its inventory.csv row), made here in the worker (in
+    # parallel) before matching; the main process makes them again only for the records
+    # matching changed (see scan.dispatch).
+    encoded: list[Stored] = field(default_factory=list)
 
     # On the wire between processes a record travels as the tuple of its field values: half
     # the pickling cost of a slots dataclass (measured in docs/performance.md).

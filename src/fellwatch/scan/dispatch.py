@@ -147,8 +147,8 @@ class Dispatcher:
         # (most of them); only the others are encoded again here, in the one main process.
         encoded = (
             [
-                text if _as_made(record) else None
-                for record, text in zip(result.records, result.encoded, strict=True)
+                forms if _as_made(record) else None
+                for record, forms in zip(result.records, result.encoded, strict=True)
             ]
             if result.encoded
             else []

@@ -33,7 +33,7 @@ from fellwatch.signals.base import HEAD_BYTES
 from fellwatch.signals.catalogue import load_signals
 from fellwatch.signals.digests import CHUNK, DigestHasher
 from fellwatch.signals.thumbnail import FrameSampler, picture_thumbnail
-from fellwatch.store.scanstore import encode_record
+from fellwatch.store.scanstore import stored_forms
 from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
 
 HEAD = 4096
@@ -90,7 +90,7 @@ def process_batch(batch: Batch, parallel_digests: bool | None = None) -> BatchRe
         result.records.extend(carved_so_far)
         result.bytes_read += byte_range.length
     result.thumbnails = processor.thumbnails
-    result.encoded = [encode_record(r) for r in result.records]
+    result.encoded = [stored_forms(r) for r in result.records]
     return result
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from fellwatch.errors import FellwatchError, OutputError
 from fellwatch.record import ItemRecord
 from fellwatch.store import thumbnails as thumbs
+from fellwatch.store.inventory import inventory_line, is_lead
 from fellwatch.store.private import private_dir, touch_private
 
 SCHEMA = """
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS records (
     sha256 TEXT,
     record TEXT NOT NULL,
     listed INTEGER NOT NULL DEFAULT 1,
+    line TEXT,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    counted INTEGER NOT NULL DEFAULT 1,
+    lead INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (evidence, key)
 );
 CREATE INDEX IF NOT EXISTS records_sha256 ON records (evidence, sha256);
@@ -49,6 +54,25 @@ def encode_record(record: ItemRecord) -> str:
     return _encode(record.to_json())
 
 
+Stored = tuple[str, str]  # a record's stored JSON and its inventory.csv row
+
+
+def stored_forms(record: ItemRecord) -> Stored:
+    """What the store keeps of a record, made once (by the worker that made the record)."""
+    return encode_record(record), inventory_line(record)
+
+
+def _columns(record: ItemRecord, made: Stored | None = None) -> tuple[Any, ...]:
+    """(record, listed, line, bytes, counted, lead): the stored JSON, its inventory row, and
+    what the summary counts of a record findings.json does not list (see `plain_tally`)."""
+    text, line = made or stored_forms(record)
+    return (text, record.listed(), line, record.size if record.md5 else 0, record.counted(),
+            is_lead(record))  # fmt: skip
+
+
+_SET_COLUMNS = "record = ?, listed = ?, line = ?, bytes = ?, counted = ?, lead = ?"
+
+
 def set_item_error(db: sqlite3.Connection, evidence: int, key: str, error: str) -> bool:
     """Put `error` on the stored record of (evidence, key) unless it has one, in the caller's
     transaction on `db` (a later stage, such as chats, failing on an item the item pass read).
@@ -63,8 +87,8 @@ def set_item_error(db: sqlite3.Connection, evidence: int, key: str, error: str) 
     if record.error is None:
         record.error = error
         db.execute(
-            "UPDATE records SET record = ?, listed = ? WHERE evidence = ? AND key = ?",
-            (encode_record(record), record.listed(), evidence, key),
+            f"UPDATE records SET {_SET_COLUMNS} WHERE evidence = ? AND key = ?",
+            (*_columns(record), evidence, key),
         )
     return True
 
@@ -93,15 +117,30 @@ class ScanStore:
             # 64 KiB), not after every batch: a batch of 2 048 small files writes ~2 MiB.
             self._db.execute("PRAGMA wal_autocheckpoint=1024")
             self._db.executescript(SCHEMA + thumbs.SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
-            if "listed" not in columns:  # a store written before the column: all "maybe"
-                self._db.execute("ALTER TABLE records ADD COLUMN listed INTEGER NOT NULL DEFAULT 1")
+            self._add_columns()
         except (sqlite3.DatabaseError, OSError) as exc:
             # 64 KiB pages: a nearly full disk can be full already at the schema.
             full = self._output_error(exc)
             if full is not None:
                 raise full from exc
             raise ScanStoreError(f"cannot use scan store {path}: {exc}") from exc
+
+    def _add_columns(self) -> None:
+        """A store written before the derived columns gets them, filled from its records."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(records)")}
+        missing = [c for c in ("listed", "line", "bytes", "counted", "lead") if c not in columns]
+        if not missing:
+            return
+        with self._transaction():
+            for column in missing:
+                kind = "TEXT" if column == "line" else "INTEGER NOT NULL DEFAULT 0"
+                self._db.execute(f"ALTER TABLE records ADD COLUMN {column} {kind}")
+            rows = self._db.execute("SELECT evidence, key, record FROM records").fetchall()
+            self._db.executemany(
+                f"UPDATE records SET {_SET_COLUMNS} WHERE evidence = ? AND key = ?",
+                [(*_columns(ItemRecord.from_json(json.loads(text))), evidence, key)
+                 for evidence, key, text in rows],
+            )  # fmt: skip
 
     def begin(self, fingerprint: dict[str, Any]) -> bool:
         """Bind the store to one scan. True when resuming the same scan, False when new.
@@ -152,20 +191,22 @@ class ScanStore:
         unit_keys: Iterable[str],
         records: Iterable[ItemRecord],
         thumbnails: Iterable[thumbs.KeyedThumbnail] = (),
-        encoded: Sequence[str | None] = (),
+        encoded: Sequence[Stored | None] = (),
     ) -> None:
         """Records, their thumbnails and the units done, in one transaction: a resumed scan
         never has a record without its thumbnail, nor a thumbnail of an uncommitted unit.
-        `encoded[i]`, where given, is `encode_record(records[i])` made already (by the worker
+        `encoded[i]`, where given, is `stored_forms(records[i])` made already (by the worker
         that made the record)."""
         records = list(records)
-        texts = list(encoded) or [None] * len(records)
+        made = list(encoded) or [None] * len(records)
         rows = [
-            (evidence, r.key, r.origin, r.sha256, text or encode_record(r), r.listed())
-            for r, text in zip(records, texts, strict=True)
+            (evidence, r.key, r.origin, r.sha256, *_columns(r, forms))
+            for r, forms in zip(records, made, strict=True)
         ]
         with self._transaction():
-            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
             thumbs.insert_rows(self._db, evidence, thumbnails)
             self._db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?)", [(evidence, k) for k in unit_keys]
@@ -180,18 +221,34 @@ class ScanStore:
         row = self._db.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def records(self, listed_only: bool = False) -> Iterator[ItemRecord]:
+    def records(self, listed_only: bool = False, leads: bool = False) -> Iterator[ItemRecord]:
         """Every record, ordered by evidence then key: the order of findings.json (streamed).
 
         `listed_only`: only the records findings.json lists (`ItemRecord.listed()`, kept in a
-        column at commit), so that pass does not decode every record a second time.
+        column at commit), so that pass does not decode every record a second time; with
+        `leads`, the EXIF leads among the others too.
         """
-        where = "WHERE listed = 1 " if listed_only else ""
+        where = ""
+        if listed_only:
+            where = "WHERE listed = 1 OR lead = 1 " if leads else "WHERE listed = 1 "
         rows = self._db.execute(f"SELECT record FROM records {where}ORDER BY evidence, key")
         for (text,) in rows:
-            record = ItemRecord.from_json(json.loads(text))
-            if not listed_only or record.listed():
-                yield record
+            yield ItemRecord.from_json(json.loads(text))
+
+    def inventory_lines(self) -> Iterator[str]:
+        """Every record's inventory.csv row, in the order of `records`."""
+        for (line,) in self._db.execute("SELECT line FROM records ORDER BY evidence, key"):
+            yield line
+
+    def plain_tally(self) -> tuple[int, int, int]:
+        """(records, bytes hashed, carved duplicates) of the records findings.json does not
+        list: no match, candidate, error or review and not known-good, so all the summary
+        counts of them (`reports.findings.Summary`)."""
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(SUM(1 - counted), 0) "
+            "FROM records WHERE listed = 0"
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def mark_carved_duplicates(self) -> int:
         """Mark each carved object whose bytes equal a file the file system still names.
@@ -215,11 +272,11 @@ class ScanStore:
             record = self.record(evidence, key)
             record.carved_duplicate_of = json.loads(named)["path"]
             record.review = False
-            updates.append((encode_record(record), record.listed(), evidence, key))
+            updates.append((*_columns(record), evidence, key))
         if updates:
             with self._transaction():
                 self._db.executemany(
-                    "UPDATE records SET record = ?, listed = ? WHERE evidence = ? AND key = ?",
+                    f"UPDATE records SET {_SET_COLUMNS} WHERE evidence = ? AND key = ?",
                     updates,
                 )
         return len(updates)
