@@ -909,7 +909,8 @@ def direct_db(path: Path) -> None:
                "last_activity_time) VALUES (?, ?, ?, ?, ?)",
                (IG_OWNER, IG_THREAD, IG_CONTACT, json.dumps(info, sort_keys=True),
                 KNOWN_UNIX_MS * 1000))
-    rows = [(line.sent, line.seconds, "text", line.text) for line in RISK]
+    rows: list[tuple[bool, int, str, str | None]] = [
+        (line.sent, line.seconds, "text", line.text) for line in RISK]
     rows.append((True, 600, "video_call_event", None))
     for i, (sent, seconds, kind, text) in enumerate(rows, start=1):
         us = KNOWN_UNIX_MS * 1000 + seconds * 1_000_000

@@ -137,6 +137,30 @@ def test_whatsapp_names_from_wa_db(tmp_path: Path) -> None:
         {"wa.db": (tmp_path / "other.db").read_bytes()}) == {}
 
 
+def test_wa_db_names_only_in_its_wal_are_read(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    work = tmp_path / "work"
+    work.mkdir()
+    db = sqlite3.connect(work / "wa.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.executescript(fx.WA_CONTACTS_SQL)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.execute("INSERT INTO wa_contacts (jid, is_whatsapp_user, display_name) VALUES (?, 1, ?)",
+               (fx.CONTACT_A, "Only In The WAL"))
+    # Copied while open: closing would checkpoint the WAL into the file.
+    shutil.copyfile(work / "wa.db", tmp_path / "wa.db")
+    shutil.copyfile(work / "wa.db-wal", tmp_path / "wa.db-wal")
+    db.close()
+    source = SOURCES.get("whatsapp-android")
+    main = (tmp_path / "wa.db").read_bytes()
+    assert source.contact_names({"wa.db": main}) == {}
+    assert source.contact_names({"wa.db": main, "wa.db-wal": (tmp_path / "wa.db-wal").read_bytes()}
+                                ) == {fx.CONTACT_A: "Only In The WAL"}
+
+
 @pytest.mark.parametrize(("name", "where"), [
     ("snapchat-android", "data/com.snapchat.android/databases/arroyo.db"),
     ("instagram-android", "data/com.instagram.android/databases/direct.db"),

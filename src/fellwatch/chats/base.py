@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from fellwatch.chats.sqlite_image import DatabaseError, open_in_memory, recover
+
 # Who "me" is when an app keeps the device owner's own id outside the database (WhatsApp's
 # own JID is in shared_prefs, SMS has no own number): the account holder of the device.
 OWNER = "(device owner)"
@@ -150,8 +152,6 @@ def open_companion(companions: Companions, name: str) -> sqlite3.Connection | No
     """A companion SQLite file opened like the database (in memory, its WAL or journal
     applied), or None when the evidence has none or it cannot be read: a companion only adds
     names, so its failure never stops the messages."""
-    from fellwatch.chats.sqlite_image import DatabaseError, open_in_memory, recover
-
     main = companions.get(name)
     if main is None:
         return None

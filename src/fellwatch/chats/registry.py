@@ -19,10 +19,11 @@ from fellwatch.registry import Registry
 
 SOURCES: Registry[ChatSource] = Registry("chat source")
 
-for _source in (WhatsAppAndroid(), AndroidSms(), SignalAndroid(), TelegramAndroid(),
-                KikAndroid(), IosSms(), WhatsAppIos(), KikIos()):
-    SOURCES.register(_source)
-for _source in (SnapchatAndroid(), InstagramAndroid(), MessengerAndroid(), MessengerMsys()):
+_ALL: tuple[ChatSource, ...] = (
+    WhatsAppAndroid(), AndroidSms(), SignalAndroid(), TelegramAndroid(), KikAndroid(), IosSms(),
+    WhatsAppIos(), KikIos(), SnapchatAndroid(), InstagramAndroid(), MessengerAndroid(),
+    MessengerMsys())
+for _source in _ALL:
     SOURCES.register(_source)
 
 

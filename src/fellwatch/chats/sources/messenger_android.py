@@ -58,8 +58,9 @@ class MessengerAndroid(ChatSource):
             "threads": cols("thread_key"),
         },
     }
-    covered = ("threads_db2 of Facebook Messenger for Android (messages, threads, "
-               "thread_users), with the account id from threads_db2-uid beside it")
+    covered = ("threads_db2 of Facebook Messenger for Android before its MSYS store (messages, "
+               "threads, thread_users, as ALEAPP reads them), with the account id from "
+               "threads_db2-uid beside it")
     companions = (UID_FILE,)
 
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:

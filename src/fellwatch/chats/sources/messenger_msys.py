@@ -35,8 +35,9 @@ class MessengerMsys(ChatSource):
             "threads": cols("thread_key"),
         },
     }
-    covered = ("msys_database_<id> of Facebook Messenger and the Facebook app for Android "
-               "(messages, contacts, threads, attachments); the account id from the file name")
+    covered = ("msys_database_<id> of Facebook Messenger for Android (the schema ALEAPP reads "
+               "on Messenger vc 323609457 to 343213368) and of the Facebook app (messages, "
+               "contacts, threads, attachments); the account id from the file name")
 
     def matches_path(self, path: str, deleted: bool = False) -> bool:
         # The pattern's trailing * would also take SQLite's shared-memory file.

@@ -69,9 +69,10 @@ class SnapchatAndroid(ChatSource):
                                          "message_content"),
         },
     }
-    covered = ("arroyo.db of Snapchat for Android (2021 on: conversation_message, conversation);"
-               " text of text messages (content_type 1) read from the message_content protobuf;"
-               " snaps and media as messages without text")
+    covered = ("arroyo.db of Snapchat for Android (conversation_message, conversation; the "
+               "schema ALEAPP reads on builds vc 101539 to 302522); text of text messages "
+               "(content_type 1) read from the message_content protobuf; snaps and media as "
+               "messages without text")
 
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         flag = self._on_device_flag(db)

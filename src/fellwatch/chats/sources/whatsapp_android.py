@@ -50,7 +50,8 @@ class WhatsAppAndroid(ChatSource):
     }
     covered = ("msgstore.db current schema (WhatsApp 2.22 and later: message, chat, jid, "
                "message_media) and legacy schema (messages table, before 2.22); "
-               "com.whatsapp and com.whatsapp.w4b (Business)")
+               "com.whatsapp and com.whatsapp.w4b (Business); names from wa.db (wa_contacts) "
+               "beside it")
 
     deleted_tables: ClassVar[dict[str, str]] = {"current": "message"}
     companions = ("wa.db",)
