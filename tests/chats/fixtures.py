@@ -881,6 +881,25 @@ def arroyo(path: Path) -> None:
     db.close()
 
 
+SNAPCHAT_MAIN_SQL = """
+CREATE TABLE Friend (_id INTEGER PRIMARY KEY AUTOINCREMENT, userId TEXT UNIQUE, username TEXT,
+  displayName TEXT, bitmojiAvatarId TEXT, bitmojiSelfieId TEXT, birthday INTEGER,
+  addedTimestamp INTEGER, reverseAddedTimestamp INTEGER, phone TEXT, friendLinkType INTEGER);
+"""
+SNAP_FRIEND_USERNAME = "sam_example_snap"
+
+
+def snapchat_main(path: Path) -> None:
+    """Snapchat's main.db, beside arroyo.db: the names of the account and its friend."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(SNAPCHAT_MAIN_SQL)
+    for user, username, display in ((SNAP_OWNER, "owner_snap", "Owner"),
+                                    (SNAP_FRIEND, SNAP_FRIEND_USERNAME, "Sam")):
+        db.execute("INSERT INTO Friend (userId, username, displayName, addedTimestamp) "
+                   "VALUES (?, ?, ?, ?)", (user, username, display, KNOWN_UNIX_MS))
+    db.close()
+
+
 INSTAGRAM_SQL = """
 CREATE TABLE session (user_id TEXT PRIMARY KEY, session_data TEXT);
 CREATE TABLE threads (_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,
@@ -1035,6 +1054,7 @@ def unknown_schema_v7(path: Path) -> None:
 
 ANDROID_WA_CONTACTS = "data/data/com.whatsapp/databases/wa.db"
 ANDROID_SNAPCHAT = "data/data/com.snapchat.android/databases/arroyo.db"
+ANDROID_SNAPCHAT_MAIN = "data/data/com.snapchat.android/databases/main.db"
 ANDROID_INSTAGRAM = "data/data/com.instagram.android/databases/direct.db"
 ANDROID_MESSENGER = "data/data/com.facebook.orca/databases/threads_db2"
 ANDROID_MSYS = f"data/data/com.facebook.orca/databases/msys_database_{FB_OWNER}"
@@ -1042,15 +1062,17 @@ ANDROID_FB_MEDIA = "data/data/com.facebook.orca/cache/fb_temp/image-8120.jpg"
 
 
 def android_more_tree(root: Path) -> Path:
-    """An Android extraction with WhatsApp (msgstore.db and wa.db beside it), Snapchat,
-    Instagram (the risk-pattern conversation) and Messenger (threads_db2 with its uid file,
-    and msys_database), and the picture a Messenger message points to."""
+    """An Android extraction with WhatsApp (msgstore.db and wa.db beside it), Snapchat
+    (arroyo.db and main.db), Instagram (the risk-pattern conversation) and Messenger
+    (threads_db2 with its uid file, and msys_database), and the picture a Messenger message
+    points to."""
     for rel in (ANDROID_WA, ANDROID_SNAPCHAT, ANDROID_INSTAGRAM, ANDROID_MESSENGER,
                 ANDROID_FB_MEDIA):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
     msgstore_current(root / ANDROID_WA)
     wa_db(root / ANDROID_WA_CONTACTS)
     arroyo(root / ANDROID_SNAPCHAT)
+    snapchat_main(root / ANDROID_SNAPCHAT_MAIN)
     direct_db(root / ANDROID_INSTAGRAM)
     threads_db2(root / ANDROID_MESSENGER)
     msys_database(root / ANDROID_MSYS)

@@ -58,6 +58,13 @@ def test_snapchat_arroyo(tmp_path: Path) -> None:
     assert messages[3].text == "great ✓ see you there"
 
 
+def test_snapchat_names_from_main_db(tmp_path: Path) -> None:
+    fx.snapchat_main(tmp_path / "main.db")
+    names = SOURCES.get("snapchat-android").contact_names(
+        {"main.db": (tmp_path / "main.db").read_bytes()})
+    assert names == {fx.SNAP_OWNER: "owner_snap", fx.SNAP_FRIEND: fx.SNAP_FRIEND_USERNAME}
+
+
 def test_protobuf_reader_is_bounded_and_never_raises() -> None:
     content = fx.snap_content(fx.SNAP_FRIEND, fx.SNAP_CHAT, 1, "hello", fx.KNOWN_UNIX_MS)
     assert message_text(content, 1) == "hello"
@@ -227,7 +234,7 @@ def test_every_new_app_on_the_timeline(more_scan: tuple[Path, Path, dict]) -> No
     assert not [i for i in findings["items"] if i["error"]]  # wa.db and the uid file: no errors
 
 
-def test_wa_db_names_reach_the_conversations(more_scan: tuple[Path, Path, dict]) -> None:
+def test_companion_names_reach_the_conversations(more_scan: tuple[Path, Path, dict]) -> None:
     _, out, _ = more_scan
     doc = json.loads((out / "conversations.json").read_text())
     wa = {c["conversation"]: c for c in doc["conversations"] if c["app"] == "WhatsApp"}
@@ -236,6 +243,8 @@ def test_wa_db_names_reach_the_conversations(more_scan: tuple[Path, Path, dict])
     assert f"{fx.GROUP} (Saturday Football)" in wa[fx.GROUP]["participants"]
     age = next(i for i in wa[fx.CONTACT_A]["indicators"] if i["rule"] == "age-stated")
     assert age["sender"] == f"{fx.CONTACT_A} (sam)"
+    snap = next(c for c in doc["conversations"] if c["app"] == "Snapchat")
+    assert snap["participants"] == [f"{fx.SNAP_FRIEND} ({fx.SNAP_FRIEND_USERNAME})"]
 
 
 def test_the_instagram_risk_conversation_is_flagged(more_scan: tuple[Path, Path, dict]) -> None:

@@ -1,4 +1,4 @@
-"""Snapchat on Android: `com.snapchat.android/databases/arroyo.db` (builds of 2021 on).
+"""Snapchat on Android: `com.snapchat.android/databases/arroyo.db` (builds that keep chats there).
 
 `conversation_message` holds one row per message, keyed (`client_conversation_id`,
 `client_message_id`), with its `server_message_id`, `sender_id` (a user's UUID),
@@ -11,7 +11,9 @@ The account's own user id is not in arroyo.db (it is in shared_prefs). As ALEAPP
 taken as the one sender of the rows the app marks as written on this device
 (`created_on_device`, or `local_message_content_id` on older builds); when that is not one id,
 each row's own flag says whether it was sent. Participants are read from `conversation`'s
-`conversation_metadata` protobuf (repeated field 3, each 1 > 1 a 16-byte UUID).
+`conversation_metadata` protobuf (repeated field 3, each 1 > 1 a 16-byte UUID). Names come from
+`main.db` beside arroyo.db (its companion: `Friend`, `userId` to `username`, else
+`displayName`), so a friend is shown as "uuid (username)".
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from fellwatch.chats import protobuf
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Companions,
+    Message,
+    Schema,
+    cols,
+    has,
+    open_companion,
+    text_of,
+)
 from fellwatch.chats.epochs import unix_ms
 
 TEXT_CONTENT = 1
@@ -73,6 +85,25 @@ class SnapchatAndroid(ChatSource):
                "schema ALEAPP reads on builds vc 101539 to 302522); text of text messages "
                "(content_type 1) read from the message_content protobuf; snaps and media as "
                "messages without text")
+
+    companions = ("main.db",)
+
+    def contact_names(self, companions: Companions) -> dict[str, str]:
+        db = open_companion(companions, "main.db")
+        if db is None:
+            return {}
+        try:
+            if not all(has(db, "friend", c) for c in ("userid", "username", "displayname")):
+                return {}
+            names: dict[str, str] = {}
+            for user, username, display in db.execute(
+                    "SELECT userId, username, displayName FROM Friend ORDER BY rowid"):
+                name = text_of(username).strip() or text_of(display).strip()
+                if user and name:
+                    names.setdefault(text_of(user), name)
+            return names
+        finally:
+            db.close()
 
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         flag = self._on_device_flag(db)
