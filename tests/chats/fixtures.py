@@ -12,6 +12,7 @@ Run as a script to write the trees somewhere to look at them:
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import shutil
@@ -20,6 +21,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -759,6 +761,325 @@ def ext4_of(root: Path, path: Path) -> Path:
     return path
 
 
+# --- more Android apps: wa.db contacts, Snapchat, Instagram, Messenger -----------------------
+# Schemas as ALEAPP's parsers read them (scripts/artifacts/WhatsApp.py, snapchat.py,
+# instagram.py, FacebookMessenger.py): the tables and columns they name, with the apps' other
+# columns where they are known.
+
+WA_CONTACTS_SQL = """
+CREATE TABLE wa_contacts (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid TEXT NOT NULL,
+  is_whatsapp_user BOOLEAN NOT NULL, status TEXT, status_timestamp INTEGER, number TEXT,
+  raw_contact_id INTEGER, display_name TEXT, phone_type INTEGER, phone_label TEXT,
+  unseen_msg_count INTEGER, photo_ts INTEGER, thumb_ts INTEGER, photo_id_timestamp INTEGER,
+  given_name TEXT, family_name TEXT, wa_name TEXT, sort_name TEXT, nickname TEXT, company TEXT,
+  title TEXT, status_autodownload_disabled INTEGER, keep_timestamp INTEGER,
+  is_spam_reported INTEGER, is_sidelist_synced BOOLEAN DEFAULT 0,
+  is_business_synced BOOLEAN DEFAULT 0);
+CREATE TABLE wa_vnames (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid TEXT UNIQUE,
+  serial INTEGER, issuer TEXT, expires INTEGER, verified_name TEXT, industry TEXT, city TEXT,
+  country TEXT, verified_level INTEGER, identity_unconfirmed_since INTEGER,
+  host_storage INTEGER, actual_actors INTEGER, privacy_mode_ts INTEGER);
+"""
+# jid -> (display_name from the address book, wa_name the contact chose); the first row of a
+# JID listed twice wins.
+WA_NAMES = [
+    (CONTACT_A, None, "sam"),
+    (CONTACT_B, "Mum", "Jo"),
+    (CONTACT_B, "Mother (old entry)", None),
+    (GROUP, "Saturday Football", None),
+]
+
+
+def wa_db(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(WA_CONTACTS_SQL)
+    for jid, display, own in WA_NAMES:
+        db.execute("INSERT INTO wa_contacts (jid, is_whatsapp_user, number, display_name, "
+                   "wa_name) VALUES (?, 1, ?, ?, ?)",
+                   (jid, "+" + jid.partition("@")[0], display, own))
+    db.execute("PRAGMA user_version=1")
+    db.close()
+
+
+ARROYO_SQL = """
+CREATE TABLE conversation (client_conversation_id TEXT PRIMARY KEY, conversation_type INTEGER,
+  conversation_metadata BLOB, creation_timestamp INTEGER, tombstoned_at_timestamp INTEGER,
+  send_state_type INTEGER, streak_count INTEGER, streak_expiration_timestamp INTEGER);
+CREATE TABLE conversation_message (client_conversation_id TEXT NOT NULL,
+  client_message_id INTEGER NOT NULL, server_message_id INTEGER, client_resolution_id INTEGER,
+  local_message_content_id INTEGER, message_content BLOB, message_state_type TEXT,
+  content_type INTEGER, creation_timestamp INTEGER, read_timestamp INTEGER, sender_id TEXT,
+  is_saved INTEGER, is_viewed_by_user INTEGER, created_on_device INTEGER,
+  remote_media_count INTEGER, replies_count INTEGER, quoted_server_message_id INTEGER,
+  PRIMARY KEY (client_conversation_id, client_message_id));
+CREATE TABLE feed_entry (client_conversation_id TEXT PRIMARY KEY, last_updated_timestamp INTEGER,
+  display_timestamp INTEGER, participants BLOB, conversation_title TEXT);
+"""
+SNAP_OWNER = "0b1c2d3e-0000-4000-8000-00000000c001"
+SNAP_FRIEND = "0b1c2d3e-0000-4000-8000-00000000c002"
+SNAP_CHAT = "5f6e7d8c-0000-4000-8000-00000000c100"
+# (sent, seconds, content_type, text): content type 1 is text; 2 a snap (no readable text).
+SNAP = [
+    (False, 7000, 1, "are you coming to the match on sunday"),
+    (True, 7060, 1, "yes, dad is driving us"),
+    (False, 7120, 2, None),
+    (True, 7180, 1, "great ✓ see you there"),
+]
+
+
+def _pb_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def pb(number: int, value: int | bytes | str) -> bytes:
+    """One protobuf field: a varint for an int, length-delimited for bytes or text."""
+    if isinstance(value, int):
+        return _pb_varint(number << 3) + _pb_varint(value)
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return _pb_varint(number << 3 | 2) + _pb_varint(len(raw)) + raw
+
+
+def snap_content(sender: str, chat: str, content_type: int, text: str | None, ms: int) -> bytes:
+    """A message_content protobuf shaped as ALEAPP describes it: 2 > 1 the sender, 3 > 1 > 1 > 1
+    the conversation, 4 > 2 the content type, 4 > 4 > 2 > 1 a text message's text, 6 > 1 and
+    6 > 2 the times; a snap carries a media key instead of text."""
+    body = pb(2, content_type)
+    if text is not None:
+        body += pb(4, pb(2, pb(1, text)))
+    else:
+        body += pb(5, pb(1, bytes(range(32))))
+    return (pb(1, 7) + pb(2, pb(1, sender)) + pb(3, pb(1, pb(1, pb(1, chat)))) + pb(4, body)
+            + pb(6, pb(1, ms) + pb(2, ms + 100)))
+
+
+def arroyo(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(ARROYO_SQL)
+    metadata = pb(1, 5) + b"".join(
+        pb(3, pb(1, pb(1, uuid.UUID(u).bytes)) + pb(2, 1)) for u in (SNAP_OWNER, SNAP_FRIEND))
+    db.execute("INSERT INTO conversation (client_conversation_id, conversation_type, "
+               "conversation_metadata, creation_timestamp) VALUES (?, 0, ?, ?)",
+               (SNAP_CHAT, metadata, KNOWN_UNIX_MS))
+    for i, (sent, seconds, kind, text) in enumerate(SNAP, start=1):
+        sender = SNAP_OWNER if sent else SNAP_FRIEND
+        ms = KNOWN_UNIX_MS + seconds * 1000
+        db.execute("INSERT INTO conversation_message (client_conversation_id, client_message_id, "
+                   "server_message_id, message_content, content_type, creation_timestamp, "
+                   "sender_id, created_on_device, message_state_type) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'COMMITTED')",
+                   (SNAP_CHAT, i, 1000 + i, snap_content(sender, SNAP_CHAT, kind, text, ms),
+                    kind, ms, sender, int(sent)))
+    db.execute("INSERT INTO feed_entry (client_conversation_id, participants) VALUES (?, ?)",
+               (SNAP_CHAT, uuid.UUID(SNAP_OWNER).bytes + uuid.UUID(SNAP_FRIEND).bytes))
+    db.execute("PRAGMA user_version=112")
+    db.close()
+
+
+SNAPCHAT_MAIN_SQL = """
+CREATE TABLE Friend (_id INTEGER PRIMARY KEY AUTOINCREMENT, userId TEXT UNIQUE, username TEXT,
+  displayName TEXT, bitmojiAvatarId TEXT, bitmojiSelfieId TEXT, birthday INTEGER,
+  addedTimestamp INTEGER, reverseAddedTimestamp INTEGER, phone TEXT, friendLinkType INTEGER);
+"""
+SNAP_FRIEND_USERNAME = "sam_example_snap"
+
+
+def snapchat_main(path: Path) -> None:
+    """Snapchat's main.db, beside arroyo.db: the names of the account and its friend."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(SNAPCHAT_MAIN_SQL)
+    for user, username, display in ((SNAP_OWNER, "owner_snap", "Owner"),
+                                    (SNAP_FRIEND, SNAP_FRIEND_USERNAME, "Sam")):
+        db.execute("INSERT INTO Friend (userId, username, displayName, addedTimestamp) "
+                   "VALUES (?, ?, ?, ?)", (user, username, display, KNOWN_UNIX_MS))
+    db.close()
+
+
+INSTAGRAM_SQL = """
+CREATE TABLE session (user_id TEXT PRIMARY KEY, session_data TEXT);
+CREATE TABLE threads (_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,
+  thread_id TEXT NOT NULL, recipient_ids TEXT, thread_info TEXT, last_activity_time INTEGER,
+  is_spam INTEGER, UNIQUE (user_id, thread_id));
+CREATE TABLE messages (_id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,
+  server_item_id TEXT, client_item_id TEXT, thread_id TEXT, recipient_ids TEXT,
+  timestamp INTEGER, message_type TEXT, text TEXT, message TEXT NOT NULL);
+"""
+IG_OWNER = "5550000001"
+IG_CONTACT = "5550000002"
+IG_USERNAME = "sam.example.22"
+IG_THREAD = "340282366841710300949128100000000001"
+
+
+def direct_db(path: Path) -> None:
+    """Instagram's direct.db with the risk-pattern conversation (indicator phrases only) and a
+    call event, which is no message."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(INSTAGRAM_SQL)
+    db.execute("INSERT INTO session VALUES (?, '{}')", (IG_OWNER,))
+    info = {"thread_id": IG_THREAD, "thread_title": IG_USERNAME,
+            "recipients": [{"pk": IG_CONTACT, "username": IG_USERNAME, "full_name": "Sam"}],
+            "inviter": {"pk": IG_OWNER, "username": "owner.account"}}
+    db.execute("INSERT INTO threads (user_id, thread_id, recipient_ids, thread_info, "
+               "last_activity_time) VALUES (?, ?, ?, ?, ?)",
+               (IG_OWNER, IG_THREAD, IG_CONTACT, json.dumps(info, sort_keys=True),
+                KNOWN_UNIX_MS * 1000))
+    rows: list[tuple[bool, int, str, str | None]] = [
+        (line.sent, line.seconds, "text", line.text) for line in RISK]
+    rows.append((True, 600, "video_call_event", None))
+    for i, (sent, seconds, kind, text) in enumerate(rows, start=1):
+        us = KNOWN_UNIX_MS * 1000 + seconds * 1_000_000
+        item = {"item_id": f"2903{i:015d}", "user_id": int(IG_OWNER if sent else IG_CONTACT),
+                "timestamp": us, "item_type": kind, "thread_key": {"thread_id": IG_THREAD}}
+        if text is not None:
+            item["text"] = text
+        else:
+            item["video_call_event"] = {"action": "video_call_started"}
+        db.execute("INSERT INTO messages (user_id, server_item_id, thread_id, recipient_ids, "
+                   "timestamp, message_type, text, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (IG_OWNER, item["item_id"], IG_THREAD, IG_CONTACT, us, kind, text,
+                    json.dumps(item, sort_keys=True)))
+    db.close()
+
+
+THREADS_DB2_SQL = """
+CREATE TABLE threads (thread_key TEXT PRIMARY KEY, legacy_thread_id TEXT, action_id INTEGER,
+  refetch_action_id INTEGER, last_visible_action_id INTEGER, sequence_id INTEGER, name TEXT,
+  participants TEXT, former_participants TEXT, senders TEXT, snippet TEXT,
+  snippet_sender TEXT, admin_snippet TEXT, timestamp_ms INTEGER, last_read_timestamp_ms INTEGER,
+  folder TEXT);
+CREATE TABLE messages (msg_id TEXT PRIMARY KEY, thread_key TEXT, action_id INTEGER,
+  subject TEXT, text TEXT, sender TEXT, timestamp_ms INTEGER, timestamp_sent_ms INTEGER,
+  attachments TEXT, shares TEXT, sticker_id TEXT, msg_type INTEGER, affected_users TEXT,
+  coordinates TEXT, offline_threading_id TEXT, source TEXT, is_non_authoritative INTEGER,
+  send_error TEXT, publicity TEXT, generic_admin_message_extensible_data TEXT,
+  snippet TEXT);
+CREATE TABLE thread_users (user_key TEXT PRIMARY KEY, first_name TEXT, last_name TEXT,
+  username TEXT, profile_pic_square TEXT, is_messenger_user INTEGER, is_friend INTEGER,
+  friendship_status TEXT, contact_relationship_status TEXT);
+CREATE TABLE message_reactions (msg_id TEXT, user_key TEXT, reaction TEXT,
+  reaction_timestamp INTEGER);
+"""
+FB_OWNER = "100000000000001"
+FB_CONTACT = "100000000000002"
+FB_THREAD = f"ONE_TO_ONE:{FB_CONTACT}:{FB_OWNER}"
+FB = [
+    Line(False, 8000, "are we still on for the bake sale"),
+    Line(True, 8060, "yes, bring the cupcakes"),
+    Line(False, 8120, "", "image-8120.jpg"),
+]
+
+
+def threads_db2(path: Path, *, uid: bool = True) -> None:
+    """threads_db2 and, with `uid`, the threads_db2-uid file Messenger keeps beside it."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(THREADS_DB2_SQL)
+    db.execute("INSERT INTO threads (thread_key, name, timestamp_ms) VALUES (?, NULL, ?)",
+               (FB_THREAD, KNOWN_UNIX_MS))
+    for user, first, last in ((FB_OWNER, "Pat", "Owner"), (FB_CONTACT, "Alex", "Baker")):
+        db.execute("INSERT INTO thread_users (user_key, first_name, last_name, is_friend) "
+                   "VALUES (?, ?, ?, 1)", ("FACEBOOK:" + user, first, last))
+    for i, line in enumerate(FB, start=1):
+        who = FB_OWNER if line.sent else FB_CONTACT
+        sender = {"email": f"{who}@facebook.com", "user_key": "FACEBOOK:" + who,
+                  "name": "Pat Owner" if line.sent else "Alex Baker"}
+        files = [{"id": "att1", "mime_type": "image/jpeg", "filename": line.media}] \
+            if line.media else []
+        db.execute("INSERT INTO messages (msg_id, thread_key, text, sender, timestamp_ms, "
+                   "timestamp_sent_ms, attachments, msg_type) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                   (f"mid.$cAAB{i:08d}", FB_THREAD, line.text or None,
+                    json.dumps(sender, sort_keys=True), KNOWN_UNIX_MS + line.seconds * 1000,
+                    KNOWN_UNIX_MS + line.seconds * 1000, json.dumps(files)))
+    # A call record: an admin message, not a message.
+    db.execute("INSERT INTO messages (msg_id, thread_key, sender, timestamp_ms, msg_type, "
+               "generic_admin_message_extensible_data) VALUES ('mid.$call', ?, ?, ?, 0, ?)",
+               (FB_THREAD, json.dumps({"user_key": "FACEBOOK:" + FB_CONTACT}),
+                KNOWN_UNIX_MS + 8200 * 1000, json.dumps({"call_duration": 60, "video": False})))
+    db.execute("PRAGMA user_version=343")
+    db.close()
+    if uid:
+        path.with_name("threads_db2-uid").write_text(FB_OWNER + "\n", encoding="utf-8")
+
+
+MSYS_SQL = """
+CREATE TABLE threads (thread_key INTEGER PRIMARY KEY, thread_name TEXT, thread_type INTEGER,
+  last_activity_timestamp_ms INTEGER, folder_name TEXT);
+CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT, normalized_name_for_search TEXT,
+  username TEXT, profile_picture_large_url TEXT, email_address TEXT, phone_number TEXT,
+  is_messenger_user INTEGER, friendship_status INTEGER, birthday_timestamp INTEGER);
+CREATE TABLE messages (thread_key INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL,
+  message_id TEXT NOT NULL PRIMARY KEY, offline_threading_id TEXT, sender_id INTEGER NOT NULL,
+  text TEXT, is_admin_message INTEGER, authority_level INTEGER);
+CREATE TABLE attachments (message_id TEXT, attachment_fbid TEXT, filename TEXT,
+  playable_url TEXT, playable_url_mime_type TEXT, title_text TEXT, subtitle_text TEXT);
+CREATE TABLE reactions (message_id TEXT, reaction TEXT, reaction_creation_timestamp_ms INTEGER);
+"""
+MSYS = [
+    Line(False, 9000, "homework club is at 4 in the library"),
+    Line(True, 9060, "thanks, see you there"),
+]
+
+
+def msys_database(path: Path) -> None:
+    """msys_database_<FB_OWNER>: the file name carries the account's id."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(MSYS_SQL)
+    db.execute("INSERT INTO threads VALUES (?, NULL, 1, ?, 'inbox')",
+               (int(FB_CONTACT), KNOWN_UNIX_MS))
+    for user, name, status in ((FB_OWNER, "Pat Owner", 0), (FB_CONTACT, "Alex Baker", 1)):
+        db.execute("INSERT INTO contacts (id, name, username, is_messenger_user, "
+                   "friendship_status) VALUES (?, ?, ?, 1, ?)",
+                   (int(user), name, name.lower().replace(" ", "."), status))
+    for i, line in enumerate(MSYS, start=1):
+        db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",
+                   (int(FB_CONTACT), KNOWN_UNIX_MS + line.seconds * 1000, f"mid.$msys{i:04d}",
+                    str(6000 + i), int(FB_OWNER if line.sent else FB_CONTACT), line.text))
+    db.execute("INSERT INTO messages VALUES (?, ?, 'mid.$admin', NULL, ?, 'You are now "
+               "connected', 1, 3)", (int(FB_CONTACT), KNOWN_UNIX_MS + 8900 * 1000, int(FB_OWNER)))
+    db.execute("PRAGMA user_version=1")
+    db.close()
+
+
+def unknown_schema_v7(path: Path) -> None:
+    """A database at another app's path with a table none of the sources knows."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript("CREATE TABLE messages (_id INTEGER PRIMARY KEY, blob_v7 BLOB); "
+                     "PRAGMA user_version=7;")
+    db.close()
+
+
+ANDROID_WA_CONTACTS = "data/data/com.whatsapp/databases/wa.db"
+ANDROID_SNAPCHAT = "data/data/com.snapchat.android/databases/arroyo.db"
+ANDROID_SNAPCHAT_MAIN = "data/data/com.snapchat.android/databases/main.db"
+ANDROID_INSTAGRAM = "data/data/com.instagram.android/databases/direct.db"
+ANDROID_MESSENGER = "data/data/com.facebook.orca/databases/threads_db2"
+ANDROID_MSYS = f"data/data/com.facebook.orca/databases/msys_database_{FB_OWNER}"
+ANDROID_FB_MEDIA = "data/data/com.facebook.orca/cache/fb_temp/image-8120.jpg"
+
+
+def android_more_tree(root: Path) -> Path:
+    """An Android extraction with WhatsApp (msgstore.db and wa.db beside it), Snapchat
+    (arroyo.db and main.db), Instagram (the risk-pattern conversation) and Messenger
+    (threads_db2 with its uid file, and msys_database), and the picture a Messenger message
+    points to."""
+    for rel in (ANDROID_WA, ANDROID_SNAPCHAT, ANDROID_INSTAGRAM, ANDROID_MESSENGER,
+                ANDROID_FB_MEDIA):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    msgstore_current(root / ANDROID_WA)
+    wa_db(root / ANDROID_WA_CONTACTS)
+    arroyo(root / ANDROID_SNAPCHAT)
+    snapchat_main(root / ANDROID_SNAPCHAT_MAIN)
+    direct_db(root / ANDROID_INSTAGRAM)
+    threads_db2(root / ANDROID_MESSENGER)
+    msys_database(root / ANDROID_MSYS)
+    picture(root / ANDROID_FB_MEDIA, 4)
+    return root
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1])
     android_tree(out / "android")
@@ -766,3 +1087,4 @@ if __name__ == "__main__":
     hostile_tree(out / "hostile")
     zip_of(out / "android", out / "android.zip")
     tar_of(out / "ios", out / "ios.tar")
+    android_more_tree(out / "android-more")

@@ -10,7 +10,8 @@ from fellwatch.registry import Registry
 def test_registry_holds_the_expected_sources():
     assert SOURCES.names() == [
         "whatsapp-android", "android-sms", "signal-android", "telegram-android", "kik-android",
-        "ios-sms", "whatsapp-ios", "kik-ios",
+        "ios-sms", "whatsapp-ios", "kik-ios", "snapchat-android", "instagram-android",
+        "messenger-android", "messenger-msys",
     ]
     for source in SOURCES:
         assert source.covered and source.variants and source.patterns

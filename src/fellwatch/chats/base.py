@@ -12,14 +12,18 @@ from __future__ import annotations
 import fnmatch
 import sqlite3
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
+
+from fellwatch.chats.sqlite_image import DatabaseError, open_in_memory, recover
 
 # Who "me" is when an app keeps the device owner's own id outside the database (WhatsApp's
 # own JID is in shared_prefs, SMS has no own number): the account holder of the device.
 OWNER = "(device owner)"
 
 Schema = Mapping[str, frozenset[str]]
+# Companion files' bytes by file name (with "-wal" / "-journal" for their siblings).
+Companions = Mapping[str, bytes]
 
 
 class ChatSourceError(Exception):
@@ -71,6 +75,11 @@ class ChatSource:
     covered: ClassVar[str]  # which versions, for docs/chats.md
     # variant -> the message table whose deleted records are recovered from freed pages
     deleted_tables: ClassVar[dict[str, str]] = {}
+    # Files in the database's own folder that the source reads beside it, which are not message
+    # databases themselves (WhatsApp's wa.db contacts, Messenger's threads_db2-uid). The stage
+    # hands their bytes, and their -wal and -journal where present, to `contact_names` and
+    # `read_with`; a file the evidence does not hold is simply absent.
+    companions: ClassVar[tuple[str, ...]] = ()
 
     def matches_path(self, path: str, deleted: bool = False) -> bool:
         """Whether `path` is this source's database. A deleted file's name may have lost its
@@ -107,10 +116,49 @@ class ChatSource:
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         raise NotImplementedError
 
+    def read_with(self, db: sqlite3.Connection, variant: str, path: str,
+                  companions: Companions) -> Iterator[Message]:
+        """`read`, for a source whose companion files change what it reads (who the device
+        owner is); most sources need none."""
+        return self.read(db, variant, path)
+
+    def contact_names(self, companions: Companions) -> dict[str, str]:
+        """Display names by the ids this source's messages name people with, read from its
+        companion files (`named` applies them); empty when there are none."""
+        return {}
+
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:
         """A deleted record of `deleted_tables[variant]` as a Message (`deleted` set), or
         None when its values do not fit the table's columns (another table's record)."""
+        return None
+
+
+def named(message: Message, names: Mapping[str, str]) -> Message:
+    """The message with its sender and recipients shown as "id (name)" where `names` has the
+    id (the form Telegram's names take); the conversation id stays the app's own."""
+    if not names:
+        return message
+
+    def shown(party: str) -> str:
+        name = names.get(party)
+        return f"{party} ({name})" if name else party
+
+    return replace(message, sender=shown(message.sender),
+                   recipients=tuple(shown(r) for r in message.recipients))
+
+
+def open_companion(companions: Companions, name: str) -> sqlite3.Connection | None:
+    """A companion SQLite file opened like the database (in memory, its WAL or journal
+    applied), or None when the evidence has none or it cannot be read: a companion only adds
+    names, so its failure never stops the messages."""
+    main = companions.get(name)
+    if main is None:
+        return None
+    try:
+        return open_in_memory(recover(main, companions.get(name + "-wal"),
+                                      companions.get(name + "-journal")))
+    except DatabaseError:
         return None
 
 

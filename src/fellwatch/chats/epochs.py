@@ -1,8 +1,9 @@
 """Message times from each app's own epoch, to UTC ISO 8601 with milliseconds.
 
-Android apps count Unix milliseconds (WhatsApp, SMS) or Unix seconds (MMS `pdu.date`,
-Telegram); Apple counts from 2001-01-01 (Cocoa / Core Data), in seconds (ChatStorage.sqlite,
-sms.db before iOS 11) or nanoseconds (sms.db since iOS 11, told apart by magnitude).
+Android apps count Unix milliseconds (WhatsApp, SMS, Snapchat, Messenger), Unix
+microseconds (Instagram's direct.db) or Unix seconds (MMS `pdu.date`, Telegram); Apple counts
+from 2001-01-01 (Cocoa / Core Data), in seconds (ChatStorage.sqlite, sms.db before iOS 11)
+or nanoseconds (sms.db since iOS 11, told apart by magnitude).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def _number(value: object) -> float | None:
 def unix_ms(value: object) -> str | None:
     n = _number(value)
     return None if n is None else _iso(UNIX, n / 1000)
+
+
+def unix_us(value: object) -> str | None:
+    n = _number(value)
+    return None if n is None else _iso(UNIX, n / 1e6)
 
 
 def unix_s(value: object) -> str | None:

@@ -2,8 +2,10 @@
 
 Candidates are items whose path fits a source's pattern; each is read from the evidence with its
 `-wal` and `-journal` siblings, in memory (`sqlite_image`), and checked against the source's
-schema. Its messages go to the scan store (`chats.store`) in one transaction per database, so a
-resumed scan picks up where it stopped. At the end the conversations are rebuilt and ranked from
+schema. Files a source reads beside its database (`ChatSource.companions`: WhatsApp's wa.db
+names, Messenger's threads_db2-uid) are read from the database's folder on the same evidence.
+Its messages go to the scan store (`chats.store`) in one transaction per database, so a resumed
+scan picks up where it stopped. At the end the conversations are rebuilt and ranked from
 the stored messages with the rule file's indicators.
 
 Archive members inside other evidence (a zip on a disk image) are not reopened here: they are
@@ -23,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch.chats import freelist
-from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message
-from fellwatch.chats.registry import for_path
+from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message, named
+from fellwatch.chats.registry import SOURCES, for_path
 from fellwatch.chats.rules import Rules, load_rules
 from fellwatch.chats.scoring import Indicator, Tally, score
 from fellwatch.chats.sqlite_image import DatabaseError, Recovered, open_in_memory, recover
@@ -87,6 +89,10 @@ class _Names:
         return found
 
 
+def _companion_names() -> frozenset[str]:
+    return frozenset(name.lower() for source in SOURCES for name in source.companions)
+
+
 def _is_reopenable(item: Item) -> bool:
     return not (item.locator and item.locator[0] == "archive-member") and item.origin != "carved"
 
@@ -98,6 +104,7 @@ def run_chat_stage(
     rules = load_rules(rules_path)
     store = ChatStore(store_path)
     databases = messages = errors = 0
+    companions = _companion_names()
     try:
         if restart:
             store.reset()
@@ -110,6 +117,12 @@ def run_chat_stage(
                 if lower.endswith(("-wal", "-journal")):
                     siblings[(item.partition, item.path)] = item
                     continue
+                if posixpath.basename(lower) in companions and _is_reopenable(item):
+                    # Read beside the database in its folder (wa.db's names), never on its own;
+                    # a live file wins over a deleted one of the same path.
+                    where = (item.partition, item.path)
+                    if where not in siblings or item.allocated:
+                        siblings[where] = item
                 sources = for_path(item.path, deleted=not item.allocated)
                 if sources and _is_reopenable(item):
                     candidates.append((item, sources))
@@ -165,8 +178,16 @@ def _read_database(
             continue
         outcome = SourceOutcome(item.path, item.allocated, source.name, variant,
                                 recovered.wal_frames, recovered.journal_pages)
-        messages = itertools.chain(source.read(db, variant, item.path),
-                                   deleted_messages(source, db, variant, item.path, recovered))
+        found = _companions(ev, siblings, item, source)
+        messages: Iterator[Message] = itertools.chain(
+            source.read_with(db, variant, item.path, found),
+            deleted_messages(source, db, variant, item.path, recovered))
+        try:
+            contacts = source.contact_names(found) if found else {}
+        except Exception:  # a damaged contacts file costs the names, never the messages
+            contacts = {}
+        if contacts:
+            messages = (named(m, contacts) for m in messages)
         return outcome, _with_attachments(messages, names, db)
     db.close()
     return SourceOutcome(base.path, base.allocated, error="chats: " + "; ".join(failures)), empty
@@ -220,6 +241,20 @@ def _sibling(ev: Evidence, siblings: dict[tuple[str | None, str], Item],
         return _read_all(ev, item)
     except Exception:  # an unreadable WAL leaves the database as its main file has it
         return None
+
+
+def _companions(ev: Evidence, siblings: dict[tuple[str | None, str], Item], item: Item,
+                source: ChatSource) -> dict[str, bytes]:
+    """The bytes of the source's companion files in the database's folder (and of their
+    -wal and -journal), by file name; what the evidence lacks or cannot read is left out."""
+    folder = posixpath.dirname(item.path)
+    found: dict[str, bytes] = {}
+    for name in source.companions:
+        for suffix in ("", "-wal", "-journal"):
+            data = _sibling(ev, siblings, (item.partition, posixpath.join(folder, name + suffix)))
+            if data is not None:
+                found[name + suffix] = data
+    return found
 
 
 def _line(exc: BaseException) -> str:

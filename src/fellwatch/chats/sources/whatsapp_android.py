@@ -4,6 +4,10 @@ Two schemas: the current one (2.22 on: `message`, `chat`, `jid`, `message_media`
 legacy one (`messages`, keyed by the chat's JID text, with media columns inline). Times are
 Unix milliseconds. The device owner's own JID is not in msgstore.db (it is in shared_prefs),
 so the owner's side is `OWNER`.
+
+Names come from `wa.db` beside msgstore.db (its companion: `wa_contacts`, the address-book
+`display_name`, else the `wa_name` the contact set in WhatsApp), so a person is shown as
+"jid (name)"; without a wa.db, or with one of another schema, the JIDs stand alone.
 """
 
 from __future__ import annotations
@@ -13,7 +17,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Companions,
+    Message,
+    Schema,
+    cols,
+    has,
+    open_companion,
+    text_of,
+)
 from fellwatch.chats.epochs import unix_ms
 
 
@@ -36,9 +50,30 @@ class WhatsAppAndroid(ChatSource):
     }
     covered = ("msgstore.db current schema (WhatsApp 2.22 and later: message, chat, jid, "
                "message_media) and legacy schema (messages table, before 2.22); "
-               "com.whatsapp and com.whatsapp.w4b (Business)")
+               "com.whatsapp and com.whatsapp.w4b (Business); names from wa.db (wa_contacts) "
+               "beside it")
 
     deleted_tables: ClassVar[dict[str, str]] = {"current": "message"}
+    companions = ("wa.db",)
+
+    def contact_names(self, companions: Companions) -> dict[str, str]:
+        db = open_companion(companions, "wa.db")
+        if db is None:
+            return {}
+        try:
+            if not (has(db, "wa_contacts", "jid") and has(db, "wa_contacts", "display_name")):
+                return {}
+            wa_name = "wa_name" if has(db, "wa_contacts", "wa_name") else "NULL"
+            names: dict[str, str] = {}
+            # A JID listed twice (a contact with two address-book entries): the first row wins.
+            for jid, display, own in db.execute(
+                    f"SELECT jid, display_name, {wa_name} FROM wa_contacts ORDER BY rowid"):
+                name = text_of(display).strip() or text_of(own).strip()
+                if jid and name:
+                    names.setdefault(text_of(jid), name)
+            return names
+        finally:
+            db.close()
 
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:

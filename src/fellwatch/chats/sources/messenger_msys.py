@@ -1,0 +1,90 @@
+"""Facebook Messenger on Android, the newer store: `msys_database_<account id>`.
+
+The MSYS mailbox (Messenger's `com.facebook.orca/databases/`, and the Facebook app's
+`app_mib_msys/`) keeps `messages` (`message_id`, `thread_key`, `timestamp_ms` in Unix
+milliseconds, `sender_id`, `text`, `is_admin_message`), `contacts` (`id`, `name`) and
+`threads`; file names of attachments are in `attachments` (`message_id`, `filename`). The
+account's own id is the number in the database's file name; where the name has none, the one
+contact whose `friendship_status` is 0 (the account itself, as ALEAPP reads it). Admin messages
+(thread events) are not messages. In a one-to-one thread the thread key is the other person's id.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import sqlite3
+from collections.abc import Iterator
+from typing import ClassVar
+
+from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.epochs import unix_ms
+
+_ACCOUNT = re.compile(r"msys_database_(\d+)$")
+
+
+class MessengerMsys(ChatSource):
+    name = "messenger-msys"
+    app = "Messenger"
+    platform = "android"
+    patterns = ("*/msys_database_*",)
+    variants: ClassVar[dict[str, Schema]] = {
+        "msys": {
+            "messages": cols("message_id", "thread_key", "timestamp_ms", "sender_id", "text"),
+            "contacts": cols("id", "name"),
+            "threads": cols("thread_key"),
+        },
+    }
+    covered = ("msys_database_<id> of Facebook Messenger for Android (the schema ALEAPP reads "
+               "on Messenger vc 323609457 to 343213368) and of the Facebook app (messages, "
+               "contacts, threads, attachments); the account id from the file name")
+
+    def matches_path(self, path: str, deleted: bool = False) -> bool:
+        # The pattern's trailing * would also take SQLite's shared-memory file.
+        return not path.lower().endswith("-shm") and super().matches_path(path, deleted)
+
+    def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
+        names: dict[str, str] = {}
+        for contact, name in db.execute("SELECT id, name FROM contacts ORDER BY rowid"):
+            if contact is not None and name:
+                names.setdefault(text_of(contact), text_of(name))
+        owner = self._owner(db, path)
+        files: dict[str, list[str]] = {}
+        if has(db, "attachments", "message_id") and has(db, "attachments", "filename"):
+            for message, filename in db.execute(
+                    "SELECT message_id, filename FROM attachments WHERE filename IS NOT NULL "
+                    "ORDER BY rowid"):
+                files.setdefault(text_of(message), []).append(text_of(filename))
+        admin = "is_admin_message" if has(db, "messages", "is_admin_message") else "0"
+
+        def shown(user: str) -> str:
+            return f"{user} ({names[user]})" if user in names else user
+
+        for rowid, message_id, thread, ts, sender, text, is_admin in db.execute(
+                "SELECT rowid, message_id, thread_key, timestamp_ms, sender_id, text, "
+                f"{admin} FROM messages ORDER BY rowid"):
+            attachments = tuple(files.get(text_of(message_id), ()))
+            if is_admin or (text is None and not attachments):
+                continue
+            chat = text_of(thread)
+            sender_id = text_of(sender)
+            sent = owner is not None and sender_id == owner
+            yield Message(
+                app=self.app, account=owner or "", conversation=chat,
+                message_id=text_of(message_id) or str(rowid), time=unix_ms(ts),
+                direction="sent" if sent else "received",
+                sender=OWNER if sent else shown(sender_id),
+                recipients=(shown(chat),) if sent else (OWNER,), text=text_of(text),
+                table="messages", rowid=rowid, attachments=attachments,
+            )
+
+    @staticmethod
+    def _owner(db: sqlite3.Connection, path: str) -> str | None:
+        found = _ACCOUNT.search(posixpath.basename(path))
+        if found:
+            return found.group(1)
+        if not has(db, "contacts", "friendship_status"):
+            return None
+        selves = [text_of(r[0]) for r in db.execute(
+            "SELECT id FROM contacts WHERE friendship_status = 0 ORDER BY rowid")]
+        return selves[0] if len(selves) == 1 else None
