@@ -330,3 +330,34 @@ def test_from_a_flagged_conversation_to_a_safeguarding_record(
     assert saved.identified_how == "online-contact"
     assert fx.CONTACT_A in saved.outcome and "WhatsApp" in saved.outcome
     assert not problems, problems
+
+
+def test_an_items_messages_are_found_by_its_whole_key(tmp_path: Path):
+    from fellwatch.chats.base import Message
+    from fellwatch.chats.store import ChatStore, SourceOutcome
+
+    store = ChatStore(tmp_path / "scan.sqlite")
+
+    def message(i: int, time: str) -> Message:
+        return Message(app="WhatsApp", account="", conversation=f"c{i}", message_id=str(i),
+                       time=time, direction="received", sender="s", recipients=(), text="",
+                       table="message", rowid=i)
+
+    def attached(*keys: str | None) -> list[dict[str, Any]]:
+        return [{"item": k, "name": f"{k}.jpg", "path": None} for k in keys]
+
+    sent = [(message(0, "2023-03-14T10:00:00Z"), attached("k/10")),
+            (message(1, "2023-03-14T09:00:00Z"), attached(None, "k/1")),
+            (message(2, "2023-03-14T08:00:00Z"), attached('k/1"x')),
+            (message(3, "2023-03-14T07:00:00Z"), [])]
+    store.commit_source(0, "db", SourceOutcome(path="msgstore.db", allocated=True,
+                                               source="whatsapp-android"), sent)
+    store.commit_source(1, "db", SourceOutcome(path="msgstore.db", allocated=True,
+                                               source="whatsapp-android"),
+                        [(message(4, "2023-03-14T06:00:00Z"), attached("k/1"))])
+    found = store.attachment_messages(0, "k/1")
+    assert [(r["seq"], r["conversation"], r["source_path"]) for r in found] == [
+        (1, "c1", "msgstore.db")]  # not k/10, not another evidence's k/1
+    assert [r["seq"] for r in store.attachment_messages(0, 'k/1"x')] == [2]
+    assert store.attachment_messages(0, "k/2") == []
+    store.close()
