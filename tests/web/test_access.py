@@ -58,10 +58,10 @@ def ids(world: dict[str, Any], tmp_path: Path) -> dict[str, int]:
 def test_the_probe_finds_every_case_url(ids: dict[str, int]) -> None:
     urls = object_urls(ids, "case_id")
     # 14 before; + edit and void of 5 kinds; + exhibit list (page, PDF, CSV), labels (page,
-    # PDF), continuity (page, PDF, CSV); + void of the case itself; + 13 review URLs;
-    # + 4 chat pages.
-    assert len(urls) == 14 + 10 + 8 + 1 + 13 + 4
-    assert sum("/review/" in u for u in urls) == 13
+    # PDF), continuity (page, PDF, CSV); + void of the case itself; + 14 review URLs (a
+    # finding's page among them); + 3 chat pages (attachments are the gallery's thumbnails).
+    assert len(urls) == 14 + 10 + 8 + 1 + 14 + 3
+    assert sum("/review/" in u for u in urls) == 14
     assert any(u.startswith("/api/cases/") for u in urls)
     assert any(u.endswith("/report/") for u in urls)
 

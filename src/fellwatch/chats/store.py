@@ -250,6 +250,35 @@ class ChatStore:
             "AND m.app=? AND m.conversation=? ORDER BY m.seq",
             (evidence, source_key, app, conversation)))
 
+    def attachment_messages(self, evidence: int, item: str) -> list[dict[str, Any]]:
+        """The messages that sent item `item` of evidence `evidence` as an attachment, each
+        with its conversation's rank and its database's path, in time order.
+
+        No index leads from an item to its messages (the attachments are a JSON column), so
+        the rows are found by the item's key as it is written there and checked again on the
+        parsed column: a key that is a substring of another's never matches it.
+        """
+        needle = '"item": ' + json.dumps(item, ensure_ascii=False)
+        cursor = self._db.cursor()
+        cursor.row_factory = sqlite3.Row
+        rows = cursor.execute(
+            "SELECT m.source_key, m.seq, m.app, m.account, m.conversation, m.message_id, "
+            "m.time, m.direction, m.sender, m.attachments, m.deleted, c.rank, c.flagged, "
+            "s.path AS source_path FROM chat_messages m "
+            "LEFT JOIN chat_conversations c ON c.evidence = m.evidence "
+            "AND c.source_key = m.source_key AND c.app = m.app "
+            "AND c.conversation = m.conversation "
+            "LEFT JOIN chat_sources s ON s.evidence = m.evidence AND s.key = m.source_key "
+            "WHERE m.evidence = ? AND m.attachments != '[]' AND instr(m.attachments, ?) > 0 "
+            "ORDER BY m.time IS NULL, m.time, s.path, m.source_key, m.seq",
+            (evidence, needle))
+        found = []
+        for r in rows:
+            row = dict(r)
+            if any(a.get("item") == item for a in json.loads(row.pop("attachments"))):
+                found.append(row)
+        return found
+
     def sources(self) -> list[dict[str, Any]]:
         cursor = self._db.cursor()
         cursor.row_factory = sqlite3.Row

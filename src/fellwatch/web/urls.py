@@ -77,8 +77,6 @@ urlpatterns = [
          chat_views.conversations, name="chat-conversations"),
     path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/conversation/",
          chat_views.conversation, name="chat-conversation"),
-    path("cases/<int:case_id>/exhibits/<int:exhibit_id>/scans/<int:scan_id>/attachment/",
-         chat_views.attachment, name="chat-attachment"),
     path("cases/<int:case_id>/contacts/", chat_views.contacts, name="chat-contacts"),
     path("cases/<int:case_id>/safeguarding/new/", views.safeguarding_new,
          name="safeguarding-new"),

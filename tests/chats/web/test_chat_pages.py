@@ -62,8 +62,7 @@ def test_conversations_flagged_first_and_audited(world: Any, chat_scans: Any, cl
     assert entry is not None and _detail(entry)["page"] == "conversations"
 
 
-def test_a_thread_with_indicators_and_blurred_attachments(world: Any, chat_scans: Any,
-                                                          client: Any):
+def test_a_thread_with_indicators(world: Any, chat_scans: Any, client: Any):
     from fellwatch.web.audit.models import AuditEntry
 
     ids = _import(world, chat_scans)
@@ -76,28 +75,128 @@ def test_a_thread_with_indicators_and_blurred_attachments(world: Any, chat_scans
     assert logged is not None
     assert _detail(logged)["conversation"] == fx.CONTACT_A
     assert _detail(logged)["page"] == "conversation"
-    # The parent's conversation holds the photo: its thumbnail is blurred on the server.
-    listing = client.get(_url("chat-conversations", ids)).content.decode()
-    ranks = re.findall(r'\?rank=(\d+)">' + re.escape(fx.CONTACT_B), listing)
-    thread = client.get(_url("chat-conversation", ids, rank=ranks[0])).content.decode()
-    src = re.search(r'<img src="([^"]+)"', thread)
-    assert src is not None
-    png = client.get(src.group(1).replace("&amp;", "&"))
-    assert png["Content-Type"] == "image/png"
-    thumb = Image.open(io.BytesIO(png.content)).convert("RGB")
-    assert thumb.size == (160, 160)
-    # Nothing of the picture's detail is left: neighbouring pixels barely differ.
-    raw = thumb.tobytes()
 
-    def at(x: int, y: int, c: int) -> int:
-        return raw[(y * 160 + x) * 3 + c]
 
-    steps = [abs(at(x, y, c) - at(x + 1, y, c)) for y in range(160) for x in range(159)
-             for c in range(3)]
-    assert max(steps) <= 8
-    assert len({raw[i] for i in range(0, len(raw), 3)}) > 1  # colours, not the grey placeholder
-    last = AuditEntry.objects.filter(action="view", username="erin.examiner").last()
-    assert last is not None and _detail(last)["blurred"] is True
+def _attachments(scan: Any) -> tuple[list[tuple[int, str]], list[int]]:
+    """From the scan's chat store: (rank, item key) of every attachment that resolved to an
+    item, and the ranks of the conversations holding one that did not."""
+    from fellwatch.chats.store import ChatStore
+
+    store = ChatStore.open_finished(Path(scan.out_dir) / "scan.sqlite")
+    assert store is not None
+    resolved, unresolved = [], []
+    try:
+        for c in store.conversations(with_rank=True):
+            rows = store.conversation_messages(c["evidence_index"], c["source"]["item"],
+                                               c["app"], c["conversation"])
+            for r in rows:
+                for a in json.loads(r["attachments"]):
+                    if a["item"]:
+                        resolved.append((c["rank"], a["item"]))
+                    else:
+                        unresolved.append(c["rank"])
+    finally:
+        store.close()
+    return resolved, unresolved
+
+
+def _srcs(page: str) -> list[str]:
+    return [s.replace("&amp;", "&") for s in re.findall(r'<img[^>]* src="([^"]+)"', page)]
+
+
+def test_attachments_are_the_gallerys_blurred_findings_and_a_reveal_is_audited(
+    world: Any, chat_scans: Any, client: Any,
+):
+    from django.conf import settings
+
+    from fellwatch.web.audit.models import AuditEntry
+    from fellwatch.web.records.models import Finding
+    from fellwatch.web.review import pictures
+    from fellwatch.web.review.models import Reveal
+
+    ids = _import(world, chat_scans)
+    scan = world["exhibit"].scans.get()
+    resolved, unresolved = _attachments(scan)
+    assert resolved and unresolved  # the WhatsApp photo is an item; the MMS part is not
+    client.force_login(world["examiner"])
+    # No thread sends anything but the gallery's blurred thumbnail URL of a finding.
+    for rank in range(scan.summary["conversations"]):
+        for src in _srcs(client.get(_url("chat-conversation", ids, rank=rank)).content.decode()):
+            assert re.fullmatch(rf"/cases/{ids['case_id']}/review/findings/\d+/thumbnail/", src)
+    rank, key = resolved[0]
+    finding = Finding.objects.get(scan=scan, evidence_index=0, key=key)
+    page = client.get(_url("chat-conversation", ids, rank=rank)).content.decode()
+    thumb = f"/cases/{ids['case_id']}/review/findings/{finding.pk}/thumbnail/"
+    assert thumb in _srcs(page) and "revealed=1" not in page
+    assert f'href="/cases/{ids["case_id"]}/review/findings/{finding.pk}/"' in page
+    logged = AuditEntry.objects.filter(action="view", username="erin.examiner").last()
+    assert logged is not None and _detail(logged)["attachments"] == [finding.pk]
+    # The bytes served are the server's blur of the scan's thumbnail, not the picture.
+    served = client.get(thumb)
+    assert served.status_code == 200 and "no-store" in served["Cache-Control"]
+    blurred = pictures.picture_of(finding, radius=int(settings.REVIEW_BLUR))
+    unblurred = pictures.picture_of(finding, radius=0, revealed=True)
+    assert served.content == blurred.data != unblurred.data
+    assert Image.open(io.BytesIO(served.content)).mode == "L"
+    # Unblurred only once this person asked for this item: the reveal is audited.
+    assert client.get(thumb + "?revealed=1").status_code == 403
+    reveal = re.search(r'data-reveal="([^"]+)"', page)
+    assert reveal is not None
+    before = AuditEntry.objects.count()
+    answer = client.post(reveal.group(1)).json()
+    assert answer["revealed"] is True and answer["finding"] == finding.pk
+    assert Reveal.objects.filter(user=world["examiner"], finding=finding).count() == 1
+    assert AuditEntry.objects.filter(seq__gt=before, action="reveal", object_type="finding",
+                                     object_id=str(finding.pk),
+                                     username="erin.examiner").count() == 1
+    assert client.get(answer["url"]).content == unblurred.data
+    # An attachment that is no item of the evidence: a placeholder, no picture at all.
+    other = client.get(_url("chat-conversation", ids, rank=unresolved[0])).content.decode()
+    assert "attachment not found in the evidence" in other
+    figures = re.findall(r'<figure class="attachment">(.*?)</figure>', other, re.S)
+    assert any("placeholder" in f and "<img" not in f for f in figures)
+
+
+def test_a_findings_page_names_the_chats_it_was_sent_in(world: Any, chat_scans: Any,
+                                                        client: Any):
+    from fellwatch.web.audit.models import AuditEntry
+    from fellwatch.web.records.models import Finding
+
+    ids = _import(world, chat_scans)
+    scan = world["exhibit"].scans.get()
+    resolved, _ = _attachments(scan)
+    key = resolved[0][1]
+    finding = Finding.objects.get(scan=scan, evidence_index=0, key=key)
+    client.force_login(world["examiner"])
+    url = reverse("review-finding", kwargs={"case_id": ids["case_id"], "finding_id": finding.pk})
+    page = client.get(url).content.decode()
+    table = re.search(r'<table id="sent-in">(.*?)</table>', page, re.S)
+    assert table is not None
+    rows = table.group(1)
+    assert "WhatsApp" in rows and fx.CONTACT_B in rows and "received" in rows
+    assert "2023-03-14" in rows  # the message's own time, UTC
+    links = [h.replace("&amp;", "&") for h in re.findall(
+        r'class="conversation" href="([^"]+)"', rows)]
+    assert sorted(r for r, k in resolved if k == key) == sorted(
+        int(h.split("rank=")[1].split("#")[0]) for h in links)
+    thread = client.get(links[0].split("#")[0]).content.decode()
+    assert f'id="{links[0].split("#")[1]}"' in thread and fx.CONTACT_B in thread
+    # The picture on the page is the gallery's blurred thumbnail, with the gallery's reveal.
+    assert _srcs(page) == [f"/cases/{ids['case_id']}/review/findings/{finding.pk}/thumbnail/"]
+    assert f'data-reveal="/cases/{ids["case_id"]}/review/findings/{finding.pk}/reveal/"' in page
+    views = AuditEntry.objects.filter(action="view", username="erin.examiner",
+                                      object_type="finding", object_id=str(finding.pk))
+    assert views.count() == 1 and _detail(views.get())["page"] == "finding"
+    assert _detail(views.get())["conversations"] == sorted({r for r, k in resolved if k == key})
+    # A finding that is no attachment says so; the gallery's tile links to the page.
+    plain = Finding.objects.filter(scan=scan).exclude(key__in=[k for _, k in resolved]).first()
+    assert plain is not None
+    other = client.get(reverse("review-finding", kwargs={
+        "case_id": ids["case_id"], "finding_id": plain.pk})).content.decode()
+    assert "Not an attachment" in other and 'id="sent-in"' not in other
+    gallery = client.get(reverse("review-gallery", kwargs={"case_id": ids["case_id"]}),
+                         {"show": "all"}).content.decode()
+    assert f'href="/cases/{ids["case_id"]}/review/findings/{finding.pk}/"' in gallery
 
 
 def _detail(entry: Any) -> dict[str, Any]:
@@ -152,9 +251,11 @@ def test_a_scan_without_chats_and_an_unknown_rank(world: Any, client: Any, tmp_p
 def test_outsiders_are_refused(world: Any, chat_scans: Any, client: Any):
     ids = _import(world, chat_scans)
     client.force_login(world["outsider"])
+    finding = world["exhibit"].scans.get().findings.first()
     for url in (_url("chat-conversations", ids), _url("chat-conversation", ids, rank=0),
-                _url("chat-attachment", ids, rank=0, seq=0, n=0),
-                reverse("chat-contacts", kwargs={"case_id": ids["case_id"]})):
+                reverse("chat-contacts", kwargs={"case_id": ids["case_id"]}),
+                reverse("review-finding", kwargs={"case_id": ids["case_id"],
+                                                  "finding_id": finding.pk})):
         response = client.get(url)
         assert response.status_code == 404, url
         assert fx.CONTACT_A not in response.content.decode()
@@ -165,18 +266,47 @@ def test_outsiders_are_refused(world: Any, chat_scans: Any, client: Any):
 def test_from_a_flagged_conversation_to_a_safeguarding_record(
     live_url: str, world: Any, chat_scans: Any, browser_page: Any,
 ) -> None:
-    from fellwatch.web.records.models import SafeguardingRecord
+    from django.conf import settings
+
+    from fellwatch.web.audit.models import AuditEntry
+    from fellwatch.web.records.models import Finding, SafeguardingRecord
+    from fellwatch.web.review import pictures
 
     ids = _import(world, chat_scans)
     user = world["examiner"]
     user.set_password(PASSWORD)
     user.save()
     page, base = browser_page, live_url
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    received: dict[str, bytes] = {}
+    page.on("response", lambda r: received.__setitem__(r.url, r.body())
+            if "/thumbnail/" in r.url else None)
     page.goto(f"{base}/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("#login")
     page.wait_for_url(f"{base}/")
+
+    # The parent's photo in a thread: the gallery's blurred bytes, until it is revealed.
+    rank, key = _attachments(world["exhibit"].scans.get())[0][0]
+    finding = Finding.objects.get(scan__exhibit=world["exhibit"], evidence_index=0, key=key)
+    page.goto(base + _url("chat-conversation", ids, rank=rank))
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+    assert list(received.values()) == [pictures.picture_of(
+        finding, radius=int(settings.REVIEW_BLUR)).data]
+    before = AuditEntry.objects.count()
+    with page.expect_response(lambda r: "revealed=1" in r.url) as revealed:
+        page.click("#thread button.reveal >> nth=0")
+    assert revealed.value.status == 200
+    assert revealed.value.body() == pictures.picture_of(finding, radius=0, revealed=True).data
+    assert AuditEntry.objects.filter(seq__gt=before, action="reveal",
+                                     object_id=str(finding.pk)).count() == 1
+    with page.expect_navigation():
+        page.click("#thread a.finding >> nth=0")
+    assert fx.CONTACT_B in page.inner_text("#sent-in")
     page.goto(base + reverse("scan", kwargs={k: ids[k] for k in (
         "case_id", "exhibit_id", "scan_id")}))
     page.click("#conversations-link")
@@ -199,3 +329,35 @@ def test_from_a_flagged_conversation_to_a_safeguarding_record(
     saved = SafeguardingRecord.objects.get(reference=reference)
     assert saved.identified_how == "online-contact"
     assert fx.CONTACT_A in saved.outcome and "WhatsApp" in saved.outcome
+    assert not problems, problems
+
+
+def test_an_items_messages_are_found_by_its_whole_key(tmp_path: Path):
+    from fellwatch.chats.base import Message
+    from fellwatch.chats.store import ChatStore, SourceOutcome
+
+    store = ChatStore(tmp_path / "scan.sqlite")
+
+    def message(i: int, time: str) -> Message:
+        return Message(app="WhatsApp", account="", conversation=f"c{i}", message_id=str(i),
+                       time=time, direction="received", sender="s", recipients=(), text="",
+                       table="message", rowid=i)
+
+    def attached(*keys: str | None) -> list[dict[str, Any]]:
+        return [{"item": k, "name": f"{k}.jpg", "path": None} for k in keys]
+
+    sent = [(message(0, "2023-03-14T10:00:00Z"), attached("k/10")),
+            (message(1, "2023-03-14T09:00:00Z"), attached(None, "k/1")),
+            (message(2, "2023-03-14T08:00:00Z"), attached('k/1"x')),
+            (message(3, "2023-03-14T07:00:00Z"), [])]
+    store.commit_source(0, "db", SourceOutcome(path="msgstore.db", allocated=True,
+                                               source="whatsapp-android"), sent)
+    store.commit_source(1, "db", SourceOutcome(path="msgstore.db", allocated=True,
+                                               source="whatsapp-android"),
+                        [(message(4, "2023-03-14T06:00:00Z"), attached("k/1"))])
+    found = store.attachment_messages(0, "k/1")
+    assert [(r["seq"], r["conversation"], r["source_path"]) for r in found] == [
+        (1, "c1", "msgstore.db")]  # not k/10, not another evidence's k/1
+    assert [r["seq"] for r in store.attachment_messages(0, 'k/1"x')] == [2]
+    assert store.attachment_messages(0, "k/2") == []
+    store.close()

@@ -74,3 +74,37 @@ def thread(store: ChatStore, conversation: dict[str, Any]) -> list[ThreadMessage
         rules=(r["rules"] or "").split(";") if r["rules"] else [],
         attachments=json.loads(r["attachments"]), deleted=bool(r["deleted"]),
     ) for r in rows]
+
+
+def attachment_findings(scan: Any, evidence_index: int,
+                        messages: list[ThreadMessage]) -> list[int]:
+    """Tie each attachment of `messages` to the gallery's finding of the same item (its
+    `finding` id, None when the attachment did not resolve to an item or the item is not a
+    finding of this scan); returns the finding ids, sorted.
+
+    An attachment is the scan's own item (the chat stage resolved it in the same evidence), so
+    the gallery's finding is found by the scan, the evidence's position and the item's key."""
+    from fellwatch.web.records.models import Finding
+
+    keys = {a["item"] for m in messages for a in m.attachments if a.get("item")}
+    by_key = dict(Finding.objects.filter(scan=scan, evidence_index=evidence_index, key__in=keys)
+                  .values_list("key", "id")) if keys else {}
+    for m in messages:
+        for a in m.attachments:
+            a["finding"] = by_key.get(a.get("item") or "")
+    return sorted(by_key.values())
+
+
+def sent_in(finding: Any) -> list[dict[str, Any]]:
+    """Where the finding's item was sent as a chat attachment: one entry per message (app,
+    conversation, account, time, direction, sender, database, the conversation's rank and
+    whether it is flagged), in time order; empty when its scan holds no chats."""
+    with chats_of(finding.scan) as store:
+        if store is None:
+            return []
+        rows = store.attachment_messages(finding.evidence_index, finding.key)
+    for r in rows:
+        r["sender"] = "device owner" if r["sender"] == OWNER else r["sender"]
+        r["flagged"] = bool(r["flagged"])
+        r["deleted"] = bool(r["deleted"])
+    return rows

@@ -1,6 +1,10 @@
 """The chat pages of a case: an exhibit's conversations (flagged first), one conversation as a
-thread with its indicators highlighted, attachments as server-blurred thumbnails, a contact
-across the case's exhibits, and the way from a contact to a safeguarding record.
+thread with its indicators highlighted, a contact across the case's exhibits, and the way from a
+contact to a safeguarding record.
+
+An attachment is shown as the review gallery shows its finding: the gallery's blurred
+thumbnail, the gallery's audited reveal of that one item, a link to the finding. This app
+makes no picture of its own (one way to blur on the server, one reveal audit).
 
 Every page is a case page: `case_view` decides who may see it (a refusal is logged and
 answered 404), and every view of a conversation or contact is in the audit log.
@@ -18,8 +22,14 @@ from django.views.decorators.http import require_GET
 
 from fellwatch.chats.base import OWNER
 from fellwatch.web.audit.log import record
-from fellwatch.web.chats import blur
-from fellwatch.web.chats.reading import age_band, chats_of, pseudonym, stated_age, thread
+from fellwatch.web.chats.reading import (
+    age_band,
+    attachment_findings,
+    chats_of,
+    pseudonym,
+    stated_age,
+    thread,
+)
 from fellwatch.web.records.access import can_write, case_view, child_of, role_of
 from fellwatch.web.records.models import Case, Exhibit, IdentifiedHow
 
@@ -77,10 +87,13 @@ def conversation(request: HttpRequest, case: Case, exhibit_id: int,
     with chats_of(scan) as store:
         found = store.conversation(rank) if store is not None else None
         messages = thread(store, found) if store is not None and found is not None else []
+    shown = attachment_findings(scan, found["evidence_index"], messages) if found else []
     record("view", request=request, obj=scan, detail={
         "case": case.pk, "page": "conversation", "rank": rank,
         "conversation": found["conversation"] if found else None,
-        "app": found["app"] if found else None})
+        "app": found["app"] if found else None,
+        # The findings whose blurred thumbnails the thread shows (a reveal is audited apart).
+        "attachments": shown})
     contacts = []
     if found is not None:
         for contact in found["participants"]:
@@ -96,50 +109,6 @@ def conversation(request: HttpRequest, case: Case, exhibit_id: int,
     return render(request, "chats/conversation.html", _ctx(
         request, case=case, exhibit=exhibit, scan=scan, conversation=found,
         messages=messages, contacts=contacts, rank=rank))
-
-
-@case_view()
-@require_GET
-def attachment(request: HttpRequest, case: Case, exhibit_id: int, scan_id: int) -> HttpResponse:
-    """A blurred thumbnail of one attachment (?rank=&seq=&n=), or the placeholder."""
-    exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
-    scan = child_of(request, exhibit.scans.all(), "scan", scan_id)
-    rank, seq, n = (_int(request.GET.get(k), -1) for k in ("rank", "seq", "n"))
-    png = blur.placeholder()
-    key = None
-    with chats_of(scan) as store:
-        found = store.conversation(rank) if store is not None else None
-        if store is not None and found is not None:
-            message = next((m for m in thread(store, found) if m.seq == seq), None)
-            if message is not None and 0 <= n < len(message.attachments):
-                key = message.attachments[n].get("item")
-    if key is not None and found is not None:
-        png = _blurred_item(found["evidence"], key) or png
-    record("view", request=request, obj=scan, detail={
-        "case": case.pk, "page": "attachment", "item": key, "blurred": True})
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _blurred_item(evidence_path: str, key: str) -> bytes | None:
-    from fellwatch.evidence import open_evidence
-
-    try:
-        ev = open_evidence(evidence_path)
-    except Exception:  # the evidence is not reachable from this server: the placeholder
-        return None
-    try:
-        item = next((i for i in ev.items() if i.key == key), None)
-        if item is None or item.size > blur.MAX_PICTURE_BYTES:
-            return None
-        with ev.open_item(item) as stream:
-            data = stream.read(blur.MAX_PICTURE_BYTES + 1)
-        return blur.blurred(data)
-    except Exception:  # unreadable or not a picture: the placeholder
-        return None
-    finally:
-        ev.close()
 
 
 @case_view()

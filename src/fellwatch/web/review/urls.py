@@ -11,6 +11,7 @@ F = "findings/<int:finding_id>"
 
 urlpatterns = [
     path("cases/<int:case_id>/review/", views.gallery, name="review-gallery"),
+    path(f"cases/<int:case_id>/review/{F}/", views.finding, name="review-finding"),
     path(f"cases/<int:case_id>/review/{F}/thumbnail/", views.thumbnail,
          name="review-thumbnail"),
     path(f"cases/<int:case_id>/review/{F}/reveal/", views.reveal, name="review-reveal"),

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -114,6 +115,31 @@ def thumbnail(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse
     else:
         pic = pictures.picture_of(finding, radius=_blur_of(request.user))
     return _image(pic.data, pic.content_type)
+
+
+@case_view()
+@require_GET
+def finding(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
+    """One finding: its blurred thumbnail with the gallery's reveal, what it is and where it
+    came from, and the chat messages it was sent in (each leading to its conversation)."""
+    from fellwatch.web.chats.reading import sent_in
+
+    found = _finding(request, case, finding_id)
+    chats = sent_in(found)
+    record("view", request=request, obj=found, detail={
+        "case": case.pk, "page": "finding",
+        "conversations": sorted({c["rank"] for c in chats if c["rank"] is not None})})
+    base = f"/cases/{case.pk}/review/findings/{found.pk}/"
+    conversation_url = reverse("chat-conversation", kwargs={
+        "case_id": case.pk, "exhibit_id": found.scan.exhibit_id, "scan_id": found.scan_id})
+    for c in chats:
+        c["url"] = (f"{conversation_url}?rank={c['rank']}#m{c['seq']}"
+                    if c["rank"] is not None else "")
+    return render(request, "review/finding.html", {
+        "case": case, "finding": found, "exhibit": found.scan.exhibit, "chats": chats,
+        "thumbnail_url": f"{base}thumbnail/", "reveal_url": f"{base}reveal/",
+        "grades": found.grades.order_by("at", "pk"), "can_write": can_write(request.user),
+        "role": role_of(request.user)})
 
 
 @case_view()
