@@ -46,9 +46,15 @@ def age_band(age: int | None) -> str:
     return "unknown"
 
 
+def account(participant: str) -> str:
+    """The app's own id of a participant shown as "id (name)": the same account saved under
+    two names on two phones is one contact (the name is each phone's address book)."""
+    return participant.split(" (", 1)[0]
+
+
 def stated_age(conversation: dict[str, Any], contact: str) -> int | None:
     ages = [i["age"] for i in conversation["indicators"]
-            if i.get("sender") == contact and i.get("age") is not None]
+            if account(i.get("sender") or "") == account(contact) and i.get("age") is not None]
     return min(ages) if ages else None
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 from fellwatch.chats.base import OWNER
 from fellwatch.web.audit.log import record
 from fellwatch.web.chats.reading import (
+    account,
     age_band,
     attachment_findings,
     chats_of,
@@ -125,14 +126,15 @@ def contacts(request: HttpRequest, case: Case) -> HttpResponse:
                 if store is None:
                     continue
                 for c in store.conversations(with_rank=True):
-                    for contact in c["participants"]:
+                    accounts = {account(p) for p in c["participants"]}
+                    for contact in accounts:
                         entry = seen.setdefault(contact, {
                             "id": contact, "pseudonym": pseudonym(contact), "exhibits": set(),
                             "conversations": 0, "flagged": 0})
                         entry["exhibits"].add(exhibit.reference)
                         entry["conversations"] += 1
                         entry["flagged"] += bool(c["flagged"])
-                    if wanted is not None and wanted in c["participants"]:
+                    if wanted is not None and wanted in accounts:
                         rows.append({
                             "exhibit": exhibit, "scan": scan, "conversation": c,
                             "url": reverse("chat-conversation", kwargs={
