@@ -17,6 +17,7 @@ error and no content: reading it would give the other file's bytes.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -133,12 +134,20 @@ class TskRecord:
     extents: tuple[tuple[int, int], ...] = ()
 
 
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str | None:
+    # A file's four times, and files written together, share seconds: format each once.
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _iso(seconds: int, nanos: int) -> str | None:
     if not seconds:
         return None
-    try:
-        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    except (OverflowError, OSError, ValueError):
+    text = _second(seconds)
+    if text is None:
         return None
     if nanos:
         text += f".{nanos:09d}".rstrip("0")
