@@ -27,10 +27,12 @@ from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
 from fellwatch.scan.verify import (
     BackgroundHashes,
+    ChunkVerification,
     EvidenceHashCache,
     EvidenceHashes,
     evidence_sha256,
     identity,
+    verify_chunks,
 )
 from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
@@ -61,7 +63,8 @@ class ScanOutcome:
     failed_batches: list[str]  # why each batch that is not in the store failed
     scan_seconds: float  # the item pass: reading, digests, signals, matching
     verify_seconds: float  # waiting for the evidence hashes after the item pass, and checks
-    evidence_hashes: list[dict[str, str]]  # per evidence: computed now or remembered (run.json)
+    # per evidence: SHA-256 (and an E01's chunk check) computed now or remembered (run.json)
+    evidence_hashes: list[dict[str, str]]
     items: int
     bytes: int
     chat_seconds: float = 0.0  # the chat stage: reading app databases, ranking conversations
@@ -97,6 +100,9 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     store.set_meta("settings", request.settings.affecting_results())
     jobs = [(Path(e["path"]), str(e.get("format") or "")) for e in described]
     hashing = BackgroundHashes(jobs, request.hash_cache).start()
+    # Before the walk, which traces bad chunks to the files they hold; a second scan of the
+    # same unchanged E01 takes the remembered outcome instead of reading the image again.
+    chunk_checks = [_chunk_check(ev, request.hash_cache) for ev in opened]
     scan_started = time.monotonic()
     # The totals grow as the walk finds work: nothing is listed before the first batch runs.
     progress = Progress(total_items=0, total_bytes=0, enabled=request.progress)
@@ -137,8 +143,10 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     scan_seconds = time.monotonic() - scan_started - chat_seconds
     verify_started = time.monotonic()
     hashes = hashing.wait()
-    for entry, known in zip(described, hashes, strict=True):
+    for entry, known, chunks in zip(described, hashes, chunk_checks, strict=True):
         entry.update(known.to_findings())
+        if chunks is not None:
+            entry.update(chunks.to_findings())
         entry.update(_after_scan(Path(entry["path"]), known))
     store.set_meta("evidence", described)
     store.close()
@@ -151,8 +159,9 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         failed_batches=progress.failed,
         evidence_hashes=[
             {"path": e["path"], "sha256": "computed in this run" if h.computed_now
-             else f"remembered from {h.computed_at} (identity unchanged)"}
-            for e, h in zip(described, hashes, strict=True)
+             else f"remembered from {h.computed_at} (identity unchanged)",
+             **({"chunk_check": c.described()} if c is not None else {})}
+            for e, h, c in zip(described, hashes, chunk_checks, strict=True)
         ],
         scan_seconds=scan_seconds,
         verify_seconds=verify_seconds,
@@ -160,6 +169,19 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         bytes=scanned_bytes,
         chat_seconds=chat_seconds,
     )
+
+
+def _chunk_check(ev: Evidence, cache: EvidenceHashCache | None) -> ChunkVerification | None:
+    """An E01's chunk check, remembered or done now, handed to the evidence for its walk."""
+    if ev.format != "ewf":
+        return None
+    from fellwatch.evidence.image import ImageEvidence  # only E01s pay for its imports
+
+    if not isinstance(ev, ImageEvidence):
+        return None
+    done = verify_chunks(Path(ev.path), ev.chunk_check, cache)
+    ev.use_chunk_check(done.check)
+    return done
 
 
 def _after_scan(path: Path, known: EvidenceHashes) -> dict[str, Any]:
