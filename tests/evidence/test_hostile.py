@@ -490,6 +490,55 @@ def test_e01_chunk_check_is_remembered_and_evidence_verify_runs_it_again(
     assert "1 E01 chunk(s) fail their check" in done.stderr
 
 
+def test_original_of_a_file_on_an_e01_takes_the_remembered_chunk_check(
+        hostile_fixtures: HostileFixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import shutil
+
+    from fellwatch.evidence import ewf_check
+    from fellwatch.scan.job import scan
+    from fellwatch.scan.originals import OriginalError, forget_evidence, read_original
+
+    case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
+    evidence = tmp_path / "copy.E01"
+    shutil.copy2(hostile_fixtures.path("ewf-chunk-ntfs-mft"), evidence)
+    calls: list[Path] = []
+    real = ewf_check.verify_chunks
+
+    def counted(path: Path) -> ewf_check.ChunkCheck | None:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ewf_check, "verify_chunks", counted)
+    report = scan([str(evidence)], tmp_path / "out", ScanSettings(workers=1), progress=False)
+    assert len(calls) == 1
+    bad = case["in_chunk"][1]
+    failed = {i["path"]: i for i in report.findings["items"] if i.get("error")}
+    assert bad in failed
+    forget_evidence()
+    try:
+        # An item the scan read (not in findings.json, which lists failures and media): its
+        # key from a walk given an empty check (not counted), its digest from the fixture.
+        good = case["outside"][0]
+        ev = open_evidence(evidence)
+        try:
+            ev.use_chunk_check(ewf_check.ChunkCheck(0, ()))  # type: ignore[attr-defined]
+            item = next(i for i in ev.items() if i.path == good)
+        finally:
+            ev.close()
+        content = f"resident note {good[-6:-4]} marker\n".encode()
+        record = {"key": item.key, "size": item.size, "origin": "filesystem",
+                  "sha256": hashlib.sha256(content).hexdigest()}
+        assert read_original(str(evidence), record).startswith(b"resident note ")
+        assert len(calls) == 1  # the walk behind read_original took the remembered check
+        with pytest.raises(OriginalError, match=f"E01 chunk\\(s\\) that fail their check "
+                                                f"\\(chunk {case['chunk']} "):
+            read_original(str(evidence), failed[bad])
+    finally:
+        forget_evidence()
+
+
 def test_undamaged_e01_has_no_chunk_errors(fixture_images: object) -> None:
     from fellwatch.evidence.ewf_check import bad_chunks
 

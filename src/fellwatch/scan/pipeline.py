@@ -27,12 +27,11 @@ from fellwatch.scan.executors import make_executor
 from fellwatch.scan.progress import Progress
 from fellwatch.scan.verify import (
     BackgroundHashes,
-    ChunkVerification,
     EvidenceHashCache,
     EvidenceHashes,
     evidence_sha256,
     identity,
-    verify_chunks,
+    supply_chunk_check,
 )
 from fellwatch.scan.worker import Batch, range_key
 from fellwatch.settings import ScanSettings
@@ -102,7 +101,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     hashing = BackgroundHashes(jobs, request.hash_cache).start()
     # Before the walk, which traces bad chunks to the files they hold; a second scan of the
     # same unchanged E01 takes the remembered outcome instead of reading the image again.
-    chunk_checks = [_chunk_check(ev, request.hash_cache) for ev in opened]
+    chunk_checks = [supply_chunk_check(ev, request.hash_cache) for ev in opened]
     scan_started = time.monotonic()
     # The totals grow as the walk finds work: nothing is listed before the first batch runs.
     progress = Progress(total_items=0, total_bytes=0, enabled=request.progress)
@@ -169,19 +168,6 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         bytes=scanned_bytes,
         chat_seconds=chat_seconds,
     )
-
-
-def _chunk_check(ev: Evidence, cache: EvidenceHashCache | None) -> ChunkVerification | None:
-    """An E01's chunk check, remembered or done now, handed to the evidence for its walk."""
-    if ev.format != "ewf":
-        return None
-    from fellwatch.evidence.image import ImageEvidence  # only E01s pay for its imports
-
-    if not isinstance(ev, ImageEvidence):
-        return None
-    done = verify_chunks(Path(ev.path), ev.chunk_check, cache)
-    ev.use_chunk_check(done.check)
-    return done
 
 
 def _after_scan(path: Path, known: EvidenceHashes) -> dict[str, Any]:

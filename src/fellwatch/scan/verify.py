@@ -283,6 +283,20 @@ def verify_chunks(
     return result
 
 
+def supply_chunk_check(ev: Any, cache: EvidenceHashCache | None) -> ChunkVerification | None:
+    """An opened E01's chunk check, remembered or done now, handed to the evidence for its
+    walk (which traces bad chunks to the files they hold); None for other evidence."""
+    if getattr(ev, "format", None) != "ewf":
+        return None
+    from fellwatch.evidence.image import ImageEvidence  # only E01s pay for its imports
+
+    if not isinstance(ev, ImageEvidence):
+        return None
+    done = verify_chunks(Path(ev.path), ev.chunk_check, cache)
+    ev.use_chunk_check(done.check)
+    return done
+
+
 @dataclass
 class BackgroundHashes:
     """The evidence hashed in a thread while the item pass runs (hashlib and libewf release
