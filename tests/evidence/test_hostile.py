@@ -333,6 +333,35 @@ def test_riff_signature_storm_walks_each_chunk_chain_about_once(
                 outcomes[index]]
 
 
+def test_candidates_whose_claimed_ends_shrink_rewalk_within_a_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fellwatch.carving import chains
+    from fellwatch.carving.avi import AviCarver
+    from tests.fixtures.hostile import riff_shrinking_storm
+
+    size = 1 << 20
+    data = riff_shrinking_storm(size)
+    starts = _starts(data, b"RIFF", 0)
+    assert len(starts) == 128
+    budget = 600_000  # the real bound (4 Mi steps) made smaller, so the test is quick
+    monkeypatch.setattr(chains, "REWALK_STEPS", budget)
+    carver = AviCarver()
+    outcomes = _storm_outcomes(carver, _CountingSource(data), starts)
+    spent = [i for i, o in enumerate(outcomes) if str(o[1]).startswith("not walked again: ")]
+    # Walked afresh, candidate k steps ~(1 MiB - 8 KiB x k) / 8 chunks: ~8.4 x 10^6 in all.
+    assert 3 <= len(starts) - len(spent) <= 8 and spent == list(range(spent[0], len(starts)))
+    assert outcomes[spent[0]][1] == (
+        f"not walked again: this range's {budget} steps over structure already walked are "
+        "spent (crafted overlapping candidates)")
+    assert carver.work.rewalked <= budget + len(starts)
+    assert carver.work.steps <= size // 8 + budget + 20 * len(starts)
+    # Before the bound, the outcomes are the plain walk's.
+    assert {o[1] for o in outcomes[:spent[0]]} == {"no hdrl and movi lists"}
+    for index in (0, 1, spent[0] // 2, spent[0] - 1):
+        assert _storm_outcomes(AviCarver(), _CountingSource(data), [starts[index]]) == [
+            outcomes[index]]
+
+
 def test_remembered_chains_give_the_plain_walks_outcomes_on_random_boxes() -> None:
     import random
     import struct
