@@ -57,3 +57,18 @@ def test_a_real_scan_round_trips(tmp_path: Path) -> None:
     for item in items:
         assert ItemRecord.from_json(item).to_json() == item
     assert report.summary == json.loads(report.findings_path.read_text())["summary"]
+
+
+def test_every_evidence_field_of_a_real_scan_is_documented(tmp_path: Path) -> None:
+    from fellwatch.demo import run_demo
+
+    report = run_demo(tmp_path / "demo", progress=False)
+    text = SCHEMA.read_text(encoding="utf-8")
+    (entry,) = report.findings["evidence"]
+    assert entry["format"] == "ewf" and entry["chunk_check"]["bad"] == []
+    assert entry["chunk_check"]["chunks"] > 0
+    for key in entry:
+        assert f"`evidence[].{key}`" in text or f'"{key}"' in text or f"`{key}`" in text, key
+    assert "`run.json` `evidence_hashes[].chunk_check`" in text
+    said = report.run["evidence_hashes"][0]["chunk_check"]
+    assert said == "computed in this run" or said.startswith("remembered from "), said

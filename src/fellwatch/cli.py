@@ -551,8 +551,8 @@ def _register_integrity(sub: SubParsers) -> None:
     esub = ev.add_subparsers(dest="evidence_command", required=True, metavar="ACTION")
     v = esub.add_parser(
         "verify",
-        help="hash EVIDENCE in full again, check an E01's acquisition hash, compare with the "
-        "SHA-256 remembered from earlier scans",
+        help="hash EVIDENCE in full again, check an E01's acquisition hash and every chunk, "
+        "compare with the SHA-256 remembered from earlier scans",
     )
     v.add_argument("evidence", type=Path, metavar="EVIDENCE")
     v.set_defaults(handler=_cmd_evidence_verify)
@@ -579,19 +579,20 @@ def _register_integrity(sub: SubParsers) -> None:
 def _cmd_evidence_verify(args: argparse.Namespace) -> int:
     from fellwatch.errors import IncompleteError
     from fellwatch.evidence import open_evidence
-    from fellwatch.scan.verify import EvidenceHashCache, hash_evidence, identity
+    from fellwatch.scan.verify import EvidenceHashCache, hash_evidence, identity, verify_chunks
 
     ev = open_evidence(str(args.evidence))
-    try:
-        fmt = str(ev.describe().get("format") or "")
-    finally:
-        ev.close()
     cache = EvidenceHashCache.default()
     try:
+        fmt = str(ev.describe().get("format") or "")
         remembered = cache.get(identity(args.evidence))
         now = hash_evidence(args.evidence, fmt, cache, rehash=True)
+        check = getattr(ev, "chunk_check", None)  # an E01's chunks, verified again in full
+        chunks = (verify_chunks(args.evidence, check, cache, recheck=True)
+                  if fmt == "ewf" and check is not None else None)
     finally:
         cache.close()
+        ev.close()
     if now.sha256 is None:
         raise IncompleteError(f"{args.evidence}: a folder has no single hash (its inventory is)")
     _say(f"sha256          {now.sha256}")
@@ -610,6 +611,16 @@ def _cmd_evidence_verify(args: argparse.Namespace) -> int:
         _say(f"acquisition     {acq['verdict']} (stored: {stored})")
         if acq["verdict"] != "matches" and acq["verdict"] != "absent":
             problems.append(f"the acquisition hash check says {acq['verdict']}")
+    if chunks is not None:
+        if chunks.check is None:
+            _say("chunks          not verified: the chunk tables cannot be followed")
+        else:
+            bad = chunks.check.bad
+            _say(f"chunks          {chunks.check.chunks} verified, {len(bad)} fail their check")
+            for c in bad:
+                _say(f"  chunk {c.index} at media offset {c.offset}: {c.reason}")
+            if bad:
+                problems.append(f"{len(bad)} E01 chunk(s) fail their check")
     if problems:
         raise IncompleteError(f"{args.evidence}: " + "; ".join(problems))
     return 0

@@ -264,6 +264,137 @@ def _gif_outcome(carver: GifCarver, source: _CountingSource, start: int, max_siz
         return ("no", str(exc))
 
 
+def _storm_outcomes(carver: Any, source: _CountingSource, starts: list[int]
+                    ) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for start in starts:
+        try:
+            out.append(("complete", carver.carve(source, start, carver.default_max_size)))
+        except CarvedFragmentError as exc:
+            out.append(("fragment", exc.reason, exc.examined))
+        except NotACandidate as exc:
+            out.append(("no", str(exc)))
+    return out
+
+
+def _starts(data: bytes, magic: bytes, at: int) -> list[int]:
+    starts, p = [], data.find(magic)
+    while p >= 0:
+        if p >= at:
+            starts.append(p - at)
+        p = data.find(magic, p + 1)
+    return starts
+
+
+def test_mp4_signature_storm_walks_each_box_chain_about_once(
+        hostile_fixtures: HostileFixtures) -> None:
+    from fellwatch.carving.mp4 import Mp4Carver
+
+    data = hostile_fixtures.path("mp4-signature-storm").read_bytes()
+    starts = _starts(data, b"ftyp", 4)
+    assert len(starts) > 30_000
+    carver = Mp4Carver()
+    source = _CountingSource(data)
+    outcomes = _storm_outcomes(carver, source, starts)
+    assert {o[0] for o in outcomes} == {"fragment"}
+    assert all(str(o[1]).startswith("bad box size in moov at +") for o in outcomes)
+    # Every candidate's top-level walk runs to the end (about 65 000 boxes from the first) and
+    # then through the same 4 096 moov children: walked afresh, ~10^9 box steps. Remembered
+    # chains: about one walk of the space, plus a few steps per candidate to a checkpoint.
+    boxes = len(data) // 8
+    assert carver.work.steps <= boxes + 20 * len(starts)
+    assert source.read_bytes <= 32 * (boxes + 20 * len(starts))
+    # The same outcomes as walking every chain afresh (a new carver remembers nothing).
+    for index in [*range(0, len(starts), 4999), len(starts) - 1]:
+        fresh = Mp4Carver()
+        assert _storm_outcomes(fresh, _CountingSource(data), [starts[index]]) == [
+            outcomes[index]]
+
+
+def test_riff_signature_storm_walks_each_chunk_chain_about_once(
+        hostile_fixtures: HostileFixtures) -> None:
+    from fellwatch.carving.avi import AviCarver
+    from fellwatch.carving.webp import WebpCarver
+
+    data = hostile_fixtures.path("riff-signature-storm").read_bytes()
+    starts = _starts(data, b"RIFF", 0)
+    assert len(starts) > 30_000
+    for make, reason in ((AviCarver, "no hdrl and movi lists"),
+                         (WebpCarver, "chunk b'JUNK' runs past the RIFF end")):
+        carver = make()
+        source = _CountingSource(data)
+        outcomes = _storm_outcomes(carver, source, starts)
+        mine = [o for o in outcomes if o[0] != "no"]
+        assert len(mine) > 15_000 and {o[1] for o in mine} == {reason}
+        # Each walk runs through every later header (~16 000 x 3 chunks); remembered: once.
+        assert carver.work.steps <= len(data) // 8 + 20 * len(starts)
+        for index in [*range(0, len(starts), 4999), len(starts) - 1]:
+            assert _storm_outcomes(make(), _CountingSource(data), [starts[index]]) == [
+                outcomes[index]]
+
+
+def test_candidates_whose_claimed_ends_shrink_rewalk_within_a_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fellwatch.carving import chains
+    from fellwatch.carving.avi import AviCarver
+    from tests.fixtures.hostile import riff_shrinking_storm
+
+    size = 1 << 20
+    data = riff_shrinking_storm(size)
+    starts = _starts(data, b"RIFF", 0)
+    assert len(starts) == 128
+    budget = 600_000  # the real bound (4 Mi steps) made smaller, so the test is quick
+    monkeypatch.setattr(chains, "REWALK_STEPS", budget)
+    carver = AviCarver()
+    outcomes = _storm_outcomes(carver, _CountingSource(data), starts)
+    spent = [i for i, o in enumerate(outcomes) if str(o[1]).startswith("not walked again: ")]
+    # Walked afresh, candidate k steps ~(1 MiB - 8 KiB x k) / 8 chunks: ~8.4 x 10^6 in all.
+    assert 3 <= len(starts) - len(spent) <= 8 and spent == list(range(spent[0], len(starts)))
+    assert outcomes[spent[0]][1] == (
+        f"not walked again: this range's {budget} steps over structure already walked are "
+        "spent (crafted overlapping candidates)")
+    assert carver.work.rewalked <= budget + len(starts)
+    assert carver.work.steps <= size // 8 + budget + 20 * len(starts)
+    # Before the bound, the outcomes are the plain walk's.
+    assert {o[1] for o in outcomes[:spent[0]]} == {"no hdrl and movi lists"}
+    for index in (0, 1, spent[0] // 2, spent[0] - 1):
+        assert _storm_outcomes(AviCarver(), _CountingSource(data), [starts[index]]) == [
+            outcomes[index]]
+
+
+def test_remembered_chains_give_the_plain_walks_outcomes_on_random_boxes() -> None:
+    import random
+    import struct
+
+    from fellwatch.carving.avi import AviCarver
+    from fellwatch.carving.mp4 import Mp4Carver
+
+    rng = random.Random(11)
+    mp4_tags = [b"free", b"skip", b"mdat", b"moov", b"trak", b"stco", b"ftyp", b"abcd"]
+    for _ in range(30):
+        boxes = bytearray()
+        while len(boxes) < 6000:
+            tag = rng.choice(mp4_tags)
+            size = rng.choice([8, 12, 16, 24, 40, 7, 100000])
+            body = bytes(rng.randrange(1, 256) for _ in range(max(0, min(size, 64) - 8)))
+            if tag == b"ftyp":
+                body = b"isom" + body[4:]
+            boxes += struct.pack(">I", size) + tag + body
+        riff = bytearray()
+        while len(riff) < 6000:
+            kind = rng.choice([b"RIFF", b"LIST", b"JUNK", b"\x01bad"])
+            size = rng.choice([4, 12, 20, 6000 - len(riff), 3])
+            body = (rng.choice([b"AVI LIST", b"hdrl", b"movi"]) if kind in (b"RIFF", b"LIST")
+                    else b"") + bytes(rng.randrange(1, 256) for _ in range(8))
+            riff += kind + struct.pack("<I", size) + body
+        for data, make, magic, at in ((bytes(boxes), Mp4Carver, b"ftyp", 4),
+                                      (bytes(riff), AviCarver, b"RIFF", 0)):
+            starts = _starts(data, magic, at)
+            shared = _storm_outcomes(make(), _CountingSource(data), starts)
+            assert shared == [_storm_outcomes(make(), _CountingSource(data), [s])[0]
+                              for s in starts]
+
+
 # --- silent losses ------------------------------------------------------------------------------
 
 
@@ -293,6 +424,148 @@ def test_e01_chunk_that_does_not_inflate_is_an_error_on_the_file_it_holds(
     assert items["/Docs/PLAIN.TXT"].error is None
     assert sum(1 for p in items if p.startswith("/Album/")) == 40
     assert any(p.startswith(f"/(E01 chunk {case['chunk']} ") for p in items)
+
+
+def test_ntfs_files_whose_mft_record_lies_in_a_bad_e01_chunk_carry_an_error_naming_it(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ntfs-mft")))
+    assert len(case["in_chunk"]) >= 8 and len(case["outside"]) >= 8
+    # The record the damage itself hit may have lost its name from the listing; every other
+    # file kept in that chunk is listed, and each says which chunk.
+    listed = [p for p in case["in_chunk"] if p in items]
+    assert len(listed) >= len(case["in_chunk"]) - 1
+    for path in listed:
+        error = items[path].error
+        assert error is not None
+        assert f"(chunk {case['chunk']} at media offset {case['chunk_offset']}: " in error
+        assert "MFT record (entry " in error
+    for path in case["outside"]:
+        assert items[path].error is None, path
+    chunk = [i for i in items.values() if i.key.endswith(f"ewf-chunk/{case['chunk']:012d}")]
+    assert len(chunk) == 1 and chunk[0].error is not None
+    assert "(files whose content or MFT record lies there carry their own error)" in (
+        chunk[0].error)
+
+
+def test_files_walked_through_dfvfs_in_a_bad_e01_chunk_carry_an_error_naming_it(
+        shared_testdata: Path, tmp_path: Path) -> None:
+    from tests.fixtures.hostile import build_apfs_chunk_case
+
+    case = build_apfs_chunk_case(shared_testdata / "apfs.raw", tmp_path)
+    ev = open_evidence(case["path"])
+    try:
+        assert [v["walker"] for v in ev.describe()["volumes"]] == ["dfvfs"]
+        items = {i.path.removeprefix("/apfs1"): i for i in ev.items()}
+    finally:
+        ev.close()
+    assert case["in_chunk"] and case["outside"]
+    for path in case["in_chunk"]:
+        error = items[path].error
+        assert error == (f"content lies in E01 chunk(s) that fail their check (chunk "
+                         f"{case['chunk']} at media offset {case['chunk_offset']}: checksum "
+                         "mismatch (Adler-32)): the bytes libewf returns are not the acquired "
+                         "ones, not hashed"), path
+    for path in case["outside"]:
+        assert items[path].error is None, path
+    chunk = [i for p, i in items.items() if p.startswith(f"/(E01 chunk {case['chunk']} ")]
+    assert len(chunk) == 1 and chunk[0].error is not None
+    assert chunk[0].error.endswith("(files whose content or MFT record lies there carry their "
+                                   "own error)")
+
+
+def test_e01_chunk_check_is_remembered_and_evidence_verify_runs_it_again(
+        hostile_fixtures: HostileFixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from fellwatch.evidence import ewf_check
+    from fellwatch.scan.job import scan
+
+    case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
+    evidence = tmp_path / "copy.E01"  # files of their own: nothing remembered of them yet
+    shutil.copy2(hostile_fixtures.path("ewf-chunk-ntfs-mft"), evidence)
+    calls: list[Path] = []
+    real = ewf_check.verify_chunks
+
+    def counted(path: Path) -> ewf_check.ChunkCheck | None:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ewf_check, "verify_chunks", counted)
+    first = scan([str(evidence)], tmp_path / "a", ScanSettings(workers=1), progress=False)
+    second = scan([str(evidence)], tmp_path / "b", ScanSettings(workers=1), progress=False)
+    assert len(calls) == 1  # the second scan did not read the image again for its chunks
+    assert first.run["evidence_hashes"][0]["chunk_check"] == "computed in this run"
+    assert second.run["evidence_hashes"][0]["chunk_check"].startswith("remembered from ")
+    assert second.run["evidence_hashes"][0]["chunk_check"].endswith("(identity unchanged)")
+    assert first.findings_path.read_bytes() == second.findings_path.read_bytes()
+    check = first.findings["evidence"][0]["chunk_check"]
+    assert check["chunks"] == 8 * 1024 * 1024 // 32768  # an 8 MiB volume in 32 KiB chunks
+    assert check["bad"] == [{"index": case["chunk"], "offset": case["chunk_offset"],
+                             "length": 32768, "reason": "checksum mismatch (Adler-32)"}]
+    # The remembered outcome still drives the walk: the same files carry the chunk's error.
+    assert first.summary["errors"] == second.summary["errors"] >= len(case["in_chunk"])
+    # Any write changes the identity: verified again.
+    os.utime(evidence)
+    scan([str(evidence)], tmp_path / "c", ScanSettings(workers=1), progress=False)
+    assert len(calls) == 2
+    # `fellwatch evidence verify` verifies every chunk again, whatever is remembered.
+    done = _run_cli("evidence", "verify", evidence)
+    assert done.returncode == ExitCode.INCOMPLETE, done.stderr
+    assert f"chunks          {check['chunks']} verified, 1 fail their check" in done.stdout
+    assert (f"  chunk {case['chunk']} at media offset {case['chunk_offset']}: checksum "
+            "mismatch (Adler-32)") in done.stdout
+    assert "1 E01 chunk(s) fail their check" in done.stderr
+
+
+def test_original_of_a_file_on_an_e01_takes_the_remembered_chunk_check(
+        hostile_fixtures: HostileFixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import shutil
+
+    from fellwatch.evidence import ewf_check
+    from fellwatch.scan.job import scan
+    from fellwatch.scan.originals import OriginalError, forget_evidence, read_original
+
+    case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
+    evidence = tmp_path / "copy.E01"
+    shutil.copy2(hostile_fixtures.path("ewf-chunk-ntfs-mft"), evidence)
+    calls: list[Path] = []
+    real = ewf_check.verify_chunks
+
+    def counted(path: Path) -> ewf_check.ChunkCheck | None:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ewf_check, "verify_chunks", counted)
+    report = scan([str(evidence)], tmp_path / "out", ScanSettings(workers=1), progress=False)
+    assert len(calls) == 1
+    bad = case["in_chunk"][1]
+    failed = {i["path"]: i for i in report.findings["items"] if i.get("error")}
+    assert bad in failed
+    forget_evidence()
+    try:
+        # An item the scan read (not in findings.json, which lists failures and media): its
+        # key from a walk given an empty check (not counted), its digest from the fixture.
+        good = case["outside"][0]
+        ev = open_evidence(evidence)
+        try:
+            ev.use_chunk_check(ewf_check.ChunkCheck(0, ()))  # type: ignore[attr-defined]
+            item = next(i for i in ev.items() if i.path == good)
+        finally:
+            ev.close()
+        content = f"resident note {good[-6:-4]} marker\n".encode()
+        record = {"key": item.key, "size": item.size, "origin": "filesystem",
+                  "sha256": hashlib.sha256(content).hexdigest()}
+        assert read_original(str(evidence), record).startswith(b"resident note ")
+        assert len(calls) == 1  # the walk behind read_original took the remembered check
+        with pytest.raises(OriginalError, match=f"E01 chunk\\(s\\) that fail their check "
+                                                f"\\(chunk {case['chunk']} "):
+            read_original(str(evidence), failed[bad])
+    finally:
+        forget_evidence()
 
 
 def test_undamaged_e01_has_no_chunk_errors(fixture_images: object) -> None:
@@ -334,6 +607,49 @@ def test_end_record_detection_needs_a_consistent_central_directory() -> None:
     assert not embedded_zip(b"")
     assert not embedded_zip(b"random bytes PK\x05\x06 and more")
     assert not embedded_zip(b"x" * 100 + b"PK\x05\x06" + bytes(18))  # no directory before it
+
+
+def test_prefixed_zip_with_a_large_central_directory_or_zip64_end_is_expanded(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("zip-with-prefix-large-directory")
+    ev = open_evidence(hostile_fixtures.path("zip-with-prefix-large-directory"))
+    processor = ItemProcessor(ev, ScanSettings(workers=1))
+    records = [r for item in ev.items() for r in processor.process(item)]
+    by_path = {r.path: r for r in records}
+    for member in case["members"]:
+        assert by_path[member].error is None
+        assert by_path[member].content_type == "image/png"
+    inside_exe = [p for p in by_path if p.startswith("/setup-big.exe!")]
+    assert len(inside_exe) == case["big_member_count"]
+    assert by_path["/setup-big.exe"].error is None
+    assert by_path["/holiday64.jpg"].error is None
+    assert by_path["/holiday64.jpg"].content_type == "image/jpeg"
+
+
+def test_zip_end_finds_a_central_directory_before_the_tail_with_one_small_read(
+        hostile_fixtures: HostileFixtures) -> None:
+    from fellwatch.evidence.archives import ZIP_TAIL_BYTES, zip_end
+
+    data = (hostile_fixtures.path("zip-with-prefix-large-directory") / "setup-big.exe"
+            ).read_bytes()
+    tail = data[-ZIP_TAIL_BYTES:]
+    end = zip_end(tail, len(data))
+    assert end is not None and end.directory_size > ZIP_TAIL_BYTES
+    assert data[end.directory_start:end.directory_start + 4] == b"PK\x01\x02"
+    reads: list[tuple[int, int]] = []
+
+    def read_at(offset: int, length: int) -> bytes:
+        reads.append((offset, length))
+        return data[offset:offset + length]
+
+    assert embedded_zip(tail, len(data), read_at)
+    assert reads == [(end.directory_start, 4)]
+    assert not embedded_zip(tail, len(data))  # without a reader it cannot be confirmed
+    assert not embedded_zip(tail, len(data), lambda o, n: b"XXXX")  # nor against other bytes
+    zip64 = (hostile_fixtures.path("zip-with-prefix-large-directory") / "holiday64.jpg"
+             ).read_bytes()
+    assert zip64[-22 + 12:-22 + 16] == b"\xff" * 4  # the 32-bit directory size says zip64
+    assert embedded_zip(zip64[-ZIP_TAIL_BYTES:], len(zip64))
 
 
 # --- memory ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from fellwatch.carving.base import (
     Source,
     register,
 )
+from fellwatch.carving.chains import RangeWork
 from fellwatch.carving.riff import riff_length, walk_chunks
 
 
@@ -27,17 +28,24 @@ class AviCarver:
     signatures: ClassVar[tuple[Signature, ...]] = (Signature(b"RIFF"),)
     default_max_size: ClassVar[int] = 2048 * MiB
 
+    def __init__(self) -> None:
+        self.work = RangeWork()  # chunk chains already walked in the current range
+
     def carve(self, source: Source, start: int, max_size: int) -> int:
         if source.read(start + 8, 8) != b"AVI LIST":
             raise NotACandidate("not RIFF AVI with a LIST first")
-        length = riff_length(source, start, b"AVI ", max_size)
-        lists = set()
-        for tag, data, size in walk_chunks(source, start, start + 12, start + length):
-            if tag == b"LIST" and size >= 4:
-                kind = source.read(data, 4)
-                lists.add(kind)
-                walk_chunks(source, start, data + 4, data + size)
-        if not {b"hdrl", b"movi"} <= lists:
+        work = self.work.bind(source)
+
+        def lists(tag: bytes, data: int, size: int) -> frozenset[bytes] | None:
+            # A LIST's kind, once its own children add up (checked as the walk meets it).
+            if tag != b"LIST" or size < 4:
+                return None
+            kind = source.read(data, 4)
+            walk_chunks(work, "list", source, start, data + 4, data + size)
+            return frozenset((kind,))
+
+        length, kinds = riff_length(work, source, start, b"AVI ", max_size, lists)
+        if not {b"hdrl", b"movi"} <= kinds:
             raise CarvedFragmentError("no hdrl and movi lists", length)
         return length
 

@@ -572,45 +572,102 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
 
 # A zip's end-of-central-directory record (22 bytes) with its comment (at most 64 KiB) lies
 # within this many bytes of the end; zip readers find the archive from there, not the start.
+# The central directory itself may be far larger and lie anywhere before it.
 ZIP_TAIL_BYTES = 22 + 0xFFFF
+_EOCD = b"PK\x05\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_EOCD64 = b"PK\x06\x06"
+_CENTRAL_HEADER = b"PK\x01\x02"
+# A zip64 end record (56 bytes, no extensible data, as zipfile reads it) and its locator (20).
+_ZIP64_END_BYTES = 56 + 20
 
 
-def embedded_zip(tail: bytes) -> bool:
-    """Whether `tail`, the last ZIP_TAIL_BYTES (or fewer) of a content that does not start as
-    a zip, ends a zip archive that has something before it: a self-extracting .exe, a JPEG
-    with a zip appended (a polyglot). Zip readers open those from the end record; so must we.
+@dataclass(frozen=True, slots=True)
+class ZipEnd:
+    """Where a zip reader finds the central directory from a content's end records."""
 
-    The end record must be consistent: its comment ends the content, and the central
-    directory it points at (just before it) starts with a central header signature.
+    directory_start: int  # offset in the content, any prefix (an SFX stub, a JPEG) included
+    directory_size: int
+
+
+def zip_end(tail: bytes, size: int) -> ZipEnd | None:
+    """The central directory a zip reader opens from the end records in `tail`, the last
+    ZIP_TAIL_BYTES (or fewer) of a content of `size` bytes; None if there is no consistent
+    end record (its comment must end the content).
+
+    As Python's zipfile does, the central directory is taken to end where the end records
+    begin, so a prefix of any length shifts the offsets the records hold: the directory's
+    position comes from its size, never from its stored offset. With zip64, the end record's
+    32-bit fields are 0xFFFFFFFF and the 64-bit ones are in the zip64 end record just before
+    the locator.
     """
-    at = tail.rfind(b"PK\x05\x06")
+    base = size - len(tail)
+    at = tail.rfind(_EOCD)
     while at >= 0:
         if len(tail) >= at + 22:
             cd_size, _cd_offset, comment = struct.unpack_from("<IIH", tail, at + 12)
-            start = at - cd_size
-            if at + 22 + comment == len(tail) and cd_size and start >= 0 and (
-                    tail[start:start + 4] == b"PK\x01\x02"):
-                return True
-        at = tail.rfind(b"PK\x05\x06", 0, at)
-    return False
+            if at + 22 + comment == len(tail):
+                start = at - cd_size
+                if at >= _ZIP64_END_BYTES and tail[at - 20:at - 16] == _EOCD64_LOCATOR:
+                    record = at - _ZIP64_END_BYTES
+                    if tail[record:record + 4] == _EOCD64:
+                        (cd_size,) = struct.unpack_from("<Q", tail, record + 40)
+                        start = record - cd_size
+                if cd_size and base + start >= 0:
+                    return ZipEnd(base + start, cd_size)
+        at = tail.rfind(_EOCD, 0, at)
+    return None
+
+
+def embedded_zip(tail: bytes, size: int | None = None,
+                 read_at: Callable[[int, int], bytes] | None = None) -> bool:
+    """Whether `tail`, the last ZIP_TAIL_BYTES (or fewer) of a content of `size` bytes that
+    does not start as a zip, ends a zip archive that has something before it: a
+    self-extracting .exe, a JPEG with a zip appended (a polyglot). Zip readers open those from
+    the end record; so must we.
+
+    The end record must be consistent (see zip_end) and the central directory it points at
+    must start with a central header signature. A directory larger than the tail starts
+    before it: its first 4 bytes are read with `read_at(offset, length)` (one small read; no
+    reader, no match). `size` defaults to the tail's own length (the whole content).
+    """
+    size = len(tail) if size is None else size
+    end = zip_end(tail, size)
+    if end is None:
+        return False
+    rel = end.directory_start - (size - len(tail))
+    if rel >= 0:
+        head = tail[rel:rel + 4]
+    elif read_at is not None:
+        try:
+            head = read_at(end.directory_start, 4)
+        except Exception:  # a reader failure: not recognised here; the item's read succeeded
+            return False
+    else:
+        return False
+    return head == _CENTRAL_HEADER
 
 
 def _zip_directory_size(source: IO[bytes], size: int) -> int | None:
     """The central directory's size from the end records (zip64 too); None if not found."""
-    tail_len = min(size, 22 + 0xFFFF)
+    tail_len = min(size, ZIP_TAIL_BYTES)
     source.seek(size - tail_len)
     tail = source.read(tail_len)
-    at = tail.rfind(b"PK\x05\x06")
+    end = zip_end(tail, size)
+    if end is not None:
+        return end.directory_size
+    # No consistent end record (bytes after the comment): what zipfile will read anyway.
+    at = tail.rfind(_EOCD)
     if at < 0 or len(tail) < at + 22:
         return None
     cd_size: int = struct.unpack("<I", tail[at + 12 : at + 16])[0]
     locator = tail[at - 20 : at] if at >= 20 else b""
-    if locator[:4] == b"PK\x06\x07":
+    if locator[:4] == _EOCD64_LOCATOR:
         record_at = struct.unpack("<Q", locator[8:16])[0]
         if 0 <= record_at <= size - 56:
             source.seek(record_at)
             record = source.read(56)
-            if record[:4] == b"PK\x06\x06":
+            if record[:4] == _EOCD64:
                 cd_size = max(cd_size, struct.unpack("<Q", record[40:48])[0])
     return cd_size
 

@@ -88,6 +88,9 @@ class Volume:
     offset: int | None  # absolute in the outermost image, when the volume is a linear run
     size: int | None
     error: str | None = None
+    # Where the file system's own extents count from, absolute in the outermost image: the
+    # volume's offset, or an APFS volume's container's (APFS extents are container blocks).
+    extent_base: int | None = None
 
 
 @dataclass
@@ -215,7 +218,8 @@ def scan(path: Path) -> Layout:
     vs_cache: dict[str, Any] = {}
     state = {"has_vs": False}
 
-    def visit(node: Any, label: str | None, base: int | None, size: int | None) -> None:
+    def visit(node: Any, label: str | None, base: int | None, size: int | None,
+              extents_from: int | None) -> None:
         for sub in node.sub_nodes:
             spec = sub.path_spec
             ti = sub.type_indicator
@@ -227,10 +231,11 @@ def scan(path: Path) -> Layout:
                 continue
             if sub.IsFileSystem():
                 fs_name = _FILE_SYSTEM_NAMES.get(ti, ti.lower())
-                volumes.append(Volume(label, node.path_spec, spec, fs_name, None, base, size))
+                volumes.append(Volume(label, node.path_spec, spec, fs_name, None, base, size,
+                                      extent_base=base if base is not None else extents_from))
             elif sub.IsVolumeSystemRoot():
                 state["has_vs"] = True
-                visit(sub, label, base, size)
+                visit(sub, label, base, size, base)
             elif ti in _ENCRYPTION_KINDS and scan_context.IsLockedScanNode(spec):
                 sub_label = _join(label, _label_part(spec)) if sub.IsVolumeSystem() else label
                 volumes.append(
@@ -258,17 +263,21 @@ def scan(path: Path) -> Layout:
                 if sub_size is None:
                     sub_size = _size_of(spec, context)
                 if sub.sub_nodes:
-                    visit(sub, sub_label, sub_base, sub_size)
+                    # An APFS volume's extents count from its container; other volumes that
+                    # are not linear runs (LVM) have no known base.
+                    below = sub_base if sub_base is not None else (
+                        extents_from if ti == definitions.TYPE_INDICATOR_APFS_CONTAINER else None)
+                    visit(sub, sub_label, sub_base, sub_size, below)
                 else:
                     volumes.append(Volume(sub_label, spec, None, None, None, sub_base, sub_size))
             elif ti in _ENCRYPTION_KINDS:
                 # An unlocked encryption layer (cannot happen without credentials, which
                 # Fellwatch never asks for) is transparent: its offsets are not linear.
-                visit(sub, label, None, None)
+                visit(sub, label, None, None, None)
             else:
-                visit(sub, label, base, size)
+                visit(sub, label, base, size, extents_from)
 
-    visit(image_node, None, 0, image_size)
+    visit(image_node, None, 0, image_size, 0)
     if not volumes and not state["has_vs"]:
         raise _unrecognised(path, image_node.path_spec, context)
     volumes.sort(key=lambda v: (v.offset if v.offset is not None else 1 << 62, v.label or ""))
@@ -437,6 +446,9 @@ class DfvfsFile:
     spec_json: str
     times: dict[str, str]
     error: str | None
+    # (offset, length) byte runs of the default stream's data, in the file system's own
+    # addressing (asked for only where a damaged part of the image must be traced to files).
+    extents: tuple[tuple[int, int], ...] = ()
 
 
 _TIME_ATTRIBUTES = {
@@ -459,8 +471,9 @@ def _times(entry: Any) -> dict[str, str]:
     return out
 
 
-def walk_files(fs_spec: Any, context: Any) -> Iterator[DfvfsFile]:
-    """Every regular file's data streams, allocated only (dfVFS does not list deleted ones)."""
+def walk_files(fs_spec: Any, context: Any, extents: bool = False) -> Iterator[DfvfsFile]:
+    """Every regular file's data streams, allocated only (dfVFS does not list deleted ones);
+    with `extents`, where each file's default stream lies."""
     file_system = resolver.Resolver.OpenFileSystem(fs_spec, resolver_context=context)
     try:
         root = file_system.GetRootFileEntry()
@@ -509,7 +522,16 @@ def walk_files(fs_spec: Any, context: Any) -> Iterator[DfvfsFile]:
                 except (errors.Error, OSError, RuntimeError) as exception:
                     error = _one_line(exception)
                 yield DfvfsFile(path, identifier, stream, size, serialise(child.path_spec),
-                                times, error)
+                                times, error,
+                                _extents(child) if extents and not stream else ())
+
+
+def _extents(entry: Any) -> tuple[tuple[int, int], ...]:
+    try:
+        return tuple((int(e.offset), int(e.size)) for e in entry.GetExtents()
+                     if e.extent_type == definitions.EXTENT_TYPE_DATA and e.size)
+    except (errors.Error, OSError, RuntimeError, ValueError, AttributeError):
+        return ()  # not traceable: the chunk's own item still records the damage
 
 
 def open_stream(spec_json: str, stream: str, context: Any) -> Any:

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from fellwatch.evidence.item import EvidenceError
 
@@ -111,7 +111,8 @@ def check_segments(path: Path) -> None:
 # is read, and on failure hands back the bytes it has (or zeros) without raising; the Python
 # binding exposes no checksum-error list. So a corrupt chunk gives wrong hashes and, under a
 # directory, names that vanish, with nothing recorded. The chunks are verified here, from the
-# segment files' own tables, once per evidence (in the process that lists the items).
+# segment files' own tables, once per evidence (in the process that lists the items); a scan
+# remembers the outcome against the files' identity (scan/verify.py), as it does their SHA-256.
 
 _TABLE_HEADER = 24
 _WINDOW = 16 << 20
@@ -125,6 +126,29 @@ class BadChunk:
     offset: int  # in the media (the decoded image)
     length: int
     reason: str  # "checksum mismatch" | "does not inflate" | ...
+
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "offset": self.offset, "length": self.length,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkCheck:
+    """Every chunk of an E01 image verified: how many, and those that fail their check."""
+
+    chunks: int
+    bad: tuple[BadChunk, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The form findings.json records and the data directory remembers."""
+        return {"chunks": self.chunks, "bad": [c.to_json() for c in self.bad]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChunkCheck:
+        return cls(int(data["chunks"]), tuple(
+            BadChunk(int(c["index"]), int(c["offset"]), int(c["length"]), str(c["reason"]))
+            for c in data["bad"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,17 +242,26 @@ def _check_chunk(data: bytes, compressed: bool, expected: int) -> str | None:
 
 
 def bad_chunks(path: Path) -> list[BadChunk]:
-    """Every chunk of an EWF-E01 image whose stored data fails its check, in media order.
+    """Every chunk of an EWF-E01 image whose stored data fails its check, in media order
+    (an empty list where verify_chunks gives None)."""
+    check = verify_chunks(path)
+    return list(check.bad) if check is not None else []
+
+
+def verify_chunks(path: Path) -> ChunkCheck | None:
+    """Every chunk of an EWF-E01 image checked: Adler-32 of stored chunks, inflation of
+    compressed ones.
 
     Reads each segment's chunk data once, in large pieces; memory is one piece. Images that
-    are not EWF1, or whose tables cannot be read, give an empty list (their reads fail loudly
-    in libewf instead).
+    are not EWF1, or whose tables cannot be read, give None (their reads fail loudly in
+    libewf instead).
     """
     table = _chunk_table(path)
     if table is None:
-        return []
+        return None
     chunks, chunk_size, media_size = table
     bad: list[BadChunk] = []
+    checked = 0
     handle: BinaryIO | None = None
     current: Path | None = None
     window_start = window_end = 0
@@ -252,9 +285,10 @@ def bad_chunks(path: Path) -> list[BadChunk]:
                 window_start, window_end = chunk.start, chunk.start + len(window)
             data = window[chunk.start - window_start:chunk.start - window_start + chunk.size]
             reason = _check_chunk(data, chunk.compressed, expected)
+            checked += 1
             if reason is not None:
                 bad.append(BadChunk(index, offset, expected, reason))
     finally:
         if handle is not None:
             handle.close()
-    return bad
+    return ChunkCheck(checked, tuple(bad))

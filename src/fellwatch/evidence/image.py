@@ -55,7 +55,8 @@ class ImageEvidence:
         self._tsk: dict[str, tuple[pytsk3.FS_Info, Any]] = {}
         self._maps: dict[str, fs_bitmaps.AllocationMap | None] = {}
         self._unmapped: set[str] = set()  # volumes whose allocation map could not be read
-        self._bad: list[ewf_check.BadChunk] | None = None  # E01 chunks failing their check
+        self._chunk_check: ewf_check.ChunkCheck | None = None  # E01: every chunk verified
+        self._chunks_checked = False
         self._volumes = [self._open_volume(i, v) for i, v in enumerate(self._layout.volumes)]
 
     # -- opening -------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class ImageEvidence:
             if state.walker == "tsk":
                 walk = self._tsk_items(state, bad, attributed)
             elif state.walker == "dfvfs":
-                walk = self._dfvfs_items(state)
+                walk = self._dfvfs_items(state, bad, attributed)
             else:
                 continue
             listed = 0
@@ -160,17 +161,29 @@ class ImageEvidence:
         for item in self._chunk_items(None, bad, attributed):
             yield unique(item)
 
+    def chunk_check(self) -> ewf_check.ChunkCheck | None:
+        """An E01's chunks verified (libewf hands back the bytes of a chunk that fails its
+        check as if good): once per opened evidence, here, in the process that lists the
+        items, unless `use_chunk_check` gave a remembered outcome. None for other formats
+        and for chunk tables that cannot be followed (libewf's own reads then fail loudly)."""
+        if not self._chunks_checked:
+            self._chunks_checked = True
+            if self.format == "ewf" and self._path.is_file():
+                try:
+                    self._chunk_check = ewf_check.verify_chunks(self._path)
+                except (OSError, ValueError, struct.error):
+                    self._chunk_check = None
+        return self._chunk_check
+
+    def use_chunk_check(self, check: ewf_check.ChunkCheck | None) -> None:
+        """Take the outcome of an earlier verification of these same, unchanged files (the
+        scan remembers it in the data directory): the walk does not verify again."""
+        self._chunk_check = check
+        self._chunks_checked = True
+
     def _bad_chunks(self) -> list[ewf_check.BadChunk]:
-        """E01 chunks whose stored data fails its check (libewf hands their bytes back as if
-        good); verified once, here, in the process that lists the items."""
-        if self.format != "ewf" or not self._path.is_file():
-            return []
-        if self._bad is None:
-            try:
-                self._bad = ewf_check.bad_chunks(self._path)
-            except (OSError, ValueError, struct.error):
-                self._bad = []  # tables libewf itself cannot follow: its reads fail loudly
-        return self._bad
+        check = self.chunk_check()
+        return list(check.bad) if check is not None else []
 
     def _chunk_items(self, state: _VolumeState | None, bad: list[ewf_check.BadChunk],
                      attributed: set[int]) -> list[Item]:
@@ -183,8 +196,8 @@ class ImageEvidence:
             if (state is None and holder is not None and holder.walker is not None) or (
                     state is not None and holder is not state):
                 continue
-            files = " (files whose content lies there carry their own error)" if (
-                chunk.index in attributed) else ""
+            files = (" (files whose content or MFT record lies there carry their own error)"
+                     if chunk.index in attributed else "")
             label = f"/(E01 chunk {chunk.index} at media offset {chunk.offset})"
             out.append(Item(
                 evidence=self._given,
@@ -232,7 +245,7 @@ class ImageEvidence:
 
     def _tsk_items(self, state: _VolumeState, bad: list[ewf_check.BadChunk],
                    attributed: set[int]) -> Iterator[Item]:
-        fs, _ = self._tsk_fs(state.spec_json)
+        fs, image = self._tsk_fs(state.spec_json)
         base = state.volume.offset
         # Bad E01 chunks in volume-relative bytes, to trace them to the files they hold.
         local = [(c.offset - base, c.offset - base + c.length, c) for c in bad
@@ -246,6 +259,10 @@ class ImageEvidence:
         # declared size is a sparse file (holes read as zeros). Hashing a 1 TiB hole on a
         # 16 MiB volume never ends, so such a stream is recorded, not read.
         fs_bytes = int(fs.info.block_count) * int(fs.info.block_size)
+        # NTFS keeps small files' content (and every file's metadata and run list) inside its
+        # MFT record: a bad chunk there is traced to the files through $MFT's own runs.
+        records = (tsk_walk.ntfs_record_locator(fs, bytes(image.read(0, 512)))
+                   if local and state.filesystem == "ntfs" else None)
         for record in tsk_walk.walk(fs, blocks_in_use):
             stream = record.stream
             if local and record.extents:
@@ -256,9 +273,20 @@ class ImageEvidence:
                     if record.error is None:
                         record.error = (
                             "content lies in E01 chunk(s) that fail their check ("
-                            + "; ".join(f"chunk {c.index} at media offset {c.offset}: {c.reason}"
-                                        for c in hit[:4])
+                            + _chunk_list(hit)
                             + "): the bytes libewf returns are not the acquired ones, not hashed")
+            if records is not None and record.inode:
+                where = records(record.inode)
+                hit = [c for lo, hi, c in local if any(a < hi and lo < a + n for a, n in where)]
+                if hit:
+                    attributed.update(c.index for c in hit)
+                    said = (f"its MFT record (entry {record.inode}) lies in E01 chunk(s) that "
+                            f"fail their check ({_chunk_list(hit)})")
+                    if record.error is None:
+                        record.error = (f"{said}: its metadata, and content kept in the record, "
+                                        "are not the acquired bytes, not hashed")
+                    elif f"E01 chunk {hit[0].index} " not in record.error:
+                        record.error = f"{record.error}; {said}"
             if record.error is None and fs_bytes and record.size > fs_bytes:
                 record.error = (f"not read: its size ({record.size} bytes) is larger than its "
                                 f"whole file system ({fs_bytes} bytes), so it is almost all "
@@ -285,11 +313,24 @@ class ImageEvidence:
                 error=record.error,
             )
 
-    def _dfvfs_items(self, state: _VolumeState) -> Iterator[Item]:
+    def _dfvfs_items(self, state: _VolumeState, bad: list[ewf_check.BadChunk],
+                     attributed: set[int]) -> Iterator[Item]:
         from fellwatch.evidence.names import display_name
 
         fs_spec = state.volume.fs_spec
-        for found in dfvfs_adapter.walk_files(fs_spec, self._context):
+        base = state.volume.extent_base
+        # Bad E01 chunks in the file system's own addressing, to trace them to its files.
+        local = [(c.offset - base, c.offset - base + c.length, c) for c in bad
+                 ] if bad and base is not None else []
+        for found in dfvfs_adapter.walk_files(fs_spec, self._context, extents=bool(local)):
+            if local and found.extents and found.error is None:
+                hit = [c for lo, hi, c in local
+                       if any(a < hi and lo < a + n for a, n in found.extents)]
+                if hit:
+                    attributed.update(c.index for c in hit)
+                    found.error = (
+                        "content lies in E01 chunk(s) that fail their check (" + _chunk_list(hit)
+                        + "): the bytes libewf returns are not the acquired ones, not hashed")
             path = "/".join(display_name(p) for p in found.path.split("/"))
             if found.stream:
                 path = f"{path}:{display_name(found.stream)}"
@@ -396,6 +437,10 @@ class ImageEvidence:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _chunk_list(chunks: list[ewf_check.BadChunk]) -> str:
+    return "; ".join(f"chunk {c.index} at media offset {c.offset}: {c.reason}" for c in chunks[:4])
 
 
 class _TskStream(io.RawIOBase):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,53 @@ def _second(seconds: int) -> str | None:
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
     except (OverflowError, OSError, ValueError):
         return None
+
+
+# Where an NTFS file's MFT record lies: volume-relative (offset, length) byte runs.
+RecordLocator = Callable[[int], tuple[tuple[int, int], ...]]
+
+
+def ntfs_record_locator(fs: pytsk3.FS_Info, boot: bytes) -> RecordLocator | None:
+    """For NTFS, where each MFT record lies in the volume, from the $MFT file's own data runs
+    and the record size in the boot sector (a resident file's content is inside its record,
+    so damage there is traced through this); None where either cannot be read."""
+    cluster = int(fs.info.block_size)
+    if len(boot) < 0x41 or cluster <= 0:
+        return None
+    value = boot[0x40] - 256 if boot[0x40] > 127 else boot[0x40]
+    record = value * cluster if value > 0 else 1 << min(-value, 31)
+    if not 256 <= record <= 1 << 16:
+        return None
+    runs: list[tuple[int, int, int]] = []
+    try:
+        for attr in fs.open_meta(inode=0):
+            info = attr.info
+            if int(info.type) == ATTR_NTFS_DATA and not info.name and (
+                    int(info.flags) & ATTR_NONRESIDENT):
+                runs = sorted((int(r.offset), int(r.addr), int(r.len)) for r in attr
+                              if int(r.len) and not int(r.flags) & (RUN_SPARSE | RUN_FILLER))
+                break
+    except (OSError, RuntimeError):
+        return None
+    if not runs:
+        return None
+    firsts = [vcn for vcn, _, _ in runs]
+
+    def locate(inode: int) -> tuple[tuple[int, int], ...]:
+        out: list[tuple[int, int]] = []
+        pos, end = inode * record, (inode + 1) * record
+        while pos < end:
+            vcn = pos // cluster
+            index = bisect_right(firsts, vcn) - 1
+            if index < 0 or vcn >= runs[index][0] + runs[index][2]:
+                break  # beyond $MFT's runs: not a record it holds
+            first, lcn, count = runs[index]
+            piece_end = min(end, (first + count) * cluster)
+            out.append(((lcn + vcn - first) * cluster + pos % cluster, piece_end - pos))
+            pos = piece_end
+        return tuple(out)
+
+    return locate
 
 
 def _iso(seconds: int, nanos: int) -> str | None:

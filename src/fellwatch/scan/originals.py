@@ -53,6 +53,16 @@ class _Opened:
 
     def item(self, key: str) -> Item | None:
         if self._items is None:
+            # An E01's chunks as the scan verified them (remembered in the data directory):
+            # listing the items must not read a whole image again for them.
+            from fellwatch.scan.verify import EvidenceHashCache, supply_chunk_check
+
+            if self.evidence.format == "ewf":
+                cache = EvidenceHashCache.default()
+                try:
+                    supply_chunk_check(self.evidence, cache)
+                finally:
+                    cache.close()
             self._items = {item.key: item for item in self.evidence.items()}
         return self._items.get(key)
 

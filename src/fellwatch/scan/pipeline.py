@@ -32,6 +32,7 @@ from fellwatch.scan.verify import (
     EvidenceHashes,
     evidence_sha256,
     identity,
+    supply_chunk_check,
 )
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
@@ -61,7 +62,8 @@ class ScanOutcome:
     failed_batches: list[str]  # why each batch that is not in the store failed
     scan_seconds: float  # the item pass: reading, digests, signals, matching
     verify_seconds: float  # waiting for the evidence hashes after the item pass, and checks
-    evidence_hashes: list[dict[str, str]]  # per evidence: computed now or remembered (run.json)
+    # per evidence: SHA-256 (and an E01's chunk check) computed now or remembered (run.json)
+    evidence_hashes: list[dict[str, str]]
     items: int
     bytes: int
     chat_seconds: float = 0.0  # the chat stage: reading app databases, ranking conversations
@@ -97,6 +99,9 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     store.set_meta("settings", request.settings.affecting_results())
     jobs = [(Path(e["path"]), str(e.get("format") or "")) for e in described]
     hashing = BackgroundHashes(jobs, request.hash_cache).start()
+    # Before the walk, which traces bad chunks to the files they hold; a second scan of the
+    # same unchanged E01 takes the remembered outcome instead of reading the image again.
+    chunk_checks = [supply_chunk_check(ev, request.hash_cache) for ev in opened]
     scan_started = time.monotonic()
     # The totals grow as the walk finds work: nothing is listed before the first batch runs.
     progress = Progress(total_items=0, total_bytes=0, enabled=request.progress)
@@ -137,8 +142,10 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     scan_seconds = time.monotonic() - scan_started - chat_seconds
     verify_started = time.monotonic()
     hashes = hashing.wait()
-    for entry, known in zip(described, hashes, strict=True):
+    for entry, known, chunks in zip(described, hashes, chunk_checks, strict=True):
         entry.update(known.to_findings())
+        if chunks is not None:
+            entry.update(chunks.to_findings())
         entry.update(_after_scan(Path(entry["path"]), known))
     store.set_meta("evidence", described)
     store.close()
@@ -151,8 +158,9 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         failed_batches=progress.failed,
         evidence_hashes=[
             {"path": e["path"], "sha256": "computed in this run" if h.computed_now
-             else f"remembered from {h.computed_at} (identity unchanged)"}
-            for e, h in zip(described, hashes, strict=True)
+             else f"remembered from {h.computed_at} (identity unchanged)",
+             **({"chunk_check": c.described()} if c is not None else {})}
+            for e, h, c in zip(described, hashes, chunk_checks, strict=True)
         ],
         scan_seconds=scan_seconds,
         verify_seconds=verify_seconds,

@@ -1,5 +1,5 @@
-"""The evidence files' own integrity: their SHA-256, hashed once and remembered, and an E01's
-acquisition hash checked against its content.
+"""The evidence files' own integrity: their SHA-256, hashed once and remembered, an E01's
+acquisition hash checked against its content, and its chunks verified once and remembered.
 
 Hashing a 1 TB image twice per scan (before and after) costs more than the scan itself. The
 SHA-256 of an evidence file is computed once and remembered in the data directory against the
@@ -7,7 +7,8 @@ files' identity (device, inode, size, mtime and ctime of every segment): any wri
 file system changes mtime and ctime, and ctime cannot be set back from user space, so an
 unchanged identity means unchanged content. After a scan the identity is checked again; where
 it changed, the files are hashed again and the difference is recorded. `fellwatch evidence
-verify EVIDENCE` rehashes in full on demand.
+verify EVIDENCE` rehashes in full on demand. An E01's chunk check (every chunk's Adler-32 or
+inflation, one more read of the image) is remembered the same way, in the same row.
 
 Split evidence is all of its segment files (E01, E02, … or .000, .001, …), in order.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fellwatch.errors import reason
+from fellwatch.evidence.ewf_check import ChunkCheck
 
 CHUNK = 1 << 20
 
@@ -181,11 +183,22 @@ class EvidenceHashCache:
         return None if row is None else dict(json.loads(row[0]))
 
     def put(self, ident: list[list[Any]], value: dict[str, Any]) -> None:
+        """Remember `value`'s facts about these files, beside what is already remembered of
+        them (the SHA-256 and the E01 chunk check are found at different times, by different
+        threads, into the same row)."""
+        key = json.dumps(ident)
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO hashes VALUES (?, ?)",
-                (json.dumps(ident), json.dumps(value, sort_keys=True)),
-            )
+            self._db.execute("BEGIN IMMEDIATE")  # another scan may write the same row
+            try:
+                row = self._db.execute("SELECT value FROM hashes WHERE identity=?",
+                                       (key,)).fetchone()
+                merged = {**(json.loads(row[0]) if row is not None else {}), **value}
+                self._db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?)",
+                                 (key, json.dumps(merged, sort_keys=True)))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -202,7 +215,8 @@ def hash_evidence(
     """The evidence's hashes: remembered when its identity is known, else computed (and
     remembered). `rehash` computes them whatever the cache holds."""
     ident = identity(path)
-    if cache is not None and not rehash and ident and (known := cache.get(ident)) is not None:
+    if (cache is not None and not rehash and ident and (known := cache.get(ident)) is not None
+            and "sha256" in known):
         return EvidenceHashes(
             sha256=known["sha256"],
             files=known["files"],
@@ -227,6 +241,60 @@ def hash_evidence(
                       "acquisition": acquisition, "computed_at": result.computed_at}  # fmt: skip
         cache.put(ident, remembered)
     return result
+
+
+@dataclass
+class ChunkVerification:
+    """An E01's chunks verified (evidence/ewf_check.py), and whether in this run."""
+
+    check: ChunkCheck | None  # None: the chunk tables cannot be followed
+    computed_at: str
+    computed_now: bool
+
+    def to_findings(self) -> dict[str, Any]:
+        """What findings.json records (the same whether verified now or remembered)."""
+        return {"chunk_check": self.check.to_json() if self.check is not None else None}
+
+    def described(self) -> str:
+        return ("computed in this run" if self.computed_now
+                else f"remembered from {self.computed_at} (identity unchanged)")
+
+
+def verify_chunks(
+    path: Path,
+    compute: Callable[[], ChunkCheck | None],
+    cache: EvidenceHashCache | None,
+    *,
+    recheck: bool = False,
+) -> ChunkVerification:
+    """The E01's chunk check: remembered when the files' identity is known, else `compute`d
+    (one read of the whole image) and remembered beside its SHA-256. `recheck` verifies
+    whatever the cache holds."""
+    ident = identity(path)
+    if (cache is not None and not recheck and ident and (known := cache.get(ident)) is not None
+            and "chunk_check" in known):
+        stored = known["chunk_check"]
+        return ChunkVerification(ChunkCheck.from_json(stored) if stored is not None else None,
+                                 known["chunk_check_at"], False)
+    check = compute()
+    result = ChunkVerification(check, datetime.now(UTC).isoformat(timespec="seconds"), True)
+    if cache is not None and ident and identity(path) == ident:
+        cache.put(ident, {**result.to_findings(), "chunk_check_at": result.computed_at})
+    return result
+
+
+def supply_chunk_check(ev: Any, cache: EvidenceHashCache | None) -> ChunkVerification | None:
+    """An opened E01's chunk check, remembered or done now, handed to the evidence for its
+    walk (which traces bad chunks to the files they hold); None for other evidence."""
+    if getattr(ev, "format", None) != "ewf":
+        return None
+    from fellwatch.evidence.image import ImageEvidence  # only E01s pay for its imports
+
+    if not isinstance(ev, ImageEvidence):
+        return None
+    done = verify_chunks(Path(ev.path), ev.chunk_check, cache)
+    ev.use_chunk_check(done.check)
+    return done
 
 
 @dataclass

@@ -131,7 +131,8 @@ class ItemProcessor:
         members: list[ItemRecord] = []
         if record.error is None and filetype.is_archive(record.content_type or ""):
             members = self._expand(item, record)
-        elif record.error is None and embedded_zip(self._tail):  # hostile: zip with a prefix
+        elif record.error is None and embedded_zip(  # hostile: a zip with a prefix
+                self._tail, record.size, lambda at, n: self._read_at(item, at, n)):
             members = self._expand(item, record, "application/zip")
         yield record
         yield from members
@@ -158,6 +159,18 @@ class ItemProcessor:
         except Exception as exc:  # a corrupt or bombed archive is the outer item's outcome
             record.error = f"archive: {reason(exc)}"
         return members
+
+    def _read_at(self, item: Item, offset: int, length: int) -> bytes:
+        """`length` bytes of the item's content at `offset` (a zip's central directory that
+        starts before the tail read kept); streams that cannot seek are read up to there."""
+        with self._open(item) as stream:
+            if stream.seekable():
+                stream.seek(offset)
+            else:
+                left = offset
+                while left > 0 and (skipped := len(stream.read(min(left, CHUNK)))):
+                    left -= skipped
+            return stream.read(length)
 
     def _open(self, item: Item) -> BinaryIO:
         if item.origin == "carved":
