@@ -1,0 +1,231 @@
+"""Deleted records of one table, carved from the page image and every WAL frame.
+
+Where a deleted row's bytes survive (unless SQLite overwrote them: `secure_delete`, VACUUM,
+reuse), and what is read of each:
+
+* **freelist pages** (a table page that emptied): its cells, still listed by its cell pointer
+  array, are whole; its freeblocks and unallocated gap are carved as below. A freelist *trunk*
+  page has its first bytes overwritten by the freelist (next trunk, leaf count, leaf numbers),
+  the cell pointers with them: the rest of the page is scanned for cells;
+* **the table's own pages, still in use** (found by walking its b-tree from its root page):
+  a deleted cell becomes a *freeblock* (its first 4 bytes overwritten by the next-freeblock
+  offset and size: `cells.damaged_cell`), or, when it sat at the start of the cell content area,
+  slides into the *unallocated gap* between the cell pointer array and the content area intact
+  (`cells.intact_cell`). Both regions are scanned offset by offset, whole cells first;
+* **WAL frames**, all of them, not only those applied: a frame before the last commit holds an
+  older version of a page (where a since-deleted row may still be a live cell), and frames left
+  after a checkpoint's salt change are old versions no longer applied. Every frame that is a
+  table leaf is parsed (its cells, freeblocks and gap); a frame whose page is byte-identical to
+  the image's page, or to a frame already parsed, is skipped.
+
+A record is kept only when `accept` (the source's check of its values against the table's
+columns) turns it into something. Whether a record with a recovered rowid is a live row, and
+duplicates across these places, are for the caller. Work is bounded: each page has a `Budget`
+of parse attempts, freeblock chains must ascend inside the page, the b-tree walk never visits a
+page twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from fellwatch.chats.cells import Budget, Pages, Shape, damaged_cell, intact_cell
+from fellwatch.chats.freelist import free_page_uses
+
+LEAF_TABLE = 0x0D
+INTERIOR_TABLE = 0x05
+# Parse attempts per page: a whole cell and the splits of a damaged one that pass the cheap
+# test, at each offset (a hostile page stops there; a real one needs far fewer).
+ATTEMPTS_PER_BYTE = 16
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    where: str  # "freelist", "freeblock", "gap", "trunk" (a freelist trunk page) or "wal"
+    page: int  # page number (of the WAL frame's page for "wal")
+    offset: int  # of the cell in its page
+    rowid: int | None  # None: overwritten by a freeblock header
+    values: tuple[object, ...]
+
+
+def _header(number: int) -> int:
+    return 100 if number == 1 else 0
+
+
+def table_leaves(pages: Pages, root: int) -> list[int]:
+    """The leaf pages of the table b-tree rooted at `root`, left to right."""
+    return [n for n, leaf in table_pages(pages, root) if leaf]
+
+
+def table_pages(pages: Pages, root: int) -> list[tuple[int, bool]]:
+    """The pages of the table b-tree rooted at `root`, depth first, each with whether it is a
+    leaf (else interior)."""
+    leaves: list[tuple[int, bool]] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        number = stack.pop()
+        if not 1 <= number <= pages.count or number in seen:
+            continue
+        seen.add(number)
+        page = pages.page(number)
+        hdr = _header(number)
+        kind = page[hdr]
+        if kind == LEAF_TABLE:
+            leaves.append((number, True))
+        elif kind == INTERIOR_TABLE:
+            leaves.append((number, False))
+            cells = struct.unpack(">H", page[hdr + 3 : hdr + 5])[0]
+            children = []
+            for i in range(min(cells, (pages.usable - hdr - 12) // 2)):
+                pointer = struct.unpack(">H", page[hdr + 12 + 2 * i : hdr + 14 + 2 * i])[0]
+                if pointer + 4 <= pages.usable:
+                    children.append(struct.unpack(">I", page[pointer : pointer + 4])[0])
+            children.append(struct.unpack(">I", page[hdr + 8 : hdr + 12])[0])
+            stack.extend(reversed(children))  # popped left to right
+    return leaves
+
+
+def _regions(page: bytes, hdr: int, usable: int) -> list[tuple[str, int, int]]:
+    """The freeblocks and the unallocated gap of a table b-tree page, as (kind, start, end)."""
+    cells = struct.unpack(">H", page[hdr + 3 : hdr + 5])[0]
+    pointers_end = hdr + (8 if page[hdr] == LEAF_TABLE else 12) + 2 * cells
+    content = struct.unpack(">H", page[hdr + 5 : hdr + 7])[0] or 65536
+    found: list[tuple[str, int, int]] = []
+    if pointers_end < content <= usable:
+        found.append(("gap", pointers_end, content))
+    # SQLite keeps the chain in ascending order; anything else (a loop, a block outside the
+    # page) ends the walk there.
+    block = struct.unpack(">H", page[hdr + 1 : hdr + 3])[0]
+    last = pointers_end - 1
+    while block and last < block <= usable - 4:
+        following, size = struct.unpack(">HH", page[block : block + 4])
+        if size < 4 or block + size > usable:
+            break
+        found.append(("freeblock", block, block + size))
+        last = block + size - 1
+        block = following
+    return found
+
+
+def _scan(pages: Pages, page: bytes, number: int, kind: str, start: int, end: int,
+          shape: Shape, budget: Budget, accept: Callable[[Found], T | None],
+          ) -> Iterator[tuple[Found, T]]:
+    """Records in page[start:end], offset by offset: a whole cell first (skipped past even when
+    `accept` refuses it: it is some record), then a damaged one (only skipped past when
+    accepted: a damaged parse is a guess until the table's check agrees)."""
+    at = start
+    while at < end - 4 and budget.spend():
+        whole = intact_cell(pages, page, at, end, shape)
+        if whole is not None:
+            found = Found(kind, number, at, whole[0], whole[1])
+            made = accept(found)
+            if made is not None:
+                yield found, made
+            at = whole[2]
+            continue
+        for values, cell_end in damaged_cell(pages, page, at, end, shape, budget):
+            found = Found(kind, number, at, None, values)
+            made = accept(found)
+            if made is None:
+                continue
+            # The same record may be a whole cell starting a few bytes on (one that slid into
+            # the gap, read here as if its first bytes were lost): then its rowid is known.
+            for start_at in range(at + 1, min(at + 9, end - 4)):
+                whole = intact_cell(pages, page, start_at, end, shape)
+                if whole is not None and whole[2] == cell_end:
+                    exact = Found(kind, number, start_at, whole[0], whole[1])
+                    made_exact = accept(exact)
+                    if made_exact is not None:
+                        found, made = exact, made_exact
+                        break
+            yield found, made
+            at = cell_end - 1
+            break
+        at += 1
+
+
+def carve_page(pages: Pages, page: bytes, number: int, shape: Shape, where: str,
+               with_cells: bool, accept: Callable[[Found], T | None],
+               budget: Budget | None = None) -> Iterator[tuple[Found, T]]:
+    hdr = _header(number)
+    if page[hdr] != LEAF_TABLE:
+        return
+    usable = pages.usable
+    if budget is None:
+        budget = Budget(ATTEMPTS_PER_BYTE * usable)
+    if with_cells:
+        cells = struct.unpack(">H", page[hdr + 3 : hdr + 5])[0]
+        for i in range(min(cells, (usable - hdr - 8) // 2)):
+            if not budget.spend():
+                return
+            pointer = struct.unpack(">H", page[hdr + 8 + 2 * i : hdr + 10 + 2 * i])[0]
+            if not hdr + 8 <= pointer < usable:
+                continue
+            whole = intact_cell(pages, page, pointer, usable, shape)
+            if whole is not None:
+                made = accept(Found(where, number, pointer, whole[0], whole[1]))
+                if made is not None:
+                    yield Found(where, number, pointer, whole[0], whole[1]), made
+    for kind, start, end in _regions(page, hdr, usable):
+        yield from _scan(pages, page, number, where if where == "wal" else kind, start, end,
+                         shape, budget, accept)
+
+
+def wal_frames(wal: bytes, page_size: int) -> Iterator[tuple[int, bytes]]:
+    """(page number, page bytes) of every frame in a WAL, applied or not: salts and checksums
+    are not required (old frames are what is looked for), only a page number and a size."""
+    if len(wal) < 32 or struct.unpack(">I", wal[8:12])[0] != page_size:
+        return
+    frame = 24 + page_size
+    offset = 32
+    while offset + frame <= len(wal):
+        number = struct.unpack(">I", wal[offset : offset + 4])[0]
+        if number:
+            yield number, wal[offset + 24 : offset + frame]
+        offset += frame
+
+
+def records(pages: Pages, shape: Shape, root: int | None, wal: bytes | None,
+            accept: Callable[[Found], T | None]) -> Iterator[tuple[Found, T]]:
+    """Every record of the table that `accept` takes, from the freelist, the table's live leaf
+    pages and the WAL's frames, in that order."""
+    free = free_page_uses(pages.image, pages.page_size)
+    pages = replace(pages, trunks=frozenset(n for n, used in free.items() if used))
+    for number, used in free.items():
+        page = pages.page(number)
+        if not used:
+            yield from carve_page(pages, page, number, shape, "freelist", True, accept)
+        elif used < pages.usable - 4:
+            # A trunk page: its header and cell pointers are gone under the leaf list, but
+            # the cells of the table leaf it was may still fill the rest.
+            yield from _scan(pages, page, number, "trunk", used, pages.usable, shape,
+                             Budget(ATTEMPTS_PER_BYTE * pages.usable), accept)
+    if root:
+        for number, leaf in table_pages(pages, root):
+            page = pages.page(number)
+            if leaf:
+                yield from carve_page(pages, page, number, shape, "page", False, accept)
+                continue
+            # An interior page that was a leaf before a split (the root, when the table
+            # outgrew one page) keeps that leaf's old cells in its unused space.
+            budget = Budget(ATTEMPTS_PER_BYTE * pages.usable)
+            for kind, start, end in _regions(page, _header(number), pages.usable):
+                yield from _scan(pages, page, number, kind, start, end, shape, budget, accept)
+    if not wal:
+        return
+    parsed: set[bytes] = set()
+    for number, page in wal_frames(wal, pages.page_size):
+        if number == 1 or (number <= pages.count and pages.page(number) == page):
+            continue  # sqlite_master, or the version already in the image (carved above)
+        digest = hashlib.sha256(page).digest()
+        if digest in parsed:
+            continue
+        parsed.add(digest)
+        yield from carve_page(pages, page, number, shape, "wal", True, accept)
