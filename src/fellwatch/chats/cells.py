@@ -294,7 +294,7 @@ def damaged_cell(pages: Pages, page: bytes, at: int, end: int, shape: Shape,
                 size, pos = varint(page, header)
                 if not 2 <= size <= 9 * shape.columns + 9:
                     continue
-                serials = []
+                serials: list[int] = []
                 while pos < header + size and _fits(shape, len(serials), page[pos]):
                     serial, pos = varint(page, pos)
                     serials.append(serial)
