@@ -27,7 +27,9 @@ page twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -114,14 +116,49 @@ def _regions(page: bytes, hdr: int, usable: int) -> list[tuple[str, int, int]]:
     return found
 
 
+_KIND_BYTES = {
+    "n": rb"[\x00-\x09]",
+    "N": rb"[\x01-\x09]",
+    "t": rb"(?:\x00|[\x0c-\x7f]|[\x80-\xff]{1,8}[\x00-\x7f])",
+    "T": rb"(?:[\x0c-\x7f]|[\x80-\xff]{1,8}[\x00-\x7f])",
+    "": rb"(?:[\x80-\xff]{0,8}[\x00-\x7f])",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def header_finder(shape: Shape) -> re.Pattern[bytes] | None:
+    """Where a record header of a table whose first column is its INTEGER PRIMARY KEY may be:
+    that column's serial type 0 followed by serial types fitting the next columns' kinds (a
+    header's bytes after its first two are never the ones a freeblock overwrote). None for
+    other tables: every offset is tried."""
+    if shape.alias != 0 or not shape.kinds:
+        return None
+    following = shape.kinds[1 : min(len(shape.kinds), 9)]
+    body = b"".join(_KIND_BYTES[k.lower() if k.lower() == "" else k] for k in following)
+    # Not all NULLs: never-written space (zeros) holds no record.
+    return re.compile(b"(?=\x00(?!\x00{%d})" % len(following) + body + b")", re.DOTALL)
+
+
 def _scan(pages: Pages, page: bytes, number: int, kind: str, start: int, end: int,
           shape: Shape, budget: Budget, accept: Callable[[Found], T | None],
           ) -> Iterator[tuple[Found, T]]:
     """Records in page[start:end], offset by offset: a whole cell first (skipped past even when
     `accept` refuses it: it is some record), then a damaged one (only skipped past when
     accepted: a damaged parse is a guess until the table's check agrees)."""
+    finder = header_finder(shape)
+    anchors = [m.start() for m in finder.finditer(page, start, end)] if finder else None
+    next_anchor = 0
     at = start
     while at < end - 4 and budget.spend():
+        if anchors is not None:
+            # A record's header (its INTEGER PRIMARY KEY's 0, then serial types that fit the
+            # columns) sits 3 to 10 bytes into its cell, whole or damaged: offsets with none
+            # there are skipped without a parse.
+            while next_anchor < len(anchors) and anchors[next_anchor] < at + 3:
+                next_anchor += 1
+            if next_anchor == len(anchors):
+                return
+            at = max(at, anchors[next_anchor] - 10)
         whole = intact_cell(pages, page, at, end, shape)
         if whole is not None:
             found = Found(kind, number, at, whole[0], whole[1])

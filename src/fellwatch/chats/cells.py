@@ -44,7 +44,8 @@ class Shape:
     columns: int
     alias: int | None  # index of the INTEGER PRIMARY KEY column (serial type always 0)
     # Per column, from its declared type's affinity: "n" numeric (NULL, an integer or a
-    # float), "t" text (NULL, text or a blob), "" anything. A rebuilt header must fit them.
+    # float), "t" text (NULL, text or a blob), "" anything; upper case when the column is NOT
+    # NULL (never serial type 0). A rebuilt header must fit them.
     kinds: tuple[str, ...] = ()
 
 
@@ -64,9 +65,11 @@ def _fits(shape: Shape, column: int, serial: int) -> bool:
     if column >= len(shape.kinds):
         return True
     kind = shape.kinds[column]
-    if kind == "n":
+    if kind.isupper() and serial == 0:
+        return False
+    if kind in ("n", "N"):
         return serial < 10
-    if kind == "t":
+    if kind in ("t", "T"):
         return serial == 0 or serial >= 12
     return True
 

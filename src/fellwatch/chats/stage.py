@@ -220,7 +220,7 @@ def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, pa
     kept: list[Message] = []
     keys: set[tuple[object, ...]] = set()
     shape = cells.Shape(len(names), alias,
-                        tuple(cells.affinity_kind(str(r[2] or "")) for r in info))
+                        tuple(_kind(str(r[2] or ""), bool(r[3])) for r in info))
     for found, message in carve.records(pages, shape, root, recovered.wal, accept):
         mine = _keys(message)
         if keys.intersection(mine):
@@ -230,6 +230,11 @@ def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, pa
         keys.update(mine)
         kept.append(message)
     return kept
+
+
+def _kind(declared: str, not_null: bool) -> str:
+    kind = cells.affinity_kind(declared)
+    return kind.upper() if not_null else kind
 
 
 def _keys(message: Message) -> tuple[tuple[object, ...], tuple[object, ...]]:
