@@ -3,6 +3,7 @@ overflow onto other pages, rows that survive only in old WAL frames, and hostile
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import random
 import sqlite3
@@ -181,3 +182,35 @@ def test_a_corrupted_live_page_is_read_and_recorded_not_crashing(tmp_path: Path)
     mem.close()
     assert set(kept) <= {m.text for m in messages if not m.deleted}
     assert {m.text for m in found} <= set(gone)
+
+
+def test_a_scan_puts_them_on_the_timeline_marked_and_reruns_identically(tmp_path: Path) -> None:
+    from fellwatch.scan.job import scan
+    from fellwatch.settings import ScanSettings
+
+    phone = tmp_path / "phone"
+    wa = phone / fx.ANDROID_WA
+    wa.parent.mkdir(parents=True)
+    texts = fx.wal_history(wa)
+    sms = phone / fx.ANDROID_SMS
+    sms.parent.mkdir(parents=True)
+    gone, _ = fx.delete_in_place(sms, "sms")
+    expected = set(texts["old-salt"] + texts["before-commit"] + gone)
+    before = sorted((p.relative_to(phone), p.read_bytes()) for p in phone.rglob("*")
+                    if p.is_file())
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        findings = scan([str(phone)], out, ScanSettings(workers=1), progress=False).findings
+        with (out / "messages.csv").open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert findings["summary"]["messages"] == len(rows)
+        deleted = [r["text"] for r in rows if r["deleted"] == "True"]
+        assert sorted(deleted) == sorted(expected)
+        assert not expected & {r["text"] for r in rows if r["deleted"] == "False"}
+        outputs.append(((out / "messages.csv").read_bytes(),
+                        (out / "conversations.json").read_bytes()))
+    assert outputs[0] == outputs[1]
+    # The evidence is as it was: nothing written beside the databases.
+    assert sorted((p.relative_to(phone), p.read_bytes()) for p in phone.rglob("*")
+                  if p.is_file()) == before

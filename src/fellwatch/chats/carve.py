@@ -11,7 +11,9 @@ reuse), and what is read of each:
   a deleted cell becomes a *freeblock* (its first 4 bytes overwritten by the next-freeblock
   offset and size: `cells.damaged_cell`), or, when it sat at the start of the cell content area,
   slides into the *unallocated gap* between the cell pointer array and the content area intact
-  (`cells.intact_cell`). Both regions are scanned offset by offset, whole cells first;
+  (`cells.intact_cell`). Both regions are scanned offset by offset, whole cells first, and
+  interior pages' too (the root that was the leaf before the table outgrew one page keeps
+  that leaf's old cells in its unused space);
 * **WAL frames**, all of them, not only those applied: a frame before the last commit holds an
   older version of a page (where a since-deleted row may still be a live cell), and frames left
   after a checkpoint's salt change are old versions no longer applied. Every frame that is a
@@ -22,7 +24,8 @@ A record is kept only when `accept` (the source's check of its values against th
 columns) turns it into something. Whether a record with a recovered rowid is a live row, and
 duplicates across these places, are for the caller. Work is bounded: each page has a `Budget`
 of parse attempts, freeblock chains must ascend inside the page, the b-tree walk never visits a
-page twice.
+page twice. For a table whose first column is its INTEGER PRIMARY KEY, offsets where no record
+header can start are skipped with one regular-expression search per region (`header_finder`).
 """
 
 from __future__ import annotations
