@@ -856,6 +856,26 @@ def freed_in_wal(path: Path) -> list[str]:
     return texts
 
 
+def journal_history(path: Path) -> dict[str, list[str]]:
+    """msgstore.db in `journal_mode=PERSIST` (the journal file stays, its header zeroed after
+    each commit): rows added, then some deleted with secure_delete on, so only the journal's
+    copy of the page from before the delete keeps them. Returns "deleted" and "kept" texts."""
+    msgstore_current(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=PERSIST")
+    texts: dict[str, list[str]] = {"deleted": [], "kept": []}
+    db.execute("BEGIN")
+    for i in range(12):
+        text = f"journal history {i:02d} bring your boots"
+        add_message(db, "whatsapp", 9500 + i, 300 + i, text)
+        texts["deleted" if i % 2 else "kept"].append(text)
+    db.execute("COMMIT")
+    db.execute("PRAGMA secure_delete=ON")
+    _delete(db, "whatsapp", [9500 + i for i in range(1, 12, 2)])
+    db.close()
+    return texts
+
+
 # --- whole extractions ----------------------------------------------------------------------
 
 ANDROID_WA = "data/data/com.whatsapp/databases/msgstore.db"

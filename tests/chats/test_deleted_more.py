@@ -90,6 +90,20 @@ def test_rows_only_in_old_wal_frames(tmp_path: Path) -> None:
     assert path.read_bytes() == main
 
 
+def test_rows_only_in_a_persisted_rollback_journal(tmp_path: Path) -> None:
+    path = tmp_path / "msgstore.db"
+    texts = fx.journal_history(path)
+    journal = (tmp_path / "msgstore.db-journal").read_bytes()
+    assert journal[:8] != bytes.fromhex("d9d505f920a163d7")  # committed: not hot
+    recovered = recover(path.read_bytes(), journal=journal)
+    assert recovered.journal_pages == 0  # nothing rolled back
+    live, found, _ = _deleted("whatsapp", path, recovered)
+    assert set(texts["kept"]) <= set(live) and not set(texts["deleted"]) & set(live)
+    assert sorted(found) == sorted(texts["deleted"])  # measured: all 6
+    _, without, _ = _deleted("whatsapp", path, dataclasses.replace(recovered, journal=None))
+    assert not set(without) & set(texts["deleted"])
+
+
 def test_no_record_found_twice_across_freed_pages_and_wal_frames(tmp_path: Path) -> None:
     """Each deleted row is on a freed page of the applied image and a live cell of an older WAL
     frame: it is given once."""

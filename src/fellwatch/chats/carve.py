@@ -18,7 +18,10 @@ reuse), and what is read of each:
   older version of a page (where a since-deleted row may still be a live cell), and frames left
   after a checkpoint's salt change are old versions no longer applied. Every frame that is a
   table leaf is parsed (its cells, freeblocks and gap); a frame whose page is byte-identical to
-  the image's page, or to a frame already parsed, is skipped.
+  the image's page, or to a frame already parsed, is skipped;
+* **the rollback journal's pages**, hot or not: the originals of the pages the last
+  transaction changed (a delete's, where the rows still are); `journal_mode=PERSIST`, common on
+  Android, leaves the journal behind with only its header zeroed.
 
 A record is kept only when `accept` (the source's check of its values against the table's
 columns) turns it into something. Whether a record with a recovered rowid is a live row, and
@@ -42,6 +45,7 @@ from fellwatch.chats.cells import Budget, Pages, Shape, damaged_cell, intact_cel
 from fellwatch.chats.freelist import free_page_uses
 
 LEAF_TABLE = 0x0D
+OLD_COPIES = ("wal", "journal")  # where a page is an old version, not the database's own
 INTERIOR_TABLE = 0x05
 # Parse attempts per page: a whole cell and the splits of a damaged one that pass the cheap
 # test, at each offset (a hostile page stops there; a real one needs far fewer).
@@ -52,7 +56,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    where: str  # "freelist", "freeblock", "gap", "trunk" (a freelist trunk page) or "wal"
+    where: str  # "freelist", "freeblock", "gap", "trunk" (a freelist trunk page), "wal" or
+    # "journal" (the page of an old WAL frame or of the rollback journal)
     page: int  # page number (of the WAL frame's page for "wal")
     offset: int  # of the cell in its page
     rowid: int | None  # None: overwritten by a freeblock header
@@ -214,8 +219,8 @@ def carve_page(pages: Pages, page: bytes, number: int, shape: Shape, where: str,
                 if made is not None:
                     yield Found(where, number, pointer, whole[0], whole[1]), made
     for kind, start, end in _regions(page, hdr, usable):
-        yield from _scan(pages, page, number, where if where == "wal" else kind, start, end,
-                         shape, budget, accept)
+        kind = where if where in OLD_COPIES else kind
+        yield from _scan(pages, page, number, kind, start, end, shape, budget, accept)
 
 
 def wal_frames(wal: bytes, page_size: int) -> Iterator[tuple[int, bytes]]:
@@ -232,10 +237,35 @@ def wal_frames(wal: bytes, page_size: int) -> Iterator[tuple[int, bytes]]:
         offset += frame
 
 
+JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
+
+
+def journal_pages(journal: bytes, page_size: int) -> Iterator[tuple[int, bytes]]:
+    """(page number, page bytes) of every page record in a rollback journal, hot or not. A
+    journal left behind by `journal_mode=PERSIST` has its header zeroed after each commit,
+    and the sector size with it: its records (4-byte page number, the page, a 4-byte checksum,
+    back to back from the first sector boundary) are read at every sector size SQLite uses,
+    and what is not a page parses as nothing."""
+    record = page_size + 8
+    sectors: tuple[int, ...] = tuple(1 << n for n in range(9, 17))
+    if journal[:8] == JOURNAL_MAGIC and len(journal) >= 28:
+        sector = struct.unpack(">I", journal[20:24])[0]
+        if sector in sectors:
+            sectors = (sector,)
+    for sector in sectors:
+        offset = sector
+        while offset + record <= len(journal):
+            number = struct.unpack(">I", journal[offset : offset + 4])[0]
+            if number:
+                yield number, journal[offset + 4 : offset + 4 + page_size]
+            offset += record
+
+
 def records(pages: Pages, shape: Shape, root: int | None, wal: bytes | None,
-            accept: Callable[[Found], T | None]) -> Iterator[tuple[Found, T]]:
-    """Every record of the table that `accept` takes, from the freelist, the table's live leaf
-    pages and the WAL's frames, in that order."""
+            accept: Callable[[Found], T | None], journal: bytes | None = None,
+            ) -> Iterator[tuple[Found, T]]:
+    """Every record of the table that `accept` takes, from the freelist, the table's pages in
+    use, the WAL's frames and the rollback journal's pages, in that order."""
     free = free_page_uses(pages.image, pages.page_size)
     pages = replace(pages, trunks=frozenset(n for n, used in free.items() if used))
     for number, used in free.items():
@@ -258,14 +288,15 @@ def records(pages: Pages, shape: Shape, root: int | None, wal: bytes | None,
             budget = Budget(ATTEMPTS_PER_BYTE * pages.usable)
             for kind, start, end in _regions(page, _header(number), pages.usable):
                 yield from _scan(pages, page, number, kind, start, end, shape, budget, accept)
-    if not wal:
-        return
     parsed: set[bytes] = set()
-    for number, page in wal_frames(wal, pages.page_size):
-        if number == 1 or (number <= pages.count and pages.page(number) == page):
-            continue  # sqlite_master, or the version already in the image (carved above)
-        digest = hashlib.sha256(page).digest()
-        if digest in parsed:
-            continue
-        parsed.add(digest)
-        yield from carve_page(pages, page, number, shape, "wal", True, accept)
+    for where, old in (("wal", wal_frames(wal or b"", pages.page_size)),
+                       ("journal", journal_pages(journal or b"", pages.page_size))):
+        for number, page in old:
+            if number == 1 or page[0] != LEAF_TABLE or (
+                    number <= pages.count and pages.page(number) == page):
+                continue  # sqlite_master, not a table leaf, or the version in the image
+            digest = hashlib.sha256(page).digest()
+            if digest in parsed:
+                continue
+            parsed.add(digest)
+            yield from carve_page(pages, page, number, shape, where, True, accept)

@@ -175,7 +175,8 @@ def _read_database(
 def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
                     recovered: Recovered) -> list[Message]:
     """The source's deleted messages carved from the database (`carve`: freelist pages, the
-    table's freeblocks and unallocated gaps, every WAL frame), marked deleted, each once. A
+    table's freeblocks and unallocated gaps, every WAL frame, the rollback journal's pages),
+    marked deleted, each once. A
     record whose rowid is still in the table is a stale copy of a live row and is left out; one
     whose rowid was overwritten gets -(page x 65536 + offset) as its rowid."""
     table = source.deleted_tables.get(variant)
@@ -221,7 +222,8 @@ def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, pa
     keys: set[tuple[object, ...]] = set()
     shape = cells.Shape(len(names), alias,
                         tuple(_kind(str(r[2] or ""), bool(r[3])) for r in info))
-    for found, message in carve.records(pages, shape, root, recovered.wal, accept):
+    for found, message in carve.records(pages, shape, root, recovered.wal, accept,
+                                        recovered.journal):
         mine = _keys(message)
         if keys.intersection(mine):
             continue  # the same record found twice (a freed page and an old WAL frame)
