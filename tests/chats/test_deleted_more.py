@@ -228,3 +228,27 @@ def test_a_scan_puts_them_on_the_timeline_marked_and_reruns_identically(tmp_path
     # The evidence is as it was: nothing written beside the databases.
     assert sorted((p.relative_to(phone), p.read_bytes()) for p in phone.rglob("*")
                   if p.is_file()) == before
+
+
+def test_a_failure_while_carving_keeps_the_live_messages_and_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fellwatch.chats.base import ChatSourceError
+
+    path = tmp_path / "mmssms.db"
+    _, kept = fx.delete_in_place(path, "sms")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a page that breaks the carver")
+
+    monkeypatch.setattr(carve, "records", broken)
+    source = SOURCES.get("android-sms")
+    recovered = recover(path.read_bytes())
+    db = open_in_memory(recovered)
+    variant = source.variant(db)
+    got = []
+    with pytest.raises(ChatSourceError, match="deleted-record recovery failed: RuntimeError"):
+        for message in with_deleted(source, db, variant, str(path), recovered):
+            got.append(message)
+    db.close()
+    assert set(kept) <= {m.text for m in got} and not any(m.deleted for m in got)

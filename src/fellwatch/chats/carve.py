@@ -199,6 +199,9 @@ def _scan(pages: Pages, page: bytes, number: int, kind: str, start: int, end: in
 def carve_page(pages: Pages, page: bytes, number: int, shape: Shape, where: str,
                with_cells: bool, accept: Callable[[Found], T | None],
                budget: Budget | None = None) -> Iterator[tuple[Found, T]]:
+    """The records `accept` takes from one table-leaf page: its listed cells (`with_cells`:
+    a freed page or an old copy, whose cells are no longer the table's) and its freeblocks
+    and gap."""
     hdr = _header(number)
     if page[hdr] != LEAF_TABLE:
         return
@@ -215,9 +218,10 @@ def carve_page(pages: Pages, page: bytes, number: int, shape: Shape, where: str,
                 continue
             whole = intact_cell(pages, page, pointer, usable, shape)
             if whole is not None:
-                made = accept(Found(where, number, pointer, whole[0], whole[1]))
+                found = Found(where, number, pointer, whole[0], whole[1])
+                made = accept(found)
                 if made is not None:
-                    yield Found(where, number, pointer, whole[0], whole[1]), made
+                    yield found, made
     for kind, start, end in _regions(page, hdr, usable):
         kind = where if where in OLD_COPIES else kind
         yield from _scan(pages, page, number, kind, start, end, shape, budget, accept)
