@@ -660,6 +660,231 @@ def picture(path: Path, seed: int) -> None:
     path.write_bytes(buf.getvalue())
 
 
+# --- deleted records in pages still in use, overflowing records, old WAL frames -------------
+
+IN_PLACE = 80  # messages added to a database; every eighth one is deleted again
+LONG_TEXT_REPEAT = 260  # a long message's text: more than a 4 KiB page, so it overflows
+
+
+def in_place_text(i: int) -> str:
+    return f"in place message {i:02d} about the football rota"
+
+
+def long_text(i: int) -> str:
+    return f"long message {i:02d}" + " about the weekend plans" * LONG_TEXT_REPEAT
+
+
+# app -> (fixture builder, source name, message table, key column)
+DELETABLE = {
+    "whatsapp": ("msgstore_current", "whatsapp-android", "message", "_id"),
+    "whatsapp-legacy": ("msgstore_legacy", "whatsapp-android", "messages", "_id"),
+    "sms": ("mmssms", "android-sms", "sms", "_id"),
+    "ios": ("ios_sms", "ios-sms", "message", "ROWID"),
+    "kik-android": ("kik_android", "kik-android", "messagesTable", "_id"),
+    "kik-ios": ("kik_ios", "kik-ios", "ZKIKMESSAGE", "Z_PK"),
+    "whatsapp-ios": ("chatstorage", "whatsapp-ios", "ZWAMESSAGE", "Z_PK"),
+    "telegram": ("cache4", "telegram-android", "messages_v2", "mid"),
+}
+
+
+def add_message(db: sqlite3.Connection, app: str, key: int, i: int, text: str) -> None:
+    """One synthetic message of `app` with key `key` (its rowid, or Telegram's mid)."""
+    sent = i % 2
+    ms = KNOWN_UNIX_MS + 80_000_000 + i * 1000
+    if app == "whatsapp":
+        db.execute("INSERT INTO message (_id, chat_row_id, from_me, key_id, timestamp, "
+                   "message_type, text_data, sort_id) VALUES (?, 2, ?, ?, ?, 0, ?, ?)",
+                   (key, sent, f"K{key:07d}", ms, text, key))
+    elif app == "whatsapp-legacy":
+        db.execute("INSERT INTO messages (_id, key_remote_jid, key_from_me, key_id, status, "
+                   "data, timestamp, received_timestamp) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+                   (key, CONTACT_B, sent, f"L{key:07d}", text, ms, ms))
+    elif app == "sms":
+        db.execute("INSERT INTO sms (_id, thread_id, address, date, type, body) "
+                   "VALUES (?, 2, ?, ?, ?, ?)", (key, PHONE_B, ms, 1 + sent, text))
+    elif app == "ios":
+        db.execute("INSERT INTO message (ROWID, guid, text, handle_id, date, is_from_me, "
+                   "service) VALUES (?, ?, ?, 1, ?, ?, 'iMessage')",
+                   (key, f"G-{key:07d}", text, KNOWN_COCOA_NS + (80_000 + i) * 10**9, sent))
+    elif app == "kik-android":
+        db.execute("INSERT INTO messagesTable (_id, body, partner_jid, was_me, read_state, uid, "
+                   "timestamp, bin_id) VALUES (?, ?, ?, ?, 500, ?, ?, ?)",
+                   (key, text, KIK_JID, sent, f"u{key}", ms, KIK_JID))
+    elif app == "kik-ios":
+        db.execute("INSERT INTO ZKIKMESSAGE (Z_PK, ZTYPE, ZCHAT, ZUSER, ZRECEIVEDTIMESTAMP, "
+                   "ZTIMESTAMP, ZBODY) VALUES (?, ?, 1, 1, ?, ?, ?)",
+                   (key, 2 if sent else 1, KNOWN_COCOA_S + 80_001 + i, KNOWN_COCOA_S + 80_000 + i,
+                    text))
+    elif app == "whatsapp-ios":
+        db.execute("INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, ZISFROMME, ZMESSAGETYPE, ZCHATSESSION, "
+                   "ZMESSAGEDATE, ZSENTDATE, ZFROMJID, ZTOJID, ZTEXT, ZSTANZAID) "
+                   "VALUES (?, 9, ?, 0, 2, ?, ?, ?, ?, ?, ?)",
+                   (key, sent, KNOWN_COCOA_S + 80_000 + i, KNOWN_COCOA_S + 80_000 + i,
+                    None if sent else CONTACT_B, CONTACT_B if sent else None, text,
+                    f"3B{key:014X}"))
+    elif app == "telegram":
+        date = KNOWN_UNIX_S + 80_000 + i
+        db.execute("INSERT INTO messages_v2 (mid, uid, read_state, send_state, date, data, out, "
+                   "ttl, media) VALUES (?, ?, 1, 0, ?, ?, ?, 0, 0)",
+                   (key, TELEGRAM_USER, date, tl_message(key, TELEGRAM_USER, date, text,
+                                                         bool(sent)), sent))
+    else:
+        raise ValueError(app)
+
+
+def _build(path: Path, app: str) -> sqlite3.Connection:
+    globals()[DELETABLE[app][0]](path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA secure_delete=OFF")
+    return db
+
+
+def _delete(db: sqlite3.Connection, app: str, keys: list[int]) -> None:
+    _, _, table, column = DELETABLE[app]
+    db.execute("BEGIN")
+    for key in keys:
+        db.execute(f"DELETE FROM {table} WHERE {column}=?", (key,))
+    db.execute("COMMIT")
+
+
+def delete_in_place(path: Path, app: str) -> tuple[list[str], list[str]]:
+    """IN_PLACE messages added to `app`'s database and every eighth deleted again, so their
+    cells stay in table pages still in use (freeblocks, the unallocated gap): no page reaches
+    the freelist. Returns (deleted texts, kept texts)."""
+    db = _build(path, app)
+    db.execute("BEGIN")
+    for i in range(IN_PLACE):
+        add_message(db, app, 7000 + i, i, in_place_text(i))
+    db.execute("COMMIT")
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    # The legacy WhatsApp table's rows are wider: deleting from its later pages too would
+    # leave one underfull, and SQLite would merge it away.
+    gone = [i for i in range(IN_PLACE) if i % 8 == 1 and (app != "whatsapp-legacy" or i < 40)]
+    _delete(db, app, [7000 + i for i in gone])
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    if free or db.execute("PRAGMA page_count").fetchone()[0] != pages:
+        raise AssertionError(f"{app}: a page was freed; the deleted cells must stay in place")
+    db.close()
+    return ([in_place_text(i) for i in gone],
+            [in_place_text(i) for i in range(IN_PLACE) if i not in gone])
+
+
+def delete_long(path: Path, app: str) -> tuple[list[str], list[str]]:
+    """Eight long messages (text longer than a page: overflow chains) between eight short
+    ones; six long ones are deleted. Returns (deleted texts, kept long texts)."""
+    db = _build(path, app)
+    db.execute("BEGIN")
+    for i in range(16):
+        add_message(db, app, 8000 + i, i, long_text(i) if i % 2 else in_place_text(i))
+    db.execute("COMMIT")
+    gone = [1, 3, 5, 9, 11, 13]
+    _delete(db, app, [8000 + i for i in gone])
+    db.close()
+    return [long_text(i) for i in gone], [long_text(i) for i in (7, 15)]
+
+
+def wal_history(path: Path) -> dict[str, list[str]]:
+    """msgstore.db in WAL mode whose deleted rows survive only in old WAL frames (the deletes
+    ran with secure_delete on, so neither the database file nor the applied frames keep them):
+
+    * "old-salt": rows added and deleted in the WAL's previous generation, checkpointed; a later
+      write restarted the WAL with new salts, overwriting only its first frames, so the frames
+      holding these rows are left behind, no longer applied;
+    * "before-commit": rows added and then deleted in the current generation: the frame of the
+      insert is an older version of a page the delete's frame replaced.
+
+    Also "kept": the rows of those transactions that were not deleted."""
+    work = path.with_suffix(".build")
+    work.mkdir(parents=True, exist_ok=True)
+    target = work / path.name
+    db = sqlite3.connect(target, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.executescript(WHATSAPP_CURRENT_SQL + "PRAGMA user_version=1;")
+    db.execute("BEGIN")
+    _whatsapp_current(db, CONVERSATIONS)
+    db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    texts: dict[str, list[str]] = {"old-salt": [], "before-commit": [], "kept": []}
+    # Generation 1: many frames first (thumbnails), so the next generation overwrites only
+    # those and leaves the frames of the message rows behind.
+    db.execute("CREATE TABLE message_thumbnails (key_id TEXT, thumbnail BLOB)")
+    db.execute("BEGIN")
+    for i in range(24):
+        db.execute("INSERT INTO message_thumbnails VALUES (?, ?)",
+                   (f"T{i}", random.Random(i).randbytes(3000)))
+    db.execute("COMMIT")
+    for generation, name, base in ((1, "old-salt", 9000), (2, "before-commit", 9100)):
+        db.execute("BEGIN")
+        for i in range(12):
+            text = f"wal history {name} {i:02d} see you at practice"
+            add_message(db, "whatsapp", base + i, 100 * generation + i, text)
+            texts[name if i % 2 else "kept"].append(text)
+        db.execute("COMMIT")
+        db.execute("PRAGMA secure_delete=ON")
+        _delete(db, "whatsapp", [base + i for i in range(1, 12, 2)])
+        db.execute("PRAGMA secure_delete=OFF")
+        if generation == 1:
+            busy, _, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if busy or done <= 0:
+                raise AssertionError("the checkpoint did not complete")
+    # Copied while the connection is open: closing would checkpoint the WAL into the file.
+    shutil.copyfile(target, path)
+    shutil.copyfile(str(target) + "-wal", str(path) + "-wal")
+    db.close()
+    shutil.rmtree(work)
+    return texts
+
+
+def freed_in_wal(path: Path) -> list[str]:
+    """msgstore.db in WAL mode: DELETED messages added (one commit) and deleted (another) with
+    secure_delete off, nothing checkpointed, so each deleted row is both on a freed page of the
+    applied image and a live cell of an older WAL frame. Returns the deleted texts."""
+    work = path.with_suffix(".build")
+    work.mkdir(parents=True, exist_ok=True)
+    target = work / path.name
+    db = sqlite3.connect(target, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("PRAGMA secure_delete=OFF")
+    db.executescript(WHATSAPP_CURRENT_SQL + "PRAGMA user_version=1;")
+    db.execute("BEGIN")
+    _whatsapp_current(db, CONVERSATIONS)
+    db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    texts = [deleted_text(i) for i in range(DELETED)]
+    db.execute("BEGIN")
+    for i, text in enumerate(texts):
+        add_message(db, "whatsapp", 5000 + i, i, text)
+    db.execute("COMMIT")
+    db.execute("DELETE FROM message WHERE _id >= 5000")
+    shutil.copyfile(target, path)
+    shutil.copyfile(str(target) + "-wal", str(path) + "-wal")
+    db.close()
+    shutil.rmtree(work)
+    return texts
+
+
+def journal_history(path: Path) -> dict[str, list[str]]:
+    """msgstore.db in `journal_mode=PERSIST` (the journal file stays, its header zeroed after
+    each commit): rows added, then some deleted with secure_delete on, so only the journal's
+    copy of the page from before the delete keeps them. Returns "deleted" and "kept" texts."""
+    msgstore_current(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=PERSIST")
+    texts: dict[str, list[str]] = {"deleted": [], "kept": []}
+    db.execute("BEGIN")
+    for i in range(12):
+        text = f"journal history {i:02d} bring your boots"
+        add_message(db, "whatsapp", 9500 + i, 300 + i, text)
+        texts["deleted" if i % 2 else "kept"].append(text)
+    db.execute("COMMIT")
+    db.execute("PRAGMA secure_delete=ON")
+    _delete(db, "whatsapp", [9500 + i for i in range(1, 12, 2)])
+    db.close()
+    return texts
+
+
 # --- whole extractions ----------------------------------------------------------------------
 
 ANDROID_WA = "data/data/com.whatsapp/databases/msgstore.db"

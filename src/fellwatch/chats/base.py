@@ -73,7 +73,7 @@ class ChatSource:
     patterns: ClassVar[tuple[str, ...]]  # fnmatch patterns on the lower-case item path
     variants: ClassVar[dict[str, Schema]]
     covered: ClassVar[str]  # which versions, for docs/chats.md
-    # variant -> the message table whose deleted records are recovered from freed pages
+    # variant -> the message table whose deleted records are carved (`chats.carve`)
     deleted_tables: ClassVar[dict[str, str]] = {}
     # Files in the database's own folder that the source reads beside it, which are not message
     # databases themselves (WhatsApp's wa.db contacts, Messenger's threads_db2-uid). The stage
@@ -130,7 +130,9 @@ class ChatSource:
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:
         """A deleted record of `deleted_tables[variant]` as a Message (`deleted` set), or
-        None when its values do not fit the table's columns (another table's record)."""
+        None when its values do not fit the table's columns (another table's record). `rowid`
+        is negative when the record's rowid was overwritten (a freeblock's header): then
+        -(page x 65536 + offset), where it was found; the INTEGER PRIMARY KEY column is None."""
         return None
 
 

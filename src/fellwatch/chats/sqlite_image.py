@@ -43,6 +43,10 @@ class Recovered:
     page_size: int
     wal_frames: int  # frames applied from the WAL (0: none)
     journal_pages: int  # pages rolled back from a hot journal (0: none)
+    # The WAL as read (every frame, applied or not) and the rollback journal (hot or not: its
+    # pages are the originals of the last transaction), for deleted-record recovery (`carve`).
+    wal: bytes | None = None
+    journal: bytes | None = None
 
 
 def entropy(data: bytes) -> float:
@@ -191,7 +195,7 @@ def recover(main: bytes, wal: bytes | None = None, journal: bytes | None = None)
     image[18:20] = b"\x01\x01"
     image[28:32] = struct.pack(">I", size)
     image[92:96] = image[24:28]
-    return Recovered(image, page_size, frames, rolled)
+    return Recovered(image, page_size, frames, rolled, wal, journal)
 
 
 def open_in_memory(recovered: Recovered) -> sqlite3.Connection:

@@ -15,16 +15,15 @@ of its own (`evidence.extraction`) whose members are read like files.
 
 from __future__ import annotations
 
-import itertools
 import json
 import posixpath
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fellwatch.chats import freelist
+from fellwatch.chats import carve, cells
 from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message, named
 from fellwatch.chats.registry import SOURCES, for_path
 from fellwatch.chats.rules import Rules, load_rules
@@ -37,6 +36,8 @@ from fellwatch.evidence import Evidence, Item
 # rarely above a few hundred MB); a larger one is an item error, not a memory exhaustion.
 MAX_DATABASE_BYTES = 2 << 30
 _CHUNK = 1 << 20
+# A carved deleted record is taken only with a time in these years (ISO prefixes, end excluded).
+PLAUSIBLE_YEARS = ("1990", "2100")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +180,9 @@ def _read_database(
         outcome = SourceOutcome(item.path, item.allocated, source.name, variant,
                                 recovered.wal_frames, recovered.journal_pages)
         found = _companions(ev, siblings, item, source)
-        messages: Iterator[Message] = itertools.chain(
-            source.read_with(db, variant, item.path, found),
-            deleted_messages(source, db, variant, item.path, recovered))
+        messages: Iterator[Message] = with_deleted(
+            source, db, variant, item.path, recovered,
+            live=source.read_with(db, variant, item.path, found))
         try:
             contacts = source.contact_names(found) if found else {}
         except Exception:  # a damaged contacts file costs the names, never the messages
@@ -193,33 +194,113 @@ def _read_database(
     return SourceOutcome(base.path, base.allocated, error="chats: " + "; ".join(failures)), empty
 
 
-def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
-                     recovered: Recovered) -> Iterator[Message]:
-    """The source's messages recovered from freed pages (`freelist`), marked deleted; a record
-    whose rowid is still in the table is a stale copy of a live row and is left out."""
+def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
+                    recovered: Recovered) -> list[Message]:
+    """The source's deleted messages carved from the database (`carve`: freelist pages, the
+    table's freeblocks and unallocated gaps, every WAL frame, the rollback journal's pages),
+    marked deleted, each once. A
+    record whose rowid is still in the table is a stale copy of a live row and is left out; one
+    whose rowid was overwritten gets -(page x 65536 + offset) as its rowid."""
     table = source.deleted_tables.get(variant)
     if table is None:
-        return
+        return []
     quoted = table.replace('"', '""')
     info = list(db.execute(f'PRAGMA table_info("{quoted}")'))
     names = [str(r[1]).lower() for r in info]
     # An INTEGER PRIMARY KEY is the rowid: the record stores NULL in its place.
-    alias = next((str(r[1]).lower() for r in info if r[5] == 1 and
+    alias = next((i for i, r in enumerate(info) if r[5] == 1 and
                   str(r[2]).upper() == "INTEGER"), None)
-    live = {r[0] for r in db.execute(f'SELECT rowid FROM "{quoted}"')}
-    seen: set[int] = set()
+    if sum(1 for r in info if r[5]) > 1:
+        alias = None  # a composite primary key: no column is the rowid
+    found_root = db.execute("SELECT rootpage FROM sqlite_master WHERE type='table' AND "
+                            "lower(name)=?", (table.lower(),)).fetchone()
+    root = int(found_root[0]) if found_root and isinstance(found_root[0], int) else None
     reserved = recovered.image[20]
-    for record in freelist.records(recovered.image, recovered.page_size, reserved):
-        if record.rowid in live or record.rowid in seen or len(record.values) > len(names):
-            continue
+    pages = cells.Pages(recovered.image, recovered.page_size, recovered.page_size - reserved)
+
+    live = f'SELECT 1 FROM "{quoted}" WHERE rowid=?'
+    rowids: set[int] = set()
+
+    def accept(found: carve.Found) -> Message | None:
+        if len(found.values) > len(names):
+            return None
+        if found.rowid is not None and (found.rowid in rowids or
+                                        db.execute(live, (found.rowid,)).fetchone()):
+            return None  # found already, or a stale copy of a live row
+        rowid = found.rowid if found.rowid is not None else -(found.page * 65536 + found.offset)
         # Records written before an ALTER TABLE ADD COLUMN have fewer values: the rest NULL.
-        row: dict[str, object] = dict(zip(names, record.values, strict=False))
+        row: dict[str, object] = dict(zip(names, found.values, strict=False))
         if alias is not None:
-            row[alias] = record.rowid
-        message = source.from_deleted(db, variant, path, row, record.rowid)
-        if message is not None:
-            seen.add(record.rowid)
+            row[names[alias]] = found.rowid
+        message = source.from_deleted(db, variant, path, row, rowid)
+        # A time that does not convert, or falls outside the years of phone messaging, is not
+        # a message's: a record pieced together from bytes that only looked like one.
+        if message is None or not PLAUSIBLE_YEARS[0] <= (message.time or "")[:4] \
+                < PLAUSIBLE_YEARS[1]:
+            return None
+        return message
+
+    kept: list[Message] = []
+    keys: set[tuple[object, ...]] = set()
+    shape = cells.Shape(len(names), alias,
+                        tuple(_kind(str(r[2] or ""), bool(r[3])) for r in info))
+    for found, message in carve.records(pages, shape, root, recovered.wal, accept,
+                                        recovered.journal):
+        mine = _keys(message)
+        if keys.intersection(mine):
+            continue  # the same record found twice (a freed page and an old WAL frame)
+        if found.rowid is not None:
+            rowids.add(found.rowid)
+        keys.update(mine)
+        kept.append(message)
+    return kept
+
+
+def _kind(declared: str, not_null: bool) -> str:
+    kind = cells.affinity_kind(declared)
+    return kind.upper() if not_null else kind
+
+
+def _keys(message: Message) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """What makes two messages the same one: the app's id in its conversation, or the same
+    conversation, time, text and direction (a record whose rowid was lost)."""
+    return (("id", message.conversation, message.message_id),
+            ("at", message.conversation, message.time, message.text, message.direction))
+
+
+def with_deleted(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
+                 recovered: Recovered, live: Iterable[Message] | None = None
+                 ) -> Iterator[Message]:
+    """The source's live messages (`live`, or `source.read`), then its carved deleted ones
+    that are not a live message (a stale copy of a row since updated, whose rowid was
+    overwritten, is one): the carved records are held (few) and checked as the live messages
+    stream past, never the reverse."""
+    failed: Exception | None = None
+    try:
+        carved = carved_messages(source, db, variant, path, recovered)
+    except Exception as exc:  # the live messages are still read; the failure is recorded
+        carved, failed = [], exc
+    wanted: dict[tuple[object, ...], list[int]] = {}
+    for i, message in enumerate(carved):
+        for key in _keys(message):
+            wanted.setdefault(key, []).append(i)
+    stale: set[int] = set()
+    for message in live if live is not None else source.read(db, variant, path):
+        yield message
+        if wanted:
+            for key in _keys(message):
+                stale.update(wanted.get(key, ()))
+    for i, message in enumerate(carved):
+        if i not in stale:
             yield message
+    if failed is not None:
+        raise ChatSourceError(f"deleted-record recovery failed: {_line(failed)}")
+
+
+def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
+                     recovered: Recovered) -> Iterator[Message]:
+    """Only the deleted messages of `with_deleted`."""
+    return (m for m in with_deleted(source, db, variant, path, recovered) if m.deleted)
 
 
 def _with_attachments(

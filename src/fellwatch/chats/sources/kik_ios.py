@@ -31,6 +31,18 @@ class KikIos(ChatSource):
     covered = ("kik.sqlite of Kik for iOS (ZKIKMESSAGE, ZKIKUSER, ZKIKATTACHMENT), as iLEAPP "
                "reads it")
 
+    deleted_tables: ClassVar[dict[str, str]] = {"core-data": "ZKIKMESSAGE"}
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        body, ts, kind, user = (row.get(k) for k in ("zbody", "ztimestamp", "ztype", "zuser"))
+        if not (isinstance(body, str) and isinstance(ts, int | float) and isinstance(kind, int)
+                and isinstance(user, int)):
+            return None
+        found = db.execute("SELECT ZUSERNAME FROM ZKIKUSER WHERE Z_PK=?", (user,)).fetchone()
+        other = text_of(found[0]) if found and found[0] else f"user {user}"
+        return _message(self.app, rowid, body, ts, kind, other, None, deleted=True)
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         attach = has(db, "zkikattachment", "zcontent") and has(db, "zkikattachment", "zmessage")
         contents: dict[int, str] = {}
@@ -46,11 +58,16 @@ class KikIos(ChatSource):
             other = text_of(username)
             if not other or (body is None and not content):
                 continue
-            sent = kind == _SENT
-            yield Message(
-                app=self.app, account="", conversation=other, message_id=str(rowid),
-                time=cocoa(ts), direction="sent" if sent else "received",
-                sender=OWNER if sent else other, recipients=(other,) if sent else (OWNER,),
-                text=text_of(body), table="ZKIKMESSAGE", rowid=rowid,
-                attachments=(text_of(content),) if content else (),
-            )
+            yield _message(self.app, rowid, body, ts, kind, other, content)
+
+
+def _message(app: str, rowid: int, body: object, ts: object, kind: object, other: str,
+             content: str | None, deleted: bool = False) -> Message:
+    sent = kind == _SENT
+    return Message(
+        app=app, account="", conversation=other, message_id=str(rowid),
+        time=cocoa(ts), direction="sent" if sent else "received",
+        sender=OWNER if sent else other, recipients=(other,) if sent else (OWNER,),
+        text=text_of(body), table="ZKIKMESSAGE", rowid=rowid,
+        attachments=(text_of(content),) if content else (), deleted=deleted,
+    )

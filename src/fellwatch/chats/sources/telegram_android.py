@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import ClassVar
 
 from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
@@ -73,18 +74,41 @@ class TelegramAndroid(ChatSource):
     covered = ("cache4.db of Telegram for Android 5.x and later (messages_v2, users, dialogs); "
                "message text read from the TL-serialised `data` after its date field")
 
+    deleted_tables: ClassVar[dict[str, str]] = {"messages_v2": "messages_v2"}
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        mid, uid, date, data, out = (row.get(k) for k in ("mid", "uid", "date", "data", "out"))
+        if not (isinstance(mid, int) and isinstance(uid, int) and isinstance(date, int)
+                and isinstance(data, bytes) and out in (0, 1, None)):
+            return None
+        found = db.execute("SELECT name FROM users WHERE uid=?", (uid,)).fetchone() \
+            if has(db, "users", "name") else None
+        names = {uid: text_of(found[0])} if found else {}
+        message = self._message(rowid, mid, uid, date, data, out, names)
+        # Only a record whose TL message holds its own date and a text is taken: the check
+        # that tells a message from bytes that parse as one (there is no INTEGER PRIMARY KEY
+        # to anchor a damaged record's header).
+        return replace(message, deleted=True) if message.text else None
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         names: dict[int, str] = {}
         if has(db, "users", "name"):
             names = {uid: text_of(name) for uid, name in db.execute("SELECT uid, name FROM users")}
         for rowid, mid, uid, date, data, out in db.execute(
                 "SELECT rowid, mid, uid, date, data, out FROM messages_v2 ORDER BY rowid"):
-            other = str(uid)
-            shown = f"{other} ({names[uid]})" if uid in names else other
-            sent = bool(out)
-            yield Message(
-                app=self.app, account="", conversation=other, message_id=str(mid),
-                time=unix_s(date), direction="sent" if sent else "received",
-                sender=OWNER if sent else shown, recipients=(shown,) if sent else (OWNER,),
-                text=message_text(data, date), table="messages_v2", rowid=rowid,
-            )
+            yield self._message(rowid, mid, uid, date, data, out, names)
+
+    def _message(self, rowid: int, mid: object, uid: object, date: object, data: object,
+                 out: object, names: dict[int, str]) -> Message:
+        other = str(uid)
+        shown = f"{other} ({names[uid]})" if isinstance(uid, int) and uid in names else other
+        sent = bool(out)
+        return Message(
+            app=self.app, account="", conversation=other, message_id=str(mid),
+            time=unix_s(date), direction="sent" if sent else "received",
+            sender=OWNER if sent else shown, recipients=(shown,) if sent else (OWNER,),
+            text=message_text(data if isinstance(data, bytes) else None,
+                              date if isinstance(date, int) else None),
+            table="messages_v2", rowid=rowid,
+        )

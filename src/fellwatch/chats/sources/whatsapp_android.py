@@ -53,7 +53,7 @@ class WhatsAppAndroid(ChatSource):
                "com.whatsapp and com.whatsapp.w4b (Business); names from wa.db (wa_contacts) "
                "beside it")
 
-    deleted_tables: ClassVar[dict[str, str]] = {"current": "message"}
+    deleted_tables: ClassVar[dict[str, str]] = {"current": "message", "legacy": "messages"}
     companions = ("wa.db",)
 
     def contact_names(self, companions: Companions) -> dict[str, str]:
@@ -77,6 +77,8 @@ class WhatsAppAndroid(ChatSource):
 
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:
+        if variant == "legacy":
+            return self._legacy_deleted(path, row, rowid)
         chat, from_me, key_id, ts = (row.get(k) for k in ("chat_row_id", "from_me", "key_id",
                                                           "timestamp"))
         text, sender = row.get("text_data"), row.get("sender_jid_row_id")
@@ -88,6 +90,17 @@ class WhatsAppAndroid(ChatSource):
         sender_jid = _jid(db, sender) if isinstance(sender, int) else None
         message = _message(self._app(path), "message", rowid, key_id, from_me, ts, text,
                            chat_jid, sender_jid, None)
+        return replace(message, deleted=True)
+
+    def _legacy_deleted(self, path: str, row: dict[str, object], rowid: int) -> Message | None:
+        chat_jid, from_me, key_id, ts, text, resource = (row.get(k) for k in (
+            "key_remote_jid", "key_from_me", "key_id", "timestamp", "data", "remote_resource"))
+        if not (isinstance(chat_jid, str) and "@" in chat_jid and from_me in (0, 1)
+                and isinstance(key_id, str) and isinstance(ts, int) and isinstance(text, str)
+                and (resource is None or isinstance(resource, str))):
+            return None
+        message = _message(self._app(path), "messages", rowid, key_id, from_me, ts, text,
+                           chat_jid, resource or None, None)
         return replace(message, deleted=True)
 
     def _app(self, path: str) -> str:

@@ -31,8 +31,36 @@ class WhatsAppIos(ChatSource):
                "ZWACHATSESSION, ZWAGROUPMEMBER, ZWAMEDIAITEM); WhatsApp Business "
                "(group.net.whatsapp.WhatsAppSMB.shared)")
 
+    deleted_tables: ClassVar[dict[str, str]] = {"core-data": "ZWAMESSAGE"}
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        from_me, session, date, text = (row.get(k) for k in (
+            "zisfromme", "zchatsession", "zmessagedate", "ztext"))
+        stanza, from_jid, to_jid = (row.get(k) for k in ("zstanzaid", "zfromjid", "ztojid"))
+        member = row.get("zgroupmember")
+        if not (from_me in (0, 1) and isinstance(session, int) and isinstance(text, str)
+                and isinstance(date, int | float)
+                and all(v is None or isinstance(v, str) for v in (stanza, from_jid, to_jid))):
+            return None
+        chat = db.execute("SELECT ZCONTACTJID FROM ZWACHATSESSION WHERE Z_PK=?",
+                          (session,)).fetchone()
+        group_member = None
+        if isinstance(member, int) and has(db, "zwagroupmember", "zmemberjid"):
+            got = db.execute("SELECT ZMEMBERJID FROM ZWAGROUPMEMBER WHERE Z_PK=?",
+                             (member,)).fetchone()
+            group_member = got[0] if got else None
+        conversation = text_of((chat[0] if chat else None) or (to_jid if from_me else from_jid))
+        if not conversation:
+            conversation = f"session {session}"
+        return _message(self._app(path), rowid, stanza, from_me, date, text, from_jid,
+                        conversation, group_member, None, deleted=True)
+
+    def _app(self, path: str) -> str:
+        return "WhatsApp Business" if "whatsappsmb" in path.lower() else self.app
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
-        app = "WhatsApp Business" if "whatsappsmb" in path.lower() else self.app
+        app = self._app(path)
         member = has(db, "zwagroupmember", "zmemberjid") and has(db, "zwamessage",
                                                                  "zgroupmember")
         media = has(db, "zwamediaitem", "zmedialocalpath") and has(db, "zwamediaitem",
@@ -57,13 +85,20 @@ class WhatsAppIos(ChatSource):
             conversation = text_of(chat or (to_jid if from_me else from_jid))
             if not conversation or (text is None and not media_path):
                 continue
-            sent = bool(from_me)
-            sender = OWNER if sent else text_of(group_member or from_jid or conversation)
-            yield Message(
-                app=app, account="", conversation=conversation,
-                message_id=text_of(stanza) or str(rowid), time=cocoa(date),
-                direction="sent" if sent else "received", sender=sender,
-                recipients=(conversation,) if sent else (OWNER,), text=text_of(text),
-                table="ZWAMESSAGE", rowid=rowid,
-                attachments=(text_of(media_path),) if media_path else (),
-            )
+            yield _message(app, rowid, stanza, from_me, date, text, from_jid, conversation,
+                           group_member, media_path)
+
+
+def _message(app: str, rowid: int, stanza: object, from_me: object, date: object,
+             text: object, from_jid: object, conversation: str, group_member: object,
+             media_path: str | None, deleted: bool = False) -> Message:
+    sent = bool(from_me)
+    sender = OWNER if sent else text_of(group_member or from_jid or conversation)
+    return Message(
+        app=app, account="", conversation=conversation,
+        message_id=text_of(stanza) or str(rowid), time=cocoa(date),
+        direction="sent" if sent else "received", sender=sender,
+        recipients=(conversation,) if sent else (OWNER,), text=text_of(text),
+        table="ZWAMESSAGE", rowid=rowid,
+        attachments=(text_of(media_path),) if media_path else (), deleted=deleted,
+    )
