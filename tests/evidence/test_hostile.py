@@ -474,17 +474,10 @@ def test_files_walked_through_dfvfs_in_a_bad_e01_chunk_carry_an_error_naming_it(
                                    "own error)")
 
 
-def test_e01_chunk_check_is_remembered_and_evidence_verify_runs_it_again(
-        hostile_fixtures: HostileFixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import shutil
-
+def _count_chunk_checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The E01s whose every chunk is verified from now on, in order (the real check runs)."""
     from fellwatch.evidence import ewf_check
-    from fellwatch.scan.job import scan
 
-    case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
-    evidence = tmp_path / "copy.E01"  # files of their own: nothing remembered of them yet
-    shutil.copy2(hostile_fixtures.path("ewf-chunk-ntfs-mft"), evidence)
     calls: list[Path] = []
     real = ewf_check.verify_chunks
 
@@ -493,6 +486,20 @@ def test_e01_chunk_check_is_remembered_and_evidence_verify_runs_it_again(
         return real(path)
 
     monkeypatch.setattr(ewf_check, "verify_chunks", counted)
+    return calls
+
+
+def test_e01_chunk_check_is_remembered_and_evidence_verify_runs_it_again(
+        hostile_fixtures: HostileFixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from fellwatch.scan.job import scan
+
+    case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
+    evidence = tmp_path / "copy.E01"  # files of their own: nothing remembered of them yet
+    shutil.copy2(hostile_fixtures.path("ewf-chunk-ntfs-mft"), evidence)
+    calls = _count_chunk_checks(monkeypatch)
     first = scan([str(evidence)], tmp_path / "a", ScanSettings(workers=1), progress=False)
     second = scan([str(evidence)], tmp_path / "b", ScanSettings(workers=1), progress=False)
     assert len(calls) == 1  # the second scan did not read the image again for its chunks
@@ -532,14 +539,7 @@ def test_original_of_a_file_on_an_e01_takes_the_remembered_chunk_check(
     case = hostile_fixtures.case("ewf-chunk-ntfs-mft")
     evidence = tmp_path / "copy.E01"
     shutil.copy2(hostile_fixtures.path("ewf-chunk-ntfs-mft"), evidence)
-    calls: list[Path] = []
-    real = ewf_check.verify_chunks
-
-    def counted(path: Path) -> ewf_check.ChunkCheck | None:
-        calls.append(path)
-        return real(path)
-
-    monkeypatch.setattr(ewf_check, "verify_chunks", counted)
+    calls = _count_chunk_checks(monkeypatch)
     report = scan([str(evidence)], tmp_path / "out", ScanSettings(workers=1), progress=False)
     assert len(calls) == 1
     bad = case["in_chunk"][1]
