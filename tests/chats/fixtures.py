@@ -690,6 +690,73 @@ def kik_ios(path: Path) -> None:
     db.close()
 
 
+# --- Kik iOS: a group chat, on the schema of a real kik.sqlite --------------------------------
+# The tables of the kik.sqlite in plaso's test data (its Kik iOS parser lists them): chats and
+# messages are joined by Core Data's Z_3MESSAGES (entity 3 KIKChat, 5 KIKMessage), group
+# members by Z_6MEMBERS (entity 6 KIKUser); a group is a ZKIKUSER row with a groups.kik.com JID.
+
+KIK_IOS_REAL_SQL = """
+CREATE TABLE Z_3MESSAGES ( Z_3CHAT INTEGER, Z_5MESSAGES INTEGER,
+  PRIMARY KEY (Z_3CHAT, Z_5MESSAGES) );
+CREATE TABLE Z_6MEMBERS ( Z_6MEMBERSINVERSE INTEGER, Z_6MEMBERS INTEGER,
+  PRIMARY KEY (Z_6MEMBERSINVERSE, Z_6MEMBERS) );
+CREATE TABLE Z_PRIMARYKEY (Z_ENT INTEGER PRIMARY KEY, Z_NAME VARCHAR, Z_SUPER INTEGER,
+  Z_MAX INTEGER);
+CREATE TABLE ZKIKATTACHMENT ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFLAGS INTEGER, ZINTERNALID INTEGER, ZRETRYCOUNT INTEGER, ZSTATE INTEGER, ZTYPE INTEGER,
+  ZEXTRA INTEGER, ZMESSAGE INTEGER, ZLASTACCESSTIMESTAMP TIMESTAMP, ZTIMESTAMP TIMESTAMP,
+  ZCONTENT VARCHAR );
+CREATE TABLE ZKIKCHAT ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZFLAGS INTEGER,
+  ZDRAFTMESSAGE INTEGER, ZEXTRA INTEGER, ZLASTMESSAGE INTEGER, ZUSER INTEGER,
+  ZDATEUPDATED TIMESTAMP );
+CREATE TABLE ZKIKMESSAGE ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFLAGS INTEGER, ZINTERNALID INTEGER, ZSTATE INTEGER, ZSYSTEMSTATE INTEGER, ZTYPE INTEGER,
+  ZCHATEXTRA INTEGER, ZDRAFTMESSAGECHAT INTEGER, ZLASTMESSAGECHAT INTEGER,
+  ZLASTMESSAGEUSER INTEGER, ZUSER INTEGER, ZRECEIVEDTIMESTAMP TIMESTAMP, ZTIMESTAMP TIMESTAMP,
+  ZBODY VARCHAR, ZSTANZAID VARCHAR, ZRENDERINSTRUCTIONSET BLOB );
+CREATE TABLE ZKIKUSER ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZADDRESSBOOKID INTEGER, ZFLAGS INTEGER, ZINTERNALID INTEGER, ZPRESENCE INTEGER,
+  ZTYPE INTEGER, ZCHATUSER INTEGER, ZEXTRA INTEGER, ZLASTMESSAGE INTEGER,
+  ZDISPLAYNAME VARCHAR, ZDISPLAYNAMEASCII VARCHAR, ZEMAIL VARCHAR, ZFIRSTNAME VARCHAR,
+  ZGROUPTAG VARCHAR, ZJID VARCHAR, ZLASTNAME VARCHAR, ZPPTIMESTAMP VARCHAR, ZPPURL VARCHAR,
+  ZSTATUS VARCHAR, ZUSERNAME VARCHAR, ZCONTENTLINKSPROTODATA BLOB );
+"""
+KIK_GROUP_JID = "1100000000001_g@groups.kik.com"
+KIK_JO = "jo_example_k2"
+# (chat, ZUSER, ZTYPE, seconds, text): chat 1 the group, chat 2 the one-to-one chat with Sam;
+# ZUSER 1 Sam, 2 Jo, 3 the group itself.
+KIK_IOS_GROUP = [
+    (1, 1, 4, 7000, "homework club is at 4"),
+    (1, 2, 4, 7060, "i will bring snacks"),
+    (1, 3, 2, 7120, "see you both there"),
+    (1, 3, 4, 7180, "the group name was changed"),
+    (2, 1, 1, 7240, "are you going to the club"),
+    (2, 1, 2, 7300, "yes i am"),
+]
+
+
+def kik_ios_group(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(KIK_IOS_REAL_SQL)
+    for ent, name in enumerate(("KIKAttachment", "KIKAttachmentExtra", "KIKChat", "KIKChatExtra",
+                                "KIKMessage", "KIKUser", "KIKUserExtra"), start=1):
+        db.execute("INSERT INTO Z_PRIMARYKEY VALUES (?, ?, 0, 0)", (ent, name))
+    for pk, jid, username, display, tag in (
+            (1, KIK_JID, KIK_USER, "Sam", None),
+            (2, "jo_example_k2@talk.kik.com", KIK_JO, "Jo", None),
+            (3, KIK_GROUP_JID, None, "Homework Club", "#homeworkclub")):
+        db.execute("INSERT INTO ZKIKUSER (Z_PK, Z_ENT, ZJID, ZUSERNAME, ZDISPLAYNAME, ZGROUPTAG) "
+                   "VALUES (?, 6, ?, ?, ?, ?)", (pk, jid, username, display, tag))
+    db.executemany("INSERT INTO Z_6MEMBERS VALUES (?, 3)", [(1,), (2,)])
+    db.execute("INSERT INTO ZKIKCHAT (Z_PK, Z_ENT, ZUSER) VALUES (1, 3, 3), (2, 3, 1)")
+    for pk, (chat, user, kind, seconds, text) in enumerate(KIK_IOS_GROUP, start=1):
+        db.execute("INSERT INTO ZKIKMESSAGE (Z_PK, Z_ENT, ZTYPE, ZUSER, ZRECEIVEDTIMESTAMP, "
+                   "ZTIMESTAMP, ZBODY) VALUES (?, 5, ?, ?, ?, ?, ?)",
+                   (pk, kind, user, KNOWN_COCOA_S + seconds + 1, KNOWN_COCOA_S + seconds, text))
+        db.execute("INSERT INTO Z_3MESSAGES VALUES (?, ?)", (chat, pk))
+    db.close()
+
+
 # --- Signal and hostile files ---------------------------------------------------------------
 
 

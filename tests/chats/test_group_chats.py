@@ -3,6 +3,7 @@ TL header, Kik iOS's chats), on databases built from the apps' schemas."""
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 from pathlib import Path
 
@@ -76,3 +77,52 @@ def test_telegram_group_sender_reads_only_a_header_that_checks_out() -> None:
     assert tl_peer(struct.pack("<Iq", 0x12345678, 42), 0) is None
     assert tl_peer(struct.pack("<Ii", fx.TL_PEER_USER_32, -5), 0) is None  # not an id
 
+
+def test_kik_ios_group_chat_is_keyed_by_the_group(tmp_path: Path) -> None:
+    path = tmp_path / "kik.sqlite"
+    fx.kik_ios_group(path)
+    messages = _read("kik-ios", path)
+    assert [m.text for m in messages] == [line[4] for line in fx.KIK_IOS_GROUP]
+    group = [m for m in messages if m.conversation == fx.KIK_GROUP_JID]
+    private = [m for m in messages if m.conversation == fx.KIK_USER]
+    assert len(group) == 4 and len(private) == 2  # Sam's group messages stay in the group
+    assert [m.sender for m in group] == [fx.KIK_USER, fx.KIK_JO, OWNER, fx.KIK_GROUP_JID]
+    assert group[2].direction == "sent" and group[2].recipients == (fx.KIK_GROUP_JID,)
+    assert [m.direction for m in private] == ["received", "sent"]
+    assert private[1].recipients == (fx.KIK_USER,)
+    assert group[0].time == "2023-03-14T17:06:06.535Z"  # Cocoa seconds, KNOWN + 7000 s
+
+
+def test_kik_ios_group_of_a_deleted_record(tmp_path: Path) -> None:
+    path = tmp_path / "kik.sqlite"
+    fx.kik_ios_group(path)
+    source = SOURCES.get("kik-ios")
+    db = open_in_memory(recover(path.read_bytes()))
+    variant = source.variant(db)
+    row: dict[str, object] = {"zbody": "bring a pen", "ztimestamp": fx.KNOWN_COCOA_S + 8000,
+                              "ztype": 4, "zuser": 2}
+    # Its join row still there (rowid 2 is joined to the group): keyed by the group.
+    joined = source.from_deleted(db, variant, str(path), row, 2)
+    # Its rowid overwritten: the join cannot be asked, so keyed by the user as before.
+    lost = source.from_deleted(db, variant, str(path), row, -70000)
+    db.close()
+    assert joined is not None and lost is not None and joined.deleted
+    assert (joined.conversation, joined.sender) == (fx.KIK_GROUP_JID, fx.KIK_JO)
+    assert (lost.conversation, lost.sender) == (fx.KIK_JO, fx.KIK_JO)
+
+
+def test_kik_ios_without_a_group_or_a_link_keeps_the_user(tmp_path: Path) -> None:
+    path = tmp_path / "kik.sqlite"
+    fx.kik_ios(path)  # a ZCHAT column, its one chat with Sam: no group
+    assert {m.conversation for m in _read("kik-ios", path)} == {fx.KIK_USER}
+    other = tmp_path / "two-joins.sqlite"
+    fx.kik_ios_group(other)
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE Z_9MESSAGES (Z_9CHAT INTEGER, Z_5MESSAGES INTEGER)")
+    db.commit()
+    db.close()
+    # Two join tables of chats and messages: not told apart, so none is read; the messages
+    # whose ZUSER is the group (no username) are then left out, as before.
+    messages = _read("kik-ios", other)
+    assert {m.conversation for m in messages} == {fx.KIK_USER, fx.KIK_JO}
+    assert len(messages) == 4
