@@ -1,5 +1,6 @@
 """Group conversations: who wrote each message, and which group it belongs to (Telegram's
-TL header, Kik iOS's chats), on databases built from the apps' schemas."""
+TL header, Kik iOS's chats), on databases built from the apps' schemas; and Instagram's MSYS
+store, which is deliberately not read (docs/chats.md, *Instagram*)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import struct
 from pathlib import Path
 
 from fellwatch.chats.base import OWNER, Message
-from fellwatch.chats.registry import SOURCES
+from fellwatch.chats.registry import SOURCES, for_path
 from fellwatch.chats.sources.telegram_android import group_sender, tl_peer
 from fellwatch.chats.sqlite_image import open_in_memory, recover
 from tests.chats import fixtures as fx
@@ -126,3 +127,11 @@ def test_kik_ios_without_a_group_or_a_link_keeps_the_user(tmp_path: Path) -> Non
     messages = _read("kik-ios", other)
     assert {m.conversation for m in messages} == {fx.KIK_USER, fx.KIK_JO}
     assert len(messages) == 4
+
+
+def test_instagram_msys_store_is_not_taken_for_messengers() -> None:
+    base = "/data/data/com.instagram.android/databases/"
+    assert for_path(base + "ig_msys_database_17841400000000001") == []
+    assert for_path(base + "ig_msys_database_17841400000000001", deleted=True) == []
+    # Messenger's own store beside it still is.
+    assert [s.name for s in for_path(base + "msys_database_1")] == ["messenger-msys"]
