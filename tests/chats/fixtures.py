@@ -557,6 +557,70 @@ def cache4(path: Path) -> None:
     db.close()
 
 
+# --- Android Telegram: a group with two senders -----------------------------------------------
+# The message headers of three TL layers (telethon's api.tl history; Telegram for Android's
+# TLRPC): layer 190 `message#94345242` (flags, flags2, id, from_id:Peer, peer_id:Peer, ...),
+# layer 123 `message#58ae39c9` (no flags2; Peers with 32-bit ids) and layer 104
+# `message#44f9b43d` (from_id a bare int, then to_id:Peer). Flags bit 1 is out, bit 8 from_id.
+
+TELEGRAM_CHAT = 4000123  # a basic group: its dialog id in messages_v2 is -4000123
+TELEGRAM_OWNER = 5550000
+TELEGRAM_ALEX, TELEGRAM_JO = 5550002, 5550003
+TELEGRAM_GROUP = [  # (layer, sender, seconds, text); sender None: sent by the owner
+    (190, TELEGRAM_ALEX, 4300, "who is coming to practice on saturday"),
+    (123, TELEGRAM_JO, 4360, "i can bring the cones"),
+    (190, None, 4420, "see you all at 10"),
+    (104, TELEGRAM_ALEX, 4480, "great thanks"),
+    (0, TELEGRAM_JO, 4540, "running late"),  # a header of another layout: shown as the group
+]
+TL_MESSAGE_123, TL_MESSAGE_104, TL_MESSAGE_OLD3 = 0x58AE39C9, 0x44F9B43D, 0xA7AB1991
+TL_PEER_CHAT, TL_PEER_USER_32, TL_PEER_CHAT_32 = 0x36C6019A, 0x9DB1BC6D, 0xBAD0E5BB
+
+
+def tl_group_message(layer: int, mid: int, sender: int, chat: int, date: int, text: str,
+                     out: bool) -> bytes:
+    """A TL message of `layer` from user `sender` to basic group `chat` (layer 0: the old
+    `message#a7ab1991` whose from_id is not flagged, a layout the source does not read)."""
+    flags = 0x100 | (0x2 if out else 0)
+    if layer == 190:
+        head = (struct.pack("<IIIi", TL_MESSAGE, flags, 0, mid)
+                + struct.pack("<Iq", TL_PEER_USER, sender) + struct.pack("<Iq", TL_PEER_CHAT, chat))
+    elif layer == 123:
+        head = (struct.pack("<IIi", TL_MESSAGE_123, flags, mid)
+                + struct.pack("<Ii", TL_PEER_USER_32, sender)
+                + struct.pack("<Ii", TL_PEER_CHAT_32, chat))
+    elif layer == 104:
+        head = (struct.pack("<IIii", TL_MESSAGE_104, flags, mid, sender)
+                + struct.pack("<Ii", TL_PEER_CHAT_32, chat))
+    else:
+        head = (struct.pack("<IIii", TL_MESSAGE_OLD3, 0x2 if out else 0, mid, sender)
+                + struct.pack("<Ii", TL_PEER_CHAT_32, chat))
+    return head + struct.pack("<i", date) + tl_string(text) + struct.pack("<i", 0)
+
+
+def cache4_group(path: Path) -> None:
+    """cache4.db with the group conversation: its members in `users`, its name in `chats`."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(TELEGRAM_SQL)
+    db.execute("CREATE TABLE chats(uid INTEGER PRIMARY KEY, name TEXT, data BLOB)")
+    for uid, name in ((TELEGRAM_OWNER, "pat owner;;;pat_o"),
+                      (TELEGRAM_ALEX, "alex example;;;alex_e"),
+                      (TELEGRAM_JO, "jo example;;;jo_e")):
+        db.execute("INSERT INTO users (uid, name, status) VALUES (?, ?, 0)", (uid, name))
+    db.execute("INSERT INTO chats (uid, name) VALUES (?, 'football parents')", (TELEGRAM_CHAT,))
+    db.execute("INSERT INTO dialogs (did, date, last_mid) VALUES (?, ?, ?)",
+               (-TELEGRAM_CHAT, KNOWN_UNIX_S, len(TELEGRAM_GROUP)))
+    for mid, (layer, sender, seconds, text) in enumerate(TELEGRAM_GROUP, start=101):
+        date, out = KNOWN_UNIX_S + seconds, sender is None
+        blob = tl_group_message(layer, mid, TELEGRAM_OWNER if sender is None else sender,
+                                TELEGRAM_CHAT, date, text, out)
+        db.execute("INSERT INTO messages_v2 (mid, uid, read_state, send_state, date, data, out, "
+                   "ttl, media) VALUES (?, ?, 1, 0, ?, ?, ?, 0, 0)",
+                   (mid, -TELEGRAM_CHAT, date, blob, int(out)))
+    db.execute("PRAGMA user_version=150")
+    db.close()
+
+
 # --- Kik (Android and iOS) -----------------------------------------------------------------
 
 KIK_ANDROID_SQL = """
@@ -623,6 +687,73 @@ def kik_ios(path: Path) -> None:
         if line.media:
             db.execute("INSERT INTO ZKIKATTACHMENT (Z_PK, ZMESSAGE, ZCONTENT) VALUES (?, ?, ?)",
                        (pk, pk, line.media))
+    db.close()
+
+
+# --- Kik iOS: a group chat, on the schema of a real kik.sqlite --------------------------------
+# The tables of the kik.sqlite in plaso's test data (its Kik iOS parser lists them): chats and
+# messages are joined by Core Data's Z_3MESSAGES (entity 3 KIKChat, 5 KIKMessage), group
+# members by Z_6MEMBERS (entity 6 KIKUser); a group is a ZKIKUSER row with a groups.kik.com JID.
+
+KIK_IOS_REAL_SQL = """
+CREATE TABLE Z_3MESSAGES ( Z_3CHAT INTEGER, Z_5MESSAGES INTEGER,
+  PRIMARY KEY (Z_3CHAT, Z_5MESSAGES) );
+CREATE TABLE Z_6MEMBERS ( Z_6MEMBERSINVERSE INTEGER, Z_6MEMBERS INTEGER,
+  PRIMARY KEY (Z_6MEMBERSINVERSE, Z_6MEMBERS) );
+CREATE TABLE Z_PRIMARYKEY (Z_ENT INTEGER PRIMARY KEY, Z_NAME VARCHAR, Z_SUPER INTEGER,
+  Z_MAX INTEGER);
+CREATE TABLE ZKIKATTACHMENT ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFLAGS INTEGER, ZINTERNALID INTEGER, ZRETRYCOUNT INTEGER, ZSTATE INTEGER, ZTYPE INTEGER,
+  ZEXTRA INTEGER, ZMESSAGE INTEGER, ZLASTACCESSTIMESTAMP TIMESTAMP, ZTIMESTAMP TIMESTAMP,
+  ZCONTENT VARCHAR );
+CREATE TABLE ZKIKCHAT ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZFLAGS INTEGER,
+  ZDRAFTMESSAGE INTEGER, ZEXTRA INTEGER, ZLASTMESSAGE INTEGER, ZUSER INTEGER,
+  ZDATEUPDATED TIMESTAMP );
+CREATE TABLE ZKIKMESSAGE ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZFLAGS INTEGER, ZINTERNALID INTEGER, ZSTATE INTEGER, ZSYSTEMSTATE INTEGER, ZTYPE INTEGER,
+  ZCHATEXTRA INTEGER, ZDRAFTMESSAGECHAT INTEGER, ZLASTMESSAGECHAT INTEGER,
+  ZLASTMESSAGEUSER INTEGER, ZUSER INTEGER, ZRECEIVEDTIMESTAMP TIMESTAMP, ZTIMESTAMP TIMESTAMP,
+  ZBODY VARCHAR, ZSTANZAID VARCHAR, ZRENDERINSTRUCTIONSET BLOB );
+CREATE TABLE ZKIKUSER ( Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+  ZADDRESSBOOKID INTEGER, ZFLAGS INTEGER, ZINTERNALID INTEGER, ZPRESENCE INTEGER,
+  ZTYPE INTEGER, ZCHATUSER INTEGER, ZEXTRA INTEGER, ZLASTMESSAGE INTEGER,
+  ZDISPLAYNAME VARCHAR, ZDISPLAYNAMEASCII VARCHAR, ZEMAIL VARCHAR, ZFIRSTNAME VARCHAR,
+  ZGROUPTAG VARCHAR, ZJID VARCHAR, ZLASTNAME VARCHAR, ZPPTIMESTAMP VARCHAR, ZPPURL VARCHAR,
+  ZSTATUS VARCHAR, ZUSERNAME VARCHAR, ZCONTENTLINKSPROTODATA BLOB );
+"""
+KIK_GROUP_JID = "1100000000001_g@groups.kik.com"
+KIK_JO = "jo_example_k2"
+# (chat, ZUSER, ZTYPE, seconds, text): chat 1 the group, chat 2 the one-to-one chat with Sam;
+# ZUSER 1 Sam, 2 Jo, 3 the group itself.
+KIK_IOS_GROUP = [
+    (1, 1, 4, 7000, "homework club is at 4"),
+    (1, 2, 4, 7060, "i will bring snacks"),
+    (1, 3, 2, 7120, "see you both there"),
+    (1, 3, 4, 7180, "the group name was changed"),
+    (2, 1, 1, 7240, "are you going to the club"),
+    (2, 1, 2, 7300, "yes i am"),
+]
+
+
+def kik_ios_group(path: Path) -> None:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(KIK_IOS_REAL_SQL)
+    for ent, name in enumerate(("KIKAttachment", "KIKAttachmentExtra", "KIKChat", "KIKChatExtra",
+                                "KIKMessage", "KIKUser", "KIKUserExtra"), start=1):
+        db.execute("INSERT INTO Z_PRIMARYKEY VALUES (?, ?, 0, 0)", (ent, name))
+    for pk, jid, username, display, tag in (
+            (1, KIK_JID, KIK_USER, "Sam", None),
+            (2, "jo_example_k2@talk.kik.com", KIK_JO, "Jo", None),
+            (3, KIK_GROUP_JID, None, "Homework Club", "#homeworkclub")):
+        db.execute("INSERT INTO ZKIKUSER (Z_PK, Z_ENT, ZJID, ZUSERNAME, ZDISPLAYNAME, ZGROUPTAG) "
+                   "VALUES (?, 6, ?, ?, ?, ?)", (pk, jid, username, display, tag))
+    db.executemany("INSERT INTO Z_6MEMBERS VALUES (?, 3)", [(1,), (2,)])
+    db.execute("INSERT INTO ZKIKCHAT (Z_PK, Z_ENT, ZUSER) VALUES (1, 3, 3), (2, 3, 1)")
+    for pk, (chat, user, kind, seconds, text) in enumerate(KIK_IOS_GROUP, start=1):
+        db.execute("INSERT INTO ZKIKMESSAGE (Z_PK, Z_ENT, ZTYPE, ZUSER, ZRECEIVEDTIMESTAMP, "
+                   "ZTIMESTAMP, ZBODY) VALUES (?, 5, ?, ?, ?, ?, ?)",
+                   (pk, kind, user, KNOWN_COCOA_S + seconds + 1, KNOWN_COCOA_S + seconds, text))
+        db.execute("INSERT INTO Z_3MESSAGES VALUES (?, ?)", (chat, pk))
     db.close()
 
 
