@@ -179,3 +179,23 @@ def test_a_database_inside_an_archive_respects_the_archive_limits(
     findings = scan([str(nested_trees["zip-in-zip"])], out, settings, progress=False).findings
     assert findings["summary"]["messages"] == 0
     assert not (out / "messages.csv").exists()
+
+
+def test_live_rowids_are_a_compact_sorted_array() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE message (_id INTEGER PRIMARY KEY, t TEXT)")
+    db.executemany("INSERT INTO message VALUES (?, 'x')", [(9,), (-3,), (2**40,), (5,)])
+    live = stage.live_rowids(db, "message")
+    db.close()
+    assert live.typecode == "q" and list(live) == [-3, 5, 9, 2**40]
+    assert [stage._holds(live, r) for r in (-3, 4, 5, 2**40, 2**41)] == [
+        True, False, True, True, False]
+
+
+def test_sorted_lookup_is_a_merge_join() -> None:
+    from fellwatch.chats.base import SortedLookup
+
+    rows = [(None, "lost"), (1, "a"), (1, "b"), (3, "c"), ("7", "text key"), (8, "d")]
+    lookup = SortedLookup(rows)
+    assert [lookup.take(k) for k in (1, 2, 3, 7, 8, 9)] == [
+        [("a",), ("b",)], [], [("c",)], [], [("d",)], []]

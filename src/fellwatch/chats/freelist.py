@@ -88,25 +88,45 @@ def free_pages(image: bytes | bytearray, page_size: int) -> list[int]:
     return pages
 
 
-def records(image: bytes | bytearray, page_size: int, reserved: int = 0) -> Iterator[FreeRecord]:
-    """The records still readable on freed table-leaf pages."""
-    usable = page_size - reserved
-    max_local = usable - 35
+@dataclass(frozen=True, slots=True)
+class Freed:
+    """The freed table-leaf pages of a database, copied out of its page image so the image
+    need not be kept while the database is read (SQLite holds its own copy)."""
+
+    pages: tuple[tuple[int, bytes], ...]
+    page_size: int
+    reserved: int
+
+
+def freed(image: bytes | bytearray, page_size: int) -> Freed:
+    """The table-leaf pages on the freelist of `image`, in freelist order."""
+    kept = []
     for number in free_pages(image, page_size):
         page = bytes(image[(number - 1) * page_size : number * page_size])
-        if page[0] != LEAF_TABLE:
-            continue
+        if page[:1] == bytes((LEAF_TABLE,)):
+            kept.append((number, page))
+    return Freed(tuple(kept), page_size, image[20] if len(image) > 20 else 0)
+
+
+def records(image: bytes | bytearray | Freed, page_size: int = 0,
+            reserved: int = 0) -> Iterator[FreeRecord]:
+    """The records still readable on freed table-leaf pages (of a page image, or `Freed`)."""
+    found = image if isinstance(image, Freed) else Freed(freed(image, page_size).pages,
+                                                           page_size, reserved)
+    usable = found.page_size - found.reserved
+    max_local = usable - 35
+    for number, page in found.pages:
         cells = struct.unpack(">H", page[3:5])[0]
         for i in range(min(cells, (usable - 8) // 2)):
             pointer = struct.unpack(">H", page[8 + 2 * i : 10 + 2 * i])[0]
             if not 8 <= pointer < usable:
                 continue
             try:
-                found = _cell(page[:usable], pointer, max_local)
+                cell = _cell(page[:usable], pointer, max_local)
             except (IndexError, ValueError, UnicodeDecodeError):
                 continue  # a damaged or half-overwritten cell: nothing that can be trusted
-            if found is not None:
-                yield FreeRecord(number, found[0], found[1])
+            if cell is not None:
+                yield FreeRecord(number, cell[0], cell[1])
 
 
 def _cell(page: bytes, at: int, max_local: int) -> tuple[int, tuple[object, ...]] | None:

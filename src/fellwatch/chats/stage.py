@@ -18,10 +18,12 @@ evidence of its own (`evidence.extraction`) whose members are read like files.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import posixpath
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,6 +253,12 @@ def _read_database(
         recovered = recover(main, wal, journal)
         del main, wal, journal  # the page image is all that is read from here on
         db = open_in_memory(recovered)
+        # SQLite holds its own copy of the image: only the freed pages, where deleted records
+        # are looked for, are kept beside it while the database is read.
+        frames, rolled = recovered.wal_frames, recovered.journal_pages
+        free = freelist.freed(recovered.image, recovered.page_size) if any(
+            s.deleted_tables for s in sources) else freelist.Freed((), 0, 0)
+        del recovered
     except Exception as exc:  # a truncated, encrypted or unreadable file is this item's outcome
         return SourceOutcome(item.path, item.allocated, error=f"chats: {_line(exc)}"), empty
     failures = []
@@ -263,12 +271,12 @@ def _read_database(
         except Exception as exc:
             failures.append(f"{source.name}: {_line(exc)}")
             continue
-        outcome = SourceOutcome(item.path, item.allocated, source.name, variant,
-                                recovered.wal_frames, recovered.journal_pages)
+        outcome = SourceOutcome(item.path, item.allocated, source.name, variant, frames,
+                                rolled)
         found = _companions(sibling, item, source)
         messages: Iterator[Message] = itertools.chain(
             source.read_with(db, variant, item.path, found),
-            deleted_messages(source, db, variant, item.path, recovered))
+            deleted_messages(source, db, variant, item.path, free))
         try:
             contacts = source.contact_names(found) if found else {}
         except Exception:  # a damaged contacts file costs the names, never the messages
@@ -387,7 +395,7 @@ def _expand_for(
 
 
 def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
-                     recovered: Recovered) -> Iterator[Message]:
+                     recovered: Recovered | freelist.Freed) -> Iterator[Message]:
     """The source's messages recovered from freed pages (`freelist`), marked deleted; a record
     whose rowid is still in the table is a stale copy of a live row and is left out."""
     table = source.deleted_tables.get(variant)
@@ -399,11 +407,15 @@ def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, p
     # An INTEGER PRIMARY KEY is the rowid: the record stores NULL in its place.
     alias = next((str(r[1]).lower() for r in info if r[5] == 1 and
                   str(r[2]).upper() == "INTEGER"), None)
-    live = {r[0] for r in db.execute(f'SELECT rowid FROM "{quoted}"')}
+    live = live_rowids(db, table)
+    # Only the recovered records (a share of the freelist's pages, which the image held in
+    # memory holds anyway), never the live messages.
     seen: set[int] = set()
-    reserved = recovered.image[20]
-    for record in freelist.records(recovered.image, recovered.page_size, reserved):
-        if record.rowid in live or record.rowid in seen or len(record.values) > len(names):
+    free = recovered if isinstance(recovered, freelist.Freed) else freelist.freed(
+        recovered.image, recovered.page_size)
+    for record in freelist.records(free):
+        if record.rowid in seen or len(record.values) > len(names) or \
+                _holds(live, record.rowid):
             continue
         # Records written before an ALTER TABLE ADD COLUMN have fewer values: the rest NULL.
         row: dict[str, object] = dict(zip(names, record.values, strict=False))
@@ -413,6 +425,22 @@ def deleted_messages(source: ChatSource, db: sqlite3.Connection, variant: str, p
         if message is not None:
             seen.add(record.rowid)
             yield message
+
+
+def live_rowids(db: sqlite3.Connection, table: str) -> array[int]:
+    """The rowids of `table`, sorted, 8 bytes each (a set of ints takes ~60): what tells a
+    deleted record from a stale copy of a live row, held while the database is read."""
+    quoted = table.replace('"', '""')
+    found = array("q")
+    cursor = db.execute(f'SELECT rowid FROM "{quoted}" ORDER BY rowid')
+    while rows := cursor.fetchmany(4096):
+        found.extend(r[0] for r in rows)
+    return found
+
+
+def _holds(rowids: array[int], rowid: int) -> bool:
+    at = bisect.bisect_left(rowids, rowid)
+    return at < len(rowids) and rowids[at] == rowid
 
 
 def _with_attachments(
@@ -459,8 +487,14 @@ def _line(exc: BaseException) -> str:
 def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[str]) -> None:
     """Rebuild every conversation from the stored messages: indicators, score, rank."""
     store.index()
-    tallies: list[Tally] = []
-    hits: list[tuple[int, str, int, str]] = []
+    with store.ranking() as keep_hits:
+        _rank(store, rules, evidence_paths, keep_hits)
+
+
+def _rank(store: ChatStore, rules: Rules, evidence_paths: Sequence[str],
+          keep_hits: Callable[[list[tuple[int, str, int, str]]], None]) -> None:
+    tallies: list[Tally] = []  # one per conversation; a message adds to its counts only
+    hits: list[tuple[int, str, int, str]] = []  # stored in chunks as they are found
     minors: dict[int, set[str]] = {}
     current: Tally | None = None
     recipients: dict[str, list[str]] = {}  # the same recipients' JSON repeats row after row
@@ -480,6 +514,9 @@ def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[
             continue
         hits.append((row["evidence"], row["source_key"], row["seq"],
                      ";".join(h.rule for h in found)))
+        if len(hits) >= 5000:
+            keep_hits(hits)
+            hits.clear()
         for hit in found:
             current.indicators.append(Indicator(hit, row["message_id"], row["time"],
                                                 row["sender"]))
@@ -510,4 +547,5 @@ def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[
         })
     docs.sort(key=lambda d: (-float(d["score"]), int(d["evidence_index"]),
                              str(d["source"]["item"]), str(d["app"]), str(d["conversation"])))
-    store.replace_conversations(docs, hits)
+    keep_hits(hits)
+    store.replace_conversations(docs)

@@ -13,7 +13,8 @@ import itertools
 import json
 import posixpath
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -348,24 +349,33 @@ class ChatStore:
         return [dict(r) for r in cursor.execute(
             "SELECT * FROM chat_sources ORDER BY evidence, key")]
 
-    def replace_conversations(self, docs: list[dict[str, Any]],
-                              hits: list[tuple[int, str, int, str]]) -> None:
+    @contextmanager
+    def ranking(self) -> Iterator[Callable[[list[tuple[int, str, int, str]]], None]]:
+        """One transaction that replaces the conversations and their hits: yields a function
+        that stores a chunk of hits as they are found (none are all held); the caller then
+        calls `replace_conversations` before leaving."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM chat_conversations")
             db.execute("DELETE FROM chat_hits")
-            db.executemany(
-                "INSERT INTO chat_conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(rank, d["evidence_index"], d["source"]["item"], d["app"], d["conversation"],
-                  d["score"], int(d["flagged"]), json.dumps(d, sort_keys=True,
-                                                            ensure_ascii=False))
-                 for rank, d in enumerate(docs)])
-            db.executemany("INSERT INTO chat_hits VALUES (?, ?, ?, ?)", hits)
+
+            def keep(hits: list[tuple[int, str, int, str]]) -> None:
+                db.executemany("INSERT INTO chat_hits VALUES (?, ?, ?, ?)", hits)
+
+            yield keep
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def replace_conversations(self, docs: list[dict[str, Any]]) -> None:
+        """The ranked conversations, inside `ranking`."""
+        self._db.executemany(
+            "INSERT INTO chat_conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(rank, d["evidence_index"], d["source"]["item"], d["app"], d["conversation"],
+              d["score"], int(d["flagged"]), json.dumps(d, sort_keys=True, ensure_ascii=False))
+             for rank, d in enumerate(docs)])
 
     def conversations(self, flagged_only: bool = False,
                       with_rank: bool = False) -> list[dict[str, Any]]:
