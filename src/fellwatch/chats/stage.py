@@ -208,9 +208,11 @@ def run_chat_stage(
                 messages += stored
                 errors += error is not None
             for container, members in sorted(found.members.items()):
+                holder = found.containers.get(container)
+                if holder is None:  # kept in the same batch as its members; never absent
+                    continue
                 for key, outcome, stream in _archived(
-                        ev, found.containers[container], members, done, limits, names, store,
-                        index):
+                        ev, holder, members, done, limits, names, store, index):
                     stored, error = store.commit_source(index, key, outcome, stream)
                     databases += 1
                     messages += stored
