@@ -13,7 +13,16 @@ in one conversation in 50), then, each in a fresh process so peak RSS is its own
 It also prints the rules' precision and recall on the labelled synthetic set
 (tests/chats/labelled.jsonl), the figures tests/chats/test_labelled.py asserts.
 
+With `--files N` it measures instead what chat triage adds to a scan of a phone-like
+extraction: the N/10-message databases, one WhatsApp message in 50 with a picture, and N
+small non-chat files (`media/0/...`), scanned whole (`--workers 1`) by the code under
+`--code DIR` (default this tree; a `git archive` of another commit measures that one): the
+item pass, the chat stage's seconds, and the main process's peak RSS during the item pass and
+during the chat stage alone (its high-water mark reset when the stage starts,
+/proc/self/clear_refs).
+
     python -m bench.chats [--messages 1000000] [--runs 3] [--keep DIR]
+    python -m bench.chats --files 100000 [--code DIR] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -174,14 +183,113 @@ def _labelled() -> tuple[float, float]:
     return tp / (tp + fp), tp / (tp + fn)
 
 
+def phone_like(root: Path, files: int, messages: int) -> int:
+    """The databases of `build`, a picture for one WhatsApp message in 50, and `files` small
+    files in folders of 1000 (what fills a phone besides its chats). Returns attachments."""
+    build(root, messages)
+    media = root / "media/0/WhatsApp/Media/WhatsApp Images"
+    media.mkdir(parents=True)
+    db = sqlite3.connect(root / fx.ANDROID_WA, isolation_level=None)
+    ids = [r[0] for r in db.execute("SELECT _id, chat_row_id FROM message WHERE _id % 50 = 0")]
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO message_media (message_row_id, chat_row_id, file_path, mime_type, "
+        "transferred) SELECT _id, chat_row_id, ?, 'image/jpeg', 1 FROM message WHERE _id = ?",
+        [(f"Media/WhatsApp Images/IMG-{i:07d}-WA0001.jpg", i) for i in ids])
+    db.execute("COMMIT")
+    db.close()
+    for i in ids:
+        (media / f"IMG-{i:07d}-WA0001.jpg").write_bytes(f"not a picture {i}\n".encode())
+    for i in range(files):
+        folder = root / "media/0/Android/data" / f"app{i // 1000:04d}" / "files"
+        if i % 1000 == 0:
+            folder.mkdir(parents=True)
+        (folder / f"note{i:06d}.txt").write_text(f"note {i} " * 8, encoding="utf-8")
+    return len(ids)
+
+
+_WHOLE = """
+import json, sys, time
+from pathlib import Path
+sys.path[:0] = [sys.argv[3] + "/src", sys.argv[3]]
+import fellwatch.scan.pipeline as pipeline
+from fellwatch.scan.job import scan
+from fellwatch.settings import ScanSettings
+
+def status(name):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) / 1024
+
+marks = {}
+real = pipeline.run_chat_stage
+
+def timed(*args, **kwargs):
+    marks["rss_at_stage_start"] = status("VmRSS")
+    marks["peak_item_pass"] = status("VmHWM")
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # the high-water mark from here on is the stage's own
+    started = time.perf_counter()
+    result = real(*args, **kwargs)
+    marks["stage_seconds"] = time.perf_counter() - started
+    marks["peak_stage"] = status("VmHWM")
+    return result
+
+pipeline.run_chat_stage = timed
+started = time.perf_counter()
+report = scan([sys.argv[1]], Path(sys.argv[2]), ScanSettings(workers=1), progress=False)
+marks["total"] = time.perf_counter() - started
+marks["messages"] = report.findings["summary"]["messages"]
+marks["items"] = report.findings["summary"].get("items")
+run = json.loads((Path(sys.argv[2]) / "run.json").read_text())
+marks["scan_seconds"] = run["scan_seconds"]
+print(json.dumps(marks))
+"""
+
+
+def _whole(tree: Path, out: Path, code: Path) -> dict[str, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    done = subprocess.run([sys.executable, "-c", _WHOLE, str(tree), str(out), str(code)],
+                          capture_output=True, text=True, check=True,
+                          env={"PATH": "/usr/bin", "FELLWATCH_DATA_DIR": str(out.parent / "data")})
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main_files(args: argparse.Namespace, work: Path) -> None:
+    tree = work / f"phone-{args.files}"
+    if not tree.exists():
+        started = time.perf_counter()
+        attachments = phone_like(tree, args.files, args.messages // 10)
+        print(f"built {args.files} files, {args.messages // 10} messages, {attachments} "
+              f"attachments in {time.perf_counter() - started:.1f} s")
+    for _ in range(args.runs):
+        m = _whole(tree, work / "whole-out", args.code)
+        print(f"{args.code}: {m['messages']} messages; scan {m['total']:.2f} s, item pass "
+              f"{m['scan_seconds']:.2f} s, chat stage {m['stage_seconds']:.2f} s; main process "
+              f"peak RSS item pass {m['peak_item_pass']:.0f} MiB, chat stage "
+              f"{m['peak_stage']:.0f} MiB ({m['peak_stage'] - m['rss_at_stage_start']:+.0f} "
+              f"over its start, {m['rss_at_stage_start']:.0f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--files", type=int, default=0)
+    parser.add_argument("--code", type=Path, default=ROOT)
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="fellwatch-bench-chats-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.files:
+        try:
+            main_files(args, work)
+        finally:
+            if args.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         precision, recall = _labelled()
         print(f"labelled set: precision {precision:.3f}, recall {recall:.3f}")

@@ -1444,3 +1444,41 @@ if __name__ == "__main__":
     zip_of(out / "android", out / "android.zip")
     tar_of(out / "ios", out / "ios.tar")
     android_more_tree(out / "android-more")
+
+
+# --- an extraction holding the app folders as an archive (chats/stage.py `_archived`) --------
+
+
+def _tar_bytes(root: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for p in _files(root):
+            info = tarfile.TarInfo(p.relative_to(root).as_posix())
+            info.size = p.stat().st_size
+            info.mtime = KNOWN_UNIX_S
+            with p.open("rb") as fh:
+                tf.addfile(info, fh)
+    return buffer.getvalue()
+
+
+def _zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as zf:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, (2023, 3, 14, 15, 9, 26))
+            info.compress_type = method
+            zf.writestr(info, data)
+    return buffer.getvalue()
+
+
+def tar_in_zip_of(root: Path, path: Path) -> Path:
+    """A zip extraction whose one member is the tree as a tar (`android.tar`)."""
+    path.write_bytes(_zip_bytes({"android.tar": _tar_bytes(root)}))
+    return path
+
+
+def zip_in_zip_of(root: Path, path: Path) -> Path:
+    """A zip extraction holding `backup.zip`, which holds the tree as `android.tar`."""
+    inner = _zip_bytes({"android.tar": _tar_bytes(root)}, zipfile.ZIP_STORED)
+    path.write_bytes(_zip_bytes({"backup.zip": inner}))
+    return path

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -177,3 +177,30 @@ def text_of(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+class SortedLookup:
+    """Rows grouped by their first column, asked for in ascending key order: a merge join with
+    a message query sorted by the same key, in constant memory. (A dict of every message's
+    attachments or chat would grow with the messages.) `rows` must be sorted by the key, then
+    by the order wanted within one key; rows whose key is not a number never match a rowid."""
+
+    def __init__(self, rows: Iterable[Sequence[object]]) -> None:
+        self._rows = iter(rows)
+        self._head = self._advance()
+
+    def _advance(self) -> Sequence[object] | None:
+        for row in self._rows:
+            if isinstance(row[0], int | float):
+                return row
+        return None
+
+    def take(self, key: int) -> list[tuple[object, ...]]:
+        """The rest of each row whose key is `key`; keys below it are passed by for good."""
+        found: list[tuple[object, ...]] = []
+        while self._head is not None and self._head[0] < key:  # type: ignore[operator]
+            self._head = self._advance()
+        while self._head is not None and self._head[0] == key:
+            found.append(tuple(self._head[1:]))
+            self._head = self._advance()
+        return found

@@ -8,9 +8,12 @@ Its messages go to the scan store (`chats.store`) in one transaction per databas
 scan picks up where it stopped. At the end the conversations are rebuilt and ranked from
 the stored messages with the rule file's indicators.
 
-Archive members inside other evidence (a zip on a disk image) are not reopened here: they are
-read once, as a stream, by the item pass. A phone extraction given as a zip or tar is evidence
-of its own (`evidence.extraction`) whose members are read like files.
+The evidence is not walked again: the item pass kept the items the stage may need with their
+locators (`store.located`, chosen by `chats.wanted`), and attachments are tied to items by a
+file-name index built in the store from the item pass's records. Databases inside archives in
+the evidence (a tar inside an extraction zip) are read by expanding their walked archive again
+with the item pass's reader and limits, in memory. A phone extraction given as a zip or tar is
+evidence of its own (`evidence.extraction`) whose members are read like files.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from __future__ import annotations
 import json
 import posixpath
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fellwatch.chats import carve, cells
 from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message, named
@@ -30,7 +33,12 @@ from fellwatch.chats.rules import Rules, load_rules
 from fellwatch.chats.scoring import Indicator, Tally, score
 from fellwatch.chats.sqlite_image import DatabaseError, Recovered, open_in_memory, recover
 from fellwatch.chats.store import ChatStore, SourceOutcome
+from fellwatch.chats.wanted import wanted
 from fellwatch.evidence import Evidence, Item
+from fellwatch.store.located import decode_item
+
+if TYPE_CHECKING:
+    from fellwatch.evidence.archives import ArchiveLimits
 
 # A database, its WAL and journal are held in memory together (a phone's msgstore.db is
 # rarely above a few hundred MB); a larger one is an item error, not a memory exhaustion.
@@ -38,6 +46,9 @@ MAX_DATABASE_BYTES = 2 << 30
 _CHUNK = 1 << 20
 # A carved deleted record is taken only with a time in these years (ISO prefixes, end excluded).
 PLAUSIBLE_YEARS = ("1990", "2100")
+# Databases inside one archive are read in passes over it, each holding the members it reads
+# up to about this many bytes together (one larger database is a pass of its own).
+PASS_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,33 +60,46 @@ class StageOutcome:
 
 def _read_all(ev: Evidence, item: Item) -> bytes:
     with ev.open_item(item) as stream:
-        parts = []
-        got = 0
-        while chunk := stream.read(_CHUNK):
-            parts.append(chunk)
-            got += len(chunk)
-            if got > MAX_DATABASE_BYTES:
-                raise DatabaseError(f"larger than {MAX_DATABASE_BYTES >> 20} MiB: not read")
-        return b"".join(parts)
+        return _read_capped(stream)
+
+
+def _read_capped(stream: BinaryIO) -> bytes:
+    parts = []
+    got = 0
+    while chunk := stream.read(_CHUNK):
+        parts.append(chunk)
+        got += len(chunk)
+        if got > MAX_DATABASE_BYTES:
+            raise DatabaseError(f"larger than {MAX_DATABASE_BYTES >> 20} MiB: not read")
+    return b"".join(parts)
 
 
 class _Names:
-    """Items by file name, for tying an attachment's stored path to an item of the evidence."""
+    """Items by file name, for tying an attachment's stored path to an item of the evidence.
 
-    def __init__(self) -> None:
-        self.by_name: dict[str, list[tuple[str, str]]] = {}
+    The index is a table of the scan store (`ChatStore.build_names`), made from the item
+    pass's records on the first attachment to resolve: nothing held here grows with the
+    evidence's file count, and evidence whose messages have no attachments costs nothing.
+    """
 
-    def add(self, item: Item) -> None:
-        name = posixpath.basename(item.path).lower()
-        self.by_name.setdefault(name, []).append((item.path, item.key))
+    def __init__(self, store: ChatStore, evidence: int, walk: Evidence | None = None) -> None:
+        self._store = store
+        self._evidence = evidence
+        self._built = False
+        self._walk = walk
 
     def resolve(self, stored: str) -> dict[str, Any]:
         parts = [p for p in stored.replace("\\", "/").lower().split("/") if p and p != "~"]
         found: dict[str, Any] = {"name": stored, "item": None, "path": None}
         if not parts:
             return found
+        if not self._built:
+            walked = None if self._walk is None else (
+                (item.path, item.key) for item in self._walk.items())
+            self._store.build_names(self._evidence, walked)
+            self._built = True
         best: tuple[int, str, str] | None = None
-        for path, key in self.by_name.get(parts[-1], []):
+        for path, key in self._store.named(self._evidence, parts[-1]):
             have = path.lower().split("/")
             common = 0
             while common < min(len(have), len(parts)) and \
@@ -98,10 +122,69 @@ def _is_reopenable(item: Item) -> bool:
     return not (item.locator and item.locator[0] == "archive-member") and item.origin != "carved"
 
 
+# What one place holds: the bytes of a file at a path beside the database (its -wal, -journal,
+# companions), or None when it has none or it cannot be read.
+Sibling = Callable[[str], bytes | None]
+
+
+@dataclass(slots=True)
+class _Found:
+    """The chat items of one evidence: databases to read, and the files beside them."""
+
+    candidates: list[tuple[Item, list[ChatSource]]] = field(default_factory=list)
+    siblings: dict[tuple[str | None, str], Item] = field(default_factory=dict)
+    # Databases inside archives: by the walked item they come out of, (key, path, size).
+    members: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    containers: dict[str, Item] = field(default_factory=dict)
+
+    def add(self, item: Item, companions: frozenset[str]) -> None:
+        lower = item.path.lower()
+        if lower.endswith(("-wal", "-journal")):
+            self.siblings[(item.partition, item.path)] = item
+            return
+        if posixpath.basename(lower) in companions and _is_reopenable(item):
+            # Read beside the database in its folder (wa.db's names), never on its own;
+            # a live file wins over a deleted one of the same path.
+            where = (item.partition, item.path)
+            if where not in self.siblings or item.allocated:
+                self.siblings[where] = item
+        sources = for_path(item.path, deleted=not item.allocated)
+        if sources and _is_reopenable(item):
+            self.candidates.append((item, sources))
+
+
+def _found(store: ChatStore, index: int, ev: Evidence, companions: frozenset[str]) -> _Found:
+    """The chat items of evidence `index`, from the item pass's `located` rows; by a walk
+    of the evidence only where the store has no item pass (the stage run on its own) or one
+    from before those rows were kept."""
+    found = _Found()
+    rows = store.located(index)
+    if rows is None:
+        for item in ev.items():
+            if wanted(item.path):
+                found.add(item, companions)
+        return found
+    for key, path, size, container, text in rows:
+        if text is not None:
+            item = decode_item(text)
+            found.containers[key] = item
+            found.add(item, companions)
+        elif container is not None:
+            found.members.setdefault(container, []).append((key, path, size))
+    return found
+
+
 def run_chat_stage(
     opened: Sequence[Evidence], store_path: Path, rules_path: str = "", restart: bool = False,
+    limits: ArchiveLimits | None = None,
 ) -> StageOutcome:
-    """Read the chat databases of every evidence into the store, then rank conversations."""
+    """Read the chat databases of every evidence into the store, then rank conversations.
+
+    `limits`: the archive limits of the item pass, for databases inside archives (the same
+    limits give the same member keys)."""
+    from fellwatch.evidence.archives import DEFAULT_LIMITS
+
+    limits = limits or DEFAULT_LIMITS
     rules = load_rules(rules_path)
     store = ChatStore(store_path)
     databases = messages = errors = 0
@@ -111,46 +194,51 @@ def run_chat_stage(
             store.reset()
         for index, ev in enumerate(opened):
             done = store.done(index)
-            siblings: dict[tuple[str | None, str], Item] = {}
-            candidates: list[tuple[Item, list[ChatSource]]] = []
-            for item in ev.items():
-                lower = item.path.lower()
-                if lower.endswith(("-wal", "-journal")):
-                    siblings[(item.partition, item.path)] = item
+            found = _found(store, index, ev, companions)
+            # Without an item pass (the stage run on its own) the names come from a walk.
+            names = _Names(store, index, None if store.has_records() else ev)
+            for item, sources in found.candidates:
+                if item.key in done:
                     continue
-                if posixpath.basename(lower) in companions and _is_reopenable(item):
-                    # Read beside the database in its folder (wa.db's names), never on its own;
-                    # a live file wins over a deleted one of the same path.
-                    where = (item.partition, item.path)
-                    if where not in siblings or item.allocated:
-                        siblings[where] = item
-                sources = for_path(item.path, deleted=not item.allocated)
-                if sources and _is_reopenable(item):
-                    candidates.append((item, sources))
-            todo = [(item, sources) for item, sources in candidates if item.key not in done]
-            # The name index that ties attachments to items is built only where there are
-            # databases to read, so evidence without chats costs no second walk and no memory
-            # that grows with its file count.
-            names = _Names()
-            if todo:
-                for item in ev.items():
-                    names.add(item)
-            for item, sources in todo:
-                outcome, stream = _read_database(ev, item, sources, siblings, names,
-                                                 store.item_error(index, item.key))
+                outcome, stream = _read_walked(ev, item, sources, found.siblings, names,
+                                               store.item_error(index, item.key))
                 stored, error = store.commit_source(index, item.key, outcome, stream)
                 databases += 1
                 messages += stored
                 errors += error is not None
+            for container, members in sorted(found.members.items()):
+                holder = found.containers.get(container)
+                if holder is None:  # kept in the same batch as its members; never absent
+                    continue
+                for key, outcome, stream in _archived(
+                        ev, holder, members, done, limits, names, store, index):
+                    stored, error = store.commit_source(index, key, outcome, stream)
+                    databases += 1
+                    messages += stored
+                    errors += error is not None
+        store.drop_names()
         rank_conversations(store, rules, [ev.path for ev in opened])
     finally:
         store.close()
     return StageOutcome(databases, messages, errors)
 
 
-def _read_database(
+def _read_walked(
     ev: Evidence, item: Item, sources: list[ChatSource],
-    siblings: dict[tuple[str | None, str], Item],
+    siblings: dict[tuple[str | None, str], Item], names: _Names, item_error: str | None,
+) -> tuple[SourceOutcome, Iterator[tuple[Message, list[dict[str, Any]]]]]:
+    """A database the evidence itself holds, reopened by its locator; the files beside it are
+    the items of the same folder of the same partition."""
+
+    def sibling(path: str) -> bytes | None:
+        return _sibling(ev, siblings, (item.partition, path))
+
+    return _read_database(item, sources, lambda: _read_all(ev, item), sibling, names,
+                          item_error)
+
+
+def _read_database(
+    item: Item, sources: list[ChatSource], read_main: Callable[[], bytes], sibling: Sibling,
     names: _Names, item_error: str | None,
 ) -> tuple[SourceOutcome, Iterator[tuple[Message, list[dict[str, Any]]]]]:
     empty: Iterator[tuple[Message, list[dict[str, Any]]]] = iter(())
@@ -160,11 +248,14 @@ def _read_database(
         return SourceOutcome(item.path, item.allocated,
                              error=f"not read: {item.error or item_error}"), empty
     try:
-        main = _read_all(ev, item)
-        wal = _sibling(ev, siblings, (item.partition, item.path + "-wal"))
-        journal = _sibling(ev, siblings, (item.partition, item.path + "-journal"))
+        main = read_main()
+        wal = sibling(item.path + "-wal")
+        journal = sibling(item.path + "-journal")
         recovered = recover(main, wal, journal)
+        del main, wal, journal  # the page image (and the WAL frames) is what is read from here
         db = open_in_memory(recovered)
+        # The image is kept beside SQLite's own copy while the database is read: deleted
+        # records are carved from its pages in use as well as its freed ones (chats.carve).
     except Exception as exc:  # a truncated, encrypted or unreadable file is this item's outcome
         return SourceOutcome(item.path, item.allocated, error=f"chats: {_line(exc)}"), empty
     failures = []
@@ -179,7 +270,7 @@ def _read_database(
             continue
         outcome = SourceOutcome(item.path, item.allocated, source.name, variant,
                                 recovered.wal_frames, recovered.journal_pages)
-        found = _companions(ev, siblings, item, source)
+        found = _companions(sibling, item, source)
         messages: Iterator[Message] = with_deleted(
             source, db, variant, item.path, recovered,
             live=source.read_with(db, variant, item.path, found))
@@ -192,6 +283,112 @@ def _read_database(
         return outcome, _with_attachments(messages, names, db)
     db.close()
     return SourceOutcome(base.path, base.allocated, error="chats: " + "; ".join(failures)), empty
+
+
+_Candidate = tuple[str, str, int, list[ChatSource]]  # member key, path, size, sources
+
+
+def _archived(
+    ev: Evidence, container: Item, members: list[tuple[str, str, int]], done: set[str],
+    limits: ArchiveLimits, names: _Names, store: ChatStore, index: int,
+) -> Iterator[tuple[str, SourceOutcome, Iterator[tuple[Message, list[dict[str, Any]]]]]]:
+    """The databases inside the archive `container` (a walked item; nested archives too),
+    read in memory by expanding it again with the item pass's archive reader and limits; the
+    files beside each are the members of the same archive folder."""
+    by_path = {path: (key, size) for key, path, size in members}
+    todo: list[_Candidate] = []
+    for key, path, size in members:
+        if key in done or path.lower().endswith(("-wal", "-journal")):
+            continue
+        sources = for_path(path, deleted=not container.allocated)
+        if sources:
+            todo.append((key, path, size, sources))
+    group: list[tuple[_Candidate, set[str]]] = []
+    total = 0
+    for candidate in todo:
+        needed = _beside(candidate, by_path)
+        size = sum(by_path[p][1] for p in needed)
+        if group and total + size > PASS_BYTES:
+            yield from _read_group(ev, container, group, by_path, limits, names, store, index)
+            group, total = [], 0
+        group.append((candidate, {by_path[p][0] for p in needed}))
+        total += size
+    if group:
+        yield from _read_group(ev, container, group, by_path, limits, names, store, index)
+
+
+def _beside(candidate: _Candidate, by_path: dict[str, tuple[str, int]]) -> list[str]:
+    """The paths a member database reads in its archive: itself, -wal, -journal, companions."""
+    _, path, _, sources = candidate
+    folder = posixpath.dirname(path)
+    wanted_paths = [path, path + "-wal", path + "-journal"] + [
+        posixpath.join(folder, name + suffix) for source in sources for name in source.companions
+        for suffix in ("", "-wal", "-journal")]
+    return [p for p in dict.fromkeys(wanted_paths) if p in by_path]
+
+
+def _read_group(
+    ev: Evidence, container: Item, group: list[tuple[_Candidate, set[str]]],
+    by_path: dict[str, tuple[str, int]], limits: ArchiveLimits, names: _Names,
+    store: ChatStore, index: int,
+) -> Iterator[tuple[str, SourceOutcome, Iterator[tuple[Message, list[dict[str, Any]]]]]]:
+    needed = set().union(*(keys for _, keys in group))
+    data, failed, items = _expand_for(ev, container, needed, limits)
+
+    def sibling(path: str) -> bytes | None:
+        found = by_path.get(path)
+        return None if found is None else data.get(found[0])
+
+    for (key, path, size, sources), _ in group:
+        item = items.get(key) or Item(
+            evidence=container.evidence, path=path, key=key, size=size, origin="archive",
+            allocated=container.allocated, partition=container.partition,
+            error=failed.get(key, "not found in its archive when read again"))
+
+        def read_main(key: str = key) -> bytes:
+            if key not in data:
+                raise DatabaseError(failed.get(key, "member not read"))
+            return data.pop(key)  # held once: the page image is made from it
+
+        yield key, *_read_database(item, sources, read_main, sibling, names,
+                                   store.item_error(index, key))
+
+
+def _expand_for(
+    ev: Evidence, container: Item, needed: set[str], limits: ArchiveLimits,
+) -> tuple[dict[str, bytes], dict[str, str], dict[str, Item]]:
+    """The bytes of the members `needed` (by key) of the walked archive `container`, their
+    errors, and their items; the expansion stops once all were found."""
+    from fellwatch.evidence.archives import iter_archive
+    from fellwatch.signals import filetype
+
+    data: dict[str, bytes] = {}
+    failed: dict[str, str] = {}
+    items: dict[str, Item] = {}
+    try:
+        with ev.open_item(container) as stream:
+            content_type = filetype.sniff(stream.read(4096))
+        if not filetype.is_archive(content_type):
+            content_type = "application/zip"  # a zip behind a prefix (the item pass's rule)
+        with ev.open_item(container) as stream:
+            for member in iter_archive(stream, container, content_type, limits):
+                key = member.item.key
+                if key not in needed:
+                    continue
+                items[key] = member.item
+                if member.stream is None:
+                    failed[key] = member.item.error or "member cannot be read"
+                else:
+                    try:
+                        data[key] = _read_capped(member.stream)
+                    except Exception as exc:  # a corrupt or bombed member: its own outcome
+                        failed[key] = _line(exc)
+                if len(items) == len(needed):
+                    break
+    except Exception as exc:  # the archive as a whole: what was read is kept
+        for key in needed - items.keys():
+            failed[key] = f"archive: {_line(exc)}"
+    return data, failed, items
 
 
 def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
@@ -324,15 +521,14 @@ def _sibling(ev: Evidence, siblings: dict[tuple[str | None, str], Item],
         return None
 
 
-def _companions(ev: Evidence, siblings: dict[tuple[str | None, str], Item], item: Item,
-                source: ChatSource) -> dict[str, bytes]:
+def _companions(sibling: Sibling, item: Item, source: ChatSource) -> dict[str, bytes]:
     """The bytes of the source's companion files in the database's folder (and of their
     -wal and -journal), by file name; what the evidence lacks or cannot read is left out."""
     folder = posixpath.dirname(item.path)
     found: dict[str, bytes] = {}
     for name in source.companions:
         for suffix in ("", "-wal", "-journal"):
-            data = _sibling(ev, siblings, (item.partition, posixpath.join(folder, name + suffix)))
+            data = sibling(posixpath.join(folder, name + suffix))
             if data is not None:
                 found[name + suffix] = data
     return found
@@ -348,8 +544,14 @@ def _line(exc: BaseException) -> str:
 def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[str]) -> None:
     """Rebuild every conversation from the stored messages: indicators, score, rank."""
     store.index()
-    tallies: list[Tally] = []
-    hits: list[tuple[int, str, int, str]] = []
+    with store.ranking() as keep_hits:
+        _rank(store, rules, evidence_paths, keep_hits)
+
+
+def _rank(store: ChatStore, rules: Rules, evidence_paths: Sequence[str],
+          keep_hits: Callable[[list[tuple[int, str, int, str]]], None]) -> None:
+    tallies: list[Tally] = []  # one per conversation; a message adds to its counts only
+    hits: list[tuple[int, str, int, str]] = []  # stored in chunks as they are found
     minors: dict[int, set[str]] = {}
     current: Tally | None = None
     recipients: dict[str, list[str]] = {}  # the same recipients' JSON repeats row after row
@@ -369,6 +571,9 @@ def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[
             continue
         hits.append((row["evidence"], row["source_key"], row["seq"],
                      ";".join(h.rule for h in found)))
+        if len(hits) >= 5000:
+            keep_hits(hits)
+            hits.clear()
         for hit in found:
             current.indicators.append(Indicator(hit, row["message_id"], row["time"],
                                                 row["sender"]))
@@ -399,4 +604,5 @@ def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[
         })
     docs.sort(key=lambda d: (-float(d["score"]), int(d["evidence_index"]),
                              str(d["source"]["item"]), str(d["app"]), str(d["conversation"])))
-    store.replace_conversations(docs, hits)
+    keep_hits(hits)
+    store.replace_conversations(docs)

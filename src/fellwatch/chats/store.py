@@ -9,9 +9,12 @@ gives the same conversations, in the same order, byte for byte.
 
 from __future__ import annotations
 
+import itertools
 import json
+import posixpath
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +113,8 @@ class ChatStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        # The name an attachment is looked up by: Python's lower(), not SQLite's (ASCII only).
+        self._db.create_function("fellwatch_name", 1, _file_name, deterministic=True)
 
     def index(self) -> None:
         """The indexes the readers use (conversation order, the timeline), once written."""
@@ -160,10 +165,69 @@ class ChatStore:
         error = json.loads(row[0]).get("error")
         return None if error is None else str(error)
 
-    def _has_records(self) -> bool:
+    def _has_table(self, name: str) -> bool:
         return self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='records'").fetchone() \
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() \
             is not None
+
+    def _has_records(self) -> bool:
+        return self._has_table("records")
+
+    has_records = _has_records
+
+    def located(self, evidence: int) -> list[tuple[str, str, int, str | None, str | None]] | None:
+        """The item pass's `located` rows of one evidence (`store.located`), in key order;
+        None when the store has no item pass, or one that did not keep them all."""
+        if not (self._has_records() and self._has_table("located")):
+            return None
+        flag = self._db.execute("SELECT value FROM meta WHERE name='located'").fetchone() \
+            if self._has_table("meta") else None
+        if flag is not None and json.loads(flag[0]) == "incomplete":
+            return None
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in self._db.execute(
+            "SELECT key, path, size, container, item FROM located WHERE evidence=? "
+            "ORDER BY key", (evidence,))]
+
+    def build_names(self, evidence: int, walked: Iterable[tuple[str, str]] | None = None) -> None:
+        """The file-name index of one evidence's items (`named`), as a table of the store:
+        from the item pass's records (every item but carved objects, archive members too), or
+        from `walked` (path, key) pairs where there is no item pass."""
+        db = self._db
+        own = not db.in_transaction
+        if own:
+            db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS chat_names (evidence INTEGER NOT NULL, "
+                       "name TEXT NOT NULL, key TEXT NOT NULL, path TEXT NOT NULL)")
+            db.execute("DELETE FROM chat_names WHERE evidence=?", (evidence,))
+            if walked is None:
+                db.execute(
+                    "INSERT INTO chat_names SELECT evidence, fellwatch_name(path), key, path "
+                    "FROM (SELECT evidence, key, json_extract(record, '$.path') AS path "
+                    "FROM records WHERE evidence=? AND origin != 'carved')", (evidence,))
+            else:
+                pairs = iter(walked)
+                while chunk := list(itertools.islice(pairs, _CHUNK)):
+                    db.executemany("INSERT INTO chat_names VALUES (?, ?, ?, ?)",
+                                   [(evidence, _file_name(path), key, path)
+                                    for path, key in chunk])
+            db.execute("CREATE INDEX IF NOT EXISTS chat_names_name ON chat_names "
+                       "(evidence, name)")
+            if own:
+                db.execute("COMMIT")
+        except BaseException:
+            if own and db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def named(self, evidence: int, name: str) -> list[tuple[str, str]]:
+        """(path, key) of the items of `evidence` whose file name, lower-cased, is `name`."""
+        return [(r[0], r[1]) for r in self._db.execute(
+            "SELECT path, key FROM chat_names WHERE evidence=? AND name=?", (evidence, name))]
+
+    def drop_names(self) -> None:
+        """The name index is rebuilt by every run that needs it: not kept in the store."""
+        self._db.execute("DROP TABLE IF EXISTS chat_names")
 
     def commit_source(
         self,
@@ -285,24 +349,33 @@ class ChatStore:
         return [dict(r) for r in cursor.execute(
             "SELECT * FROM chat_sources ORDER BY evidence, key")]
 
-    def replace_conversations(self, docs: list[dict[str, Any]],
-                              hits: list[tuple[int, str, int, str]]) -> None:
+    @contextmanager
+    def ranking(self) -> Iterator[Callable[[list[tuple[int, str, int, str]]], None]]:
+        """One transaction that replaces the conversations and their hits: yields a function
+        that stores a chunk of hits as they are found (none are all held); the caller then
+        calls `replace_conversations` before leaving."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM chat_conversations")
             db.execute("DELETE FROM chat_hits")
-            db.executemany(
-                "INSERT INTO chat_conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(rank, d["evidence_index"], d["source"]["item"], d["app"], d["conversation"],
-                  d["score"], int(d["flagged"]), json.dumps(d, sort_keys=True,
-                                                            ensure_ascii=False))
-                 for rank, d in enumerate(docs)])
-            db.executemany("INSERT INTO chat_hits VALUES (?, ?, ?, ?)", hits)
+
+            def keep(hits: list[tuple[int, str, int, str]]) -> None:
+                db.executemany("INSERT INTO chat_hits VALUES (?, ?, ?, ?)", hits)
+
+            yield keep
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def replace_conversations(self, docs: list[dict[str, Any]]) -> None:
+        """The ranked conversations, inside `ranking`."""
+        self._db.executemany(
+            "INSERT INTO chat_conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(rank, d["evidence_index"], d["source"]["item"], d["app"], d["conversation"],
+              d["score"], int(d["flagged"]), json.dumps(d, sort_keys=True, ensure_ascii=False))
+             for rank, d in enumerate(docs)])
 
     def conversations(self, flagged_only: bool = False,
                       with_rank: bool = False) -> list[dict[str, Any]]:
@@ -337,6 +410,10 @@ def _row(evidence: int, key: str, seq: int, m: Message,
             m.direction, m.sender, json.dumps(list(m.recipients), ensure_ascii=False), m.text,
             json.dumps(attachments, sort_keys=True, ensure_ascii=False) if attachments else "[]",
             m.table, m.rowid, int(m.deleted))
+
+
+def _file_name(path: str | None) -> str:
+    return posixpath.basename(path or "").lower()
 
 
 def _line(exc: BaseException) -> str:

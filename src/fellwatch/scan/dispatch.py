@@ -27,6 +27,7 @@ from fellwatch.scan.batch import (
 )
 from fellwatch.scan.executors import Executor, LocalExecutor
 from fellwatch.scan.progress import Progress
+from fellwatch.store.located import located_rows
 from fellwatch.store.scanstore import ScanStore
 
 Classify = Callable[[list[ItemRecord], Sequence[Matcher]], None]
@@ -42,8 +43,11 @@ class Dispatcher:
         matchers: list[Matcher],
         progress: Progress,
         classify: Classify,
+        keep: Callable[[str], bool] | None = None,
     ) -> None:
         self._make = make_executor
+        # Which items' locators a later stage wants kept (chats: app databases by path).
+        self._keep = keep
         self.executor = make_executor()
         self._quarantine: Executor | None = None
         self._store = store
@@ -107,7 +111,7 @@ class Dispatcher:
                 # scan says so and the next run of the same command retries it.
                 self._progress.failed.append(error_reason(exc))
                 continue
-            self._commit(result)
+            self._commit(result, batch)
         if broken:
             self._rebuild(broken)
 
@@ -118,7 +122,7 @@ class Dispatcher:
             for one in _single_units(batch):
                 self._again.append((one, ALONE))
         else:
-            self._commit(_crash_result(batch, exc))
+            self._commit(_crash_result(batch, exc), batch)
 
     def _rebuild(self, broken: set[str]) -> None:
         # Every other batch in the broken pool fails too; collect them before replacing it.
@@ -134,14 +138,14 @@ class Dispatcher:
                     except Exception as exc:
                         self._progress.failed.append(error_reason(exc))
                     else:
-                        self._commit(result)
+                        self._commit(result, batch)
             self.executor.close()
             self.executor = self._make()
         if "quarantine" in broken and self._quarantine is not None:
             self._quarantine.close()
             self._quarantine = None
 
-    def _commit(self, result: BatchResult) -> None:
+    def _commit(self, result: BatchResult, batch: Batch) -> None:
         self._classify(result.records, self._matchers)
         # The worker's encoding holds for every record matching left as the worker made it
         # (most of them); only the others are encoded again here, in the one main process.
@@ -159,6 +163,7 @@ class Dispatcher:
             result.records,
             thumbnails=result.thumbnails,
             encoded=encoded,
+            located=located_rows(batch.items, result.records, self._keep) if self._keep else (),
         )
         self._progress.advance(len(result.unit_keys), result.bytes_read)
         self._progress.batches += 1

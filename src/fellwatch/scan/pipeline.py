@@ -18,6 +18,7 @@ from typing import Any
 
 from fellwatch import TOOL_NAME, __version__
 from fellwatch.chats.stage import run_chat_stage
+from fellwatch.chats.wanted import wanted as chat_wanted
 from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.evidence.base import refuse_output_inside_evidence
 from fellwatch.matching.base import Matcher
@@ -112,6 +113,9 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         request.matchers,
         progress,
         classify,
+        # The chat stage's databases are kept with their locators as batches commit, so it
+        # reopens them without a second walk of the evidence.
+        keep=chat_wanted,
     )
     # A fresh store has nothing to skip: the per-batch resume query is not even asked.
     check_done = store.has_units()
@@ -130,8 +134,13 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         scanned_items, scanned_bytes = progress.items, progress.bytes
         # Chats after the item pass: the store knows every item and its read errors by then.
         chat_started = time.monotonic()
+        from fellwatch.evidence.archives import ArchiveLimits  # the workers' module: late
+
         run_chat_stage(opened, request.out_dir / "scan.sqlite", request.settings.chat_rules,
-                       restart=request.restart)
+                       restart=request.restart, limits=ArchiveLimits(
+                           max_depth=request.settings.archive_max_depth,
+                           max_total_bytes=request.settings.archive_max_bytes,
+                           max_ratio=request.settings.archive_max_ratio))
         chat_seconds = time.monotonic() - chat_started
     finally:
         progress.close()

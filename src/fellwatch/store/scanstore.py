@@ -19,6 +19,8 @@ from fellwatch.errors import FellwatchError, OutputError
 from fellwatch.record import ItemRecord
 from fellwatch.store import thumbnails as thumbs
 from fellwatch.store.inventory import inventory_line, is_lead
+from fellwatch.store.located import SCHEMA as LOCATED_SCHEMA
+from fellwatch.store.located import Row as LocatedRow
 from fellwatch.store.private import private_dir, touch_private
 
 SCHEMA = """
@@ -116,8 +118,14 @@ class ScanStore:
             # A checkpoint (the one fsync WAL mode does) every 64 MiB of log (1 024 pages of
             # 64 KiB), not after every batch: a batch of 2 048 small files writes ~2 MiB.
             self._db.execute("PRAGMA wal_autocheckpoint=1024")
-            self._db.executescript(SCHEMA + thumbs.SCHEMA)
+            tables = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            self._db.executescript(SCHEMA + thumbs.SCHEMA + LOCATED_SCHEMA)
             self._add_columns()
+            if "units" in tables and "located" not in tables and self.has_units():
+                # Batches committed before the item pass kept `located` rows: a stage that
+                # reopens items must find them by walking the evidence (store.located).
+                self.set_meta("located", "incomplete")
         except (sqlite3.DatabaseError, OSError) as exc:
             # 64 KiB pages: a nearly full disk can be full already at the schema.
             full = self._output_error(exc)
@@ -162,7 +170,8 @@ class ScanStore:
 
     def reset(self) -> None:
         self._db.executescript(
-            "DELETE FROM meta; DELETE FROM records; DELETE FROM units; DELETE FROM thumbnails;"
+            "DELETE FROM meta; DELETE FROM records; DELETE FROM units; DELETE FROM thumbnails; "
+            "DELETE FROM located;"
         )
 
     def done_units(self, evidence: int) -> set[str]:
@@ -192,11 +201,13 @@ class ScanStore:
         records: Iterable[ItemRecord],
         thumbnails: Iterable[thumbs.KeyedThumbnail] = (),
         encoded: Sequence[Stored | None] = (),
+        located: Sequence[LocatedRow] = (),
     ) -> None:
         """Records, their thumbnails and the units done, in one transaction: a resumed scan
         never has a record without its thumbnail, nor a thumbnail of an uncommitted unit.
         `encoded[i]`, where given, is `stored_forms(records[i])` made already (by the worker
-        that made the record)."""
+        that made the record). `located`: the batch's items a later stage will reopen
+        (`store.located`)."""
         records = list(records)
         made = list(encoded) or [None] * len(records)
         rows = [
@@ -211,6 +222,11 @@ class ScanStore:
             self._db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?)", [(evidence, k) for k in unit_keys]
             )
+            if located:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO located VALUES (?, ?, ?, ?, ?, ?)",
+                    [(evidence, *row) for row in located],
+                )
 
     def set_meta(self, name: str, value: Any) -> None:
         self._db.execute(

@@ -12,7 +12,16 @@ import sqlite3
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Message,
+    Schema,
+    SortedLookup,
+    cols,
+    has,
+    text_of,
+)
 from fellwatch.chats.epochs import unix_ms, unix_s
 
 _RECEIVED_SMS = {1}
@@ -57,24 +66,21 @@ class AndroidSms(ChatSource):
         files = "_data" if has(db, "part", "_data") else "NULL"
         # Grouped in one pass each: a lookup per MMS would scan addr and part every time on
         # a database without their indexes.
-        addresses: dict[int, list[tuple[object, object]]] = {}
-        for msg_id, address, kind in db.execute(
-                "SELECT msg_id, address, type FROM addr ORDER BY msg_id, rowid"):
-            addresses.setdefault(msg_id, []).append((address, kind))
-        parts: dict[int, list[tuple[object, object, object]]] = {}
-        for mid, ct, text, data in db.execute(
-                f"SELECT mid, ct, text, {files} FROM part ORDER BY mid, rowid"):
-            parts.setdefault(mid, []).append((ct, text, data))
+        # Merged with the MMS in _id order (SortedLookup): nothing per message is held.
+        addresses = SortedLookup(db.execute(
+            "SELECT msg_id, address, type FROM addr ORDER BY msg_id, rowid"))
+        parts = SortedLookup(db.execute(
+            f"SELECT mid, ct, text, {files} FROM part ORDER BY mid, rowid"))
         for rowid, thread, date, box in db.execute(
                 "SELECT _id, thread_id, date, msg_box FROM pdu ORDER BY _id"):
             texts: list[str] = []
             attachments: list[str] = []
-            for ct, text, data in parts.get(rowid, []):
+            for ct, text, data in parts.take(rowid):
                 if ct == "text/plain":
                     texts.append(text_of(text))
                 elif ct != "application/smil" and data:
                     attachments.append(text_of(data))
-            found = addresses.get(rowid, [])
+            found = addresses.take(rowid)
             received = box == 1
             senders = [text_of(a) for a, t in found if t == _FROM]
             to = tuple(text_of(a) for a, t in found if t == _TO and a != "insert-address-token")

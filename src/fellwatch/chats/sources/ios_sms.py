@@ -13,7 +13,16 @@ import sqlite3
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Message,
+    Schema,
+    SortedLookup,
+    cols,
+    has,
+    text_of,
+)
 from fellwatch.chats.epochs import cocoa
 
 
@@ -91,17 +100,18 @@ class IosSms(ChatSource):
         account = "m.account" if has(db, "message", "account") else "NULL"
         attachments = self._attachments(db)
         # One pass over the joins, not a lookup per message: chat_message_join's key starts
-        # with chat_id, and an index on message_id is not something every version has.
-        chats: dict[int, str] = {}
-        for message_id, identifier in db.execute(
-                "SELECT j.message_id, c.chat_identifier FROM chat_message_join j JOIN chat c "
-                "ON c.ROWID = j.chat_id ORDER BY j.message_id, c.ROWID"):
-            chats.setdefault(message_id, text_of(identifier))
+        # with chat_id, and an index on message_id is not something every version has. Merged
+        # with the messages in rowid order, so nothing per message is held.
+        chats = SortedLookup(db.execute(
+            "SELECT j.message_id, c.chat_identifier FROM chat_message_join j JOIN chat c "
+            "ON c.ROWID = j.chat_id ORDER BY j.message_id, c.ROWID"))
         query = (
             f"SELECT m.ROWID, m.guid, m.text, {body}, m.date, m.is_from_me, h.id, {account} "
             f"FROM message m LEFT JOIN handle h ON h.ROWID = m.handle_id ORDER BY m.ROWID")
         for rowid, guid, text, attributed, date, from_me, handle, acct in db.execute(query):
-            chat = chats.get(rowid)
+            joined = chats.take(rowid)
+            chat = text_of(joined[0][0]) if joined else None  # the first chat, by its ROWID
+            files = tuple(text_of(name) for (name,) in attachments.take(rowid) if name)
             conversation = text_of(chat or handle)
             if not conversation:
                 continue
@@ -115,16 +125,12 @@ class IosSms(ChatSource):
                 recipients=(conversation,) if sent else (OWNER,),
                 # U+FFFC stands where an attachment sits in the text.
                 text=words.replace("\ufffc", "").strip(), table="message", rowid=rowid,
-                attachments=attachments.get(rowid, ()),
+                attachments=files,
             )
 
-    def _attachments(self, db: sqlite3.Connection) -> dict[int, tuple[str, ...]]:
+    def _attachments(self, db: sqlite3.Connection) -> SortedLookup:
         if not (has(db, "attachment", "filename") and has(db, "message_attachment_join")):
-            return {}
-        found: dict[int, list[str]] = {}
-        for message, name in db.execute(
-                "SELECT j.message_id, a.filename FROM message_attachment_join j "
-                "JOIN attachment a ON a.ROWID = j.attachment_id ORDER BY j.message_id, a.ROWID"):
-            if name:
-                found.setdefault(message, []).append(text_of(name))
-        return {k: tuple(v) for k, v in found.items()}
+            return SortedLookup(())
+        return SortedLookup(db.execute(
+            "SELECT j.message_id, a.filename FROM message_attachment_join j "
+            "JOIN attachment a ON a.ROWID = j.attachment_id ORDER BY j.message_id, a.ROWID"))

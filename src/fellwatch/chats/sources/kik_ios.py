@@ -22,7 +22,17 @@ import sqlite3
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, tables, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Message,
+    Schema,
+    SortedLookup,
+    cols,
+    has,
+    tables,
+    text_of,
+)
 from fellwatch.chats.epochs import cocoa
 
 _SENT = 2
@@ -117,17 +127,16 @@ class KikIos(ChatSource):
 
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         attach = has(db, "zkikattachment", "zcontent") and has(db, "zkikattachment", "zmessage")
-        contents: dict[int, str] = {}
-        if attach:  # one pass, not a lookup per message
-            for message, content in db.execute(
-                    "SELECT ZMESSAGE, ZCONTENT FROM ZKIKATTACHMENT WHERE ZCONTENT IS NOT NULL "
-                    "ORDER BY Z_PK"):
-                contents.setdefault(message, text_of(content))
+        # One pass, not a lookup per message, merged with the messages in Z_PK order.
+        contents = SortedLookup(db.execute(
+            "SELECT ZMESSAGE, ZCONTENT FROM ZKIKATTACHMENT WHERE ZCONTENT IS NOT NULL "
+            "ORDER BY ZMESSAGE, Z_PK") if attach else ())
         in_group = _messages_in_groups(db)
         query = ("SELECT m.Z_PK, m.ZBODY, m.ZTIMESTAMP, m.ZTYPE, u.ZUSERNAME FROM ZKIKMESSAGE m "
                  "LEFT JOIN ZKIKUSER u ON u.Z_PK = m.ZUSER ORDER BY m.Z_PK")
         for rowid, body, ts, kind, username in db.execute(query):
-            content = contents.get(rowid)
+            found = contents.take(rowid)
+            content = text_of(found[0][0]) if found else None  # the first, by Z_PK
             group = in_group.get(rowid)
             # In a group ZUSER is a member (a username), or the group itself (none): then the
             # group is shown as the sender.

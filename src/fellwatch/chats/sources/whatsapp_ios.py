@@ -11,7 +11,16 @@ import sqlite3
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Message,
+    Schema,
+    SortedLookup,
+    cols,
+    has,
+    text_of,
+)
 from fellwatch.chats.epochs import cocoa
 
 
@@ -67,12 +76,10 @@ class WhatsAppIos(ChatSource):
                                                                     "zmessage")
         # Media paths by message in one pass (a join per message would scan ZWAMEDIAITEM on a
         # database without Core Data's index on ZMESSAGE).
-        paths: dict[int, str] = {}
-        if media:
-            for message, local in db.execute(
-                    "SELECT ZMESSAGE, ZMEDIALOCALPATH FROM ZWAMEDIAITEM WHERE ZMESSAGE IS NOT "
-                    "NULL AND ZMEDIALOCALPATH IS NOT NULL ORDER BY Z_PK"):
-                paths.setdefault(message, text_of(local))
+        # Merged with the messages in Z_PK order (SortedLookup): nothing per message is held.
+        paths = SortedLookup(db.execute(
+            "SELECT ZMESSAGE, ZMEDIALOCALPATH FROM ZWAMEDIAITEM WHERE ZMESSAGE IS NOT "
+            "NULL AND ZMEDIALOCALPATH IS NOT NULL ORDER BY ZMESSAGE, Z_PK") if media else ())
         query = (
             "SELECT m.Z_PK, m.ZSTANZAID, m.ZISFROMME, m.ZMESSAGEDATE, m.ZTEXT, m.ZFROMJID, "
             "m.ZTOJID, s.ZCONTACTJID, " + ("g.ZMEMBERJID " if member else "NULL ") +
@@ -81,7 +88,8 @@ class WhatsAppIos(ChatSource):
             "ORDER BY m.Z_PK")
         for (rowid, stanza, from_me, date, text, from_jid, to_jid, chat,
              group_member) in db.execute(query):
-            media_path = paths.get(rowid)
+            found = paths.take(rowid)
+            media_path = text_of(found[0][0]) if found else None  # the first, by Z_PK
             conversation = text_of(chat or (to_jid if from_me else from_jid))
             if not conversation or (text is None and not media_path):
                 continue
