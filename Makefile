@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml scripts/setup-system.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	# An editable install is not byte-compiled (pip compiles only what it copies): compile the
+	# sources once, as an installed package is, so no command compiles them at every start.
+	$(PY) -m compileall -q src
 	touch $@
 
 demo: setup

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._timing import compile_sources
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -79,6 +81,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    compile_sources(ROOT)
     work = Path(tempfile.mkdtemp(prefix="fw-dask-", dir=os.environ.get("BENCH_DIR")))
     try:
         image = make_image(work, args.files, args.file_kb)

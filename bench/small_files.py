@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._timing import compile_sources
+
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = (
     b"error warning info debug user session cache config value token request response "
@@ -192,6 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     extra = ["--workers", str(args.workers)] if args.workers else []
+    compile_sources(ROOT)
     work = Path(tempfile.mkdtemp(prefix="fw-small-", dir=os.environ.get("BENCH_DIR")))
     try:
         if args.files:

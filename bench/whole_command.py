@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._timing import compile_sources
 from bench.digests import ROOT, make_files, make_image, scan_cmd
 
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    compile_sources(ROOT)
     work = Path(tempfile.mkdtemp(prefix="fw-bench-whole-", dir=os.environ.get("BENCH_DIR")))
     try:
         files = work / "files"

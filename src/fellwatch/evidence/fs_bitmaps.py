@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
 import pytsk3
 
 # read(offset, length) -> bytes of the volume, offset from the volume's first byte
@@ -70,6 +69,8 @@ class AllocationMap:
             yield current
 
     def _bitmap_runs(self) -> Iterator[tuple[int, int]]:
+        import numpy as np  # only for free space and deleted-block checks
+
         order: Literal["little", "big"] = "little" if self.lsb_first else "big"
         packed = np.frombuffer(self.bits, dtype=np.uint8)
         pending: int | None = None  # start of a free run that reached the previous chunk's end
@@ -135,6 +136,8 @@ def _ntfs(fs: pytsk3.FS_Info, read: VolumeReader, volume_size: int) -> Allocatio
 
 
 def _fat(read: VolumeReader, volume_size: int) -> AllocationMap:
+    import numpy as np  # only for free space and deleted-block checks
+
     boot = read(0, 512)
     bps, spc, reserved, nfats, root_entries, tot16 = struct.unpack_from("<HBHBHH", boot, 11)
     (fat16_size,) = struct.unpack_from("<H", boot, 22)
@@ -189,6 +192,8 @@ def _exfat(read: VolumeReader, volume_size: int) -> AllocationMap:
 
 
 def _ext(read: VolumeReader, volume_size: int) -> AllocationMap:
+    import numpy as np  # only for free space and deleted-block checks
+
     sb = read(1024, 1024)
     (blocks_lo,) = struct.unpack_from("<I", sb, 4)
     (first_data_block, log_block_size) = struct.unpack_from("<II", sb, 20)

@@ -23,6 +23,7 @@ from fellwatch.evidence import ByteRange, Evidence, Item, open_evidence
 from fellwatch.evidence.base import refuse_output_inside_evidence
 from fellwatch.matching.base import Matcher
 from fellwatch.record import Candidate, ItemRecord, Match
+from fellwatch.scan import forkserver
 from fellwatch.scan.batch import Batch, range_key
 from fellwatch.scan.dispatch import Dispatcher
 from fellwatch.scan.executors import make_executor
@@ -77,6 +78,8 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     """
     started = time.monotonic()
     refuse_output_inside_evidence(request.evidence, request.out_dir)  # before anything is made
+    if not request.cluster and request.settings.worker_count() > 1:
+        forkserver.start()  # its imports overlap the opening of the evidence below
     opened = [open_evidence(path) for path in request.evidence]
     private_dir(request.out_dir)  # owner-only: it will hold thumbnails of seized pictures
     described = [ev.describe() for ev in opened]

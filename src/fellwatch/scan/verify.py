@@ -77,22 +77,28 @@ def evidence_sha256(path: Path, progress: Callable[[int], None] | None = None) -
     The combined digest is of all segments' bytes in order, so a split image and its joined
     form have the same value.
     """
-    combined = hashlib.sha256()
+    segments = segment_files(path)
+    # One file: its digest is the combined one (hashing it twice cost a first scan 0.7 s a GB).
+    combined = hashlib.sha256() if len(segments) > 1 else None
     files = []
-    for segment in segment_files(path):
+    for segment in segments:
         one = hashlib.sha256()
-        with segment.open("rb") as fh:
-            while chunk := fh.read(CHUNK):
-                one.update(chunk)
-                combined.update(chunk)
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        with segment.open("rb", buffering=0) as fh:
+            while n := fh.readinto(buffer):
+                one.update(view[:n])
+                if combined is not None:
+                    combined.update(view[:n])
                 if progress is not None:
-                    progress(len(chunk))
+                    progress(n)
         files.append(
             {"name": segment.name, "size": segment.stat().st_size, "sha256": one.hexdigest()}
         )
     if not files:
         return {"sha256": None, "files": []}
-    return {"sha256": combined.hexdigest(), "files": files}
+    return {"sha256": (combined.hexdigest() if combined is not None else files[0]["sha256"]),
+            "files": files}
 
 
 def acquisition_check(path: Path, evidence_format: str) -> dict[str, Any] | None:
