@@ -97,3 +97,25 @@ def test_the_image_is_private(tmp_path: Path) -> None:
     _count(data, (tmp_path / "msgstore.db-wal").read_bytes())
     assert sorted(p.name for p in tmp_path.iterdir()) == listing
     assert path.read_bytes() == data
+
+
+def test_an_in_memory_database_keeps_its_temporary_sorts_in_memory() -> None:
+    """A large ORDER BY without an index must not spill the messages to the system's temp
+    folder (outside the scan folder)."""
+    import sqlite3 as sqlite
+
+    from fellwatch.chats.sqlite_image import open_in_memory, recover
+
+    source = sqlite.connect(":memory:")
+    source.execute("CREATE TABLE message (text TEXT)")
+    source.executemany("INSERT INTO message VALUES (?)", [(f"m{i}",) for i in range(100)])
+    source.commit()
+    image = source.serialize()
+    source.close()
+    db = open_in_memory(recover(image, None, None))
+    try:
+        assert db.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+        assert db.execute("SELECT text FROM message ORDER BY text DESC LIMIT 1").fetchone() == (
+            "m99",)
+    finally:
+        db.close()

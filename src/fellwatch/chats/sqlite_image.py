@@ -204,6 +204,10 @@ def open_in_memory(recovered: Recovered) -> sqlite3.Connection:
     try:
         db.deserialize(recovered.image)
         db.execute("PRAGMA query_only=1")
+        # A sort or index SQLite builds for a query (ORDER BY on a column without an index,
+        # of a large message table) goes to a temporary file in the system's temp folder by
+        # default: outside the scan folder, with the evidence's messages in it. Keep it here.
+        db.execute("PRAGMA temp_store=MEMORY")
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         db.close()
