@@ -33,6 +33,7 @@ def test_separate_process_cluster_gives_the_local_pools_findings(
     dask = scan([str(EVIDENCE)], tmp_path / "dask", ScanSettings(workers=2), hashsets=sets,
                 store=store, cluster=cluster, progress=False)  # fmt: skip
     assert local.summary["matched"] > 0 and local.summary["items"] > 0
-    assert dask.run["workers"] == cluster and dask.run["incomplete_batches"] == 0
+    assert dask.run["workers"] == cluster
+    assert dask.run["incomplete_batches"] == 0, dask.run["incomplete_reasons"]
     for name in ("findings.json", "inventory.csv"):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()

@@ -83,7 +83,9 @@ class DaskExecutor:
     def submit(self, batch: Batch) -> Future[BatchResult]:
         # Dask's futures are not concurrent.futures; bridge them so the pipeline sees one kind.
         bridge: Future[BatchResult] = Future()
-        dask_future = self._client.submit(process_batch_serialised, batch, pure=False)
+        # One retry on another worker: a worker lost or restarted (a machine rebooted, the
+        # network dropped) costs the batch its first try, not the scan its completeness.
+        dask_future = self._client.submit(process_batch_serialised, batch, pure=False, retries=1)
 
         def done(f: Any) -> None:
             try:
