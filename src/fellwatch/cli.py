@@ -258,8 +258,8 @@ def _hashset_import(args: argparse.Namespace) -> int:
     from fellwatch.hashsets import categories, registry
     from fellwatch.hashsets.store import HashSetStore, default_name
 
-    if args.format is not None and args.format not in registry.FORMATS:
-        known = ", ".join(sorted(registry.FORMATS))
+    if args.format is not None and args.format not in registry.FORMATS.names():
+        known = ", ".join(sorted(registry.FORMATS.names()))
         raise UsageError(f"unknown hash-set format {args.format!r} (known: {known})")
     started = time.perf_counter()
     with HashSetStore.default() as store:

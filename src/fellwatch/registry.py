@@ -1,7 +1,6 @@
 """A small named registry: one module per format registers itself, duplicates are refused.
 
-The hash-set formats, signals and carvers each keep their own copy of this pattern (older code,
-left as it is to ease merging); new packages (`chats/`) use this one.
+The hash-set formats, the content signals, the carvers and the chat sources each keep one.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "hashsets.md"
 
 def test_every_format_and_command_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
-    for name in registry.FORMATS:
+    for name in registry.FORMATS.names():
         assert f"| `{name}` |" in text, f"format {name} missing from {DOC.name}"
     for phrase in (
         "fellwatch hashset import FILE",

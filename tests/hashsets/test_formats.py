@@ -21,16 +21,17 @@ def read(path: Path, fmt: str | None = None) -> tuple[list[HashEntry], ReadNotes
 
 
 def test_registry_holds_exactly_the_expected_formats() -> None:
-    assert set(registry.FORMATS) == {"vics", "hashdeep", "sumlist", "nsrl", "pdqlist", "vpdq"}
-    for name, fmt in registry.FORMATS.items():
+    assert set(registry.FORMATS.names()) == {
+        "vics", "hashdeep", "sumlist", "nsrl", "pdqlist", "vpdq"}
+    for name, fmt in ((f.name, f) for f in registry.FORMATS):
         assert fmt.name == name
-    assert registry.FORMATS["nsrl"].default_kind == "known-good"
-    assert {f.default_kind for n, f in registry.FORMATS.items() if n != "nsrl"} == {"known-bad"}
+    assert registry.FORMATS.get("nsrl").default_kind == "known-good"
+    assert {f.default_kind for f in registry.FORMATS if f.name != "nsrl"} == {"known-bad"}
 
 
 def test_registry_refuses_a_duplicate_name() -> None:
     with pytest.raises(ValueError, match=r"already registered: vics"):
-        registry.register(registry.FORMATS["vics"])
+        registry.register(registry.FORMATS.get("vics"))
 
 
 # -- VICS JSON -----------------------------------------------------------------------------------

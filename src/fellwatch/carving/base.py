@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+from fellwatch.registry import Registry
+
 MiB = 1 << 20
 # A carved picture larger than this (decoded) is not test-decoded (memory stays bounded).
 MAX_VERIFY_PIXELS = 40_000_000
@@ -78,19 +80,16 @@ class Carver(Protocol):
         ...
 
 
-_REGISTRY: dict[str, Carver] = {}
+CARVERS: Registry[Carver] = Registry("carver")
 
 
 def register(carver: Carver) -> Carver:
     """Add a carver; a duplicate name is a programming error, refused like dfVFS does."""
-    if carver.name in _REGISTRY:
-        raise ValueError(f"carver already registered: {carver.name}")
-    _REGISTRY[carver.name] = carver
-    return carver
+    return CARVERS.register(carver)
 
 
 def registered() -> dict[str, Carver]:
-    return dict(_REGISTRY)
+    return {carver.name: carver for carver in CARVERS}
 
 
 def need(source: Source, offset: int, length: int, start: int, what: str) -> bytes:

@@ -15,18 +15,16 @@ from fellwatch.hashsets.pdqlist import PdqList
 from fellwatch.hashsets.sumlist import SumList
 from fellwatch.hashsets.vics import VicsJson
 from fellwatch.hashsets.vpdq import VpdqFormat
+from fellwatch.registry import Registry
 
 HEAD_BYTES = 64 * 1024
 
-FORMATS: dict[str, HashSetFormat] = {}
+FORMATS: Registry[HashSetFormat] = Registry("hash-set format")
 
 
 def register(fmt: HashSetFormat) -> HashSetFormat:
     """Add a format; a duplicate name is a programming error, refused like dfVFS does."""
-    if fmt.name in FORMATS:
-        raise ValueError(f"hash-set format already registered: {fmt.name}")
-    FORMATS[fmt.name] = fmt
-    return fmt
+    return FORMATS.register(fmt)
 
 
 # vPDQ lines start with a frame number, so vPDQ goes before the bare sum list.
@@ -36,16 +34,14 @@ for _fmt in (NsrlRds(), Hashdeep(), VicsJson(), PdqList(), VpdqFormat(), SumList
 
 def get(name: str) -> HashSetFormat:
     try:
-        return FORMATS[name]
-    except KeyError:
-        raise HashSetError(
-            f"unknown hash-set format {name!r} (known: {', '.join(sorted(FORMATS))})"
-        ) from None
+        return FORMATS.get(name)
+    except KeyError as exc:
+        raise HashSetError(str(exc.args[0])) from None
 
 
 def folder_formats() -> list[FolderFormat]:
     """The formats that read a folder of their files as one set."""
-    return [fmt for fmt in FORMATS.values() if isinstance(fmt, FolderFormat)]
+    return [fmt for fmt in FORMATS if isinstance(fmt, FolderFormat)]
 
 
 def folder_names() -> str:
@@ -78,7 +74,8 @@ def detect(path: Path) -> HashSetFormat:
         raise HashSetError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not head.strip():
         raise HashSetError(f"{path.name}: empty file, not a hash set")
-    for fmt in FORMATS.values():
+    for fmt in FORMATS:
         if fmt.sniff(head, path):
             return fmt
-    raise HashSetError(f"{path.name}: not a known hash-set format (known: {', '.join(FORMATS)})")
+    known = ", ".join(FORMATS.names())
+    raise HashSetError(f"{path.name}: not a known hash-set format (known: {known})")

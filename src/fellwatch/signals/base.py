@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, ClassVar, Protocol
 
+from fellwatch.registry import Registry
+
 
 class ContentSignal(Protocol):
     name: ClassVar[str]
@@ -27,16 +29,13 @@ class ContentSignal(Protocol):
 
 HEAD_BYTES = 1 << 16
 
-_REGISTRY: dict[str, ContentSignal] = {}
+SIGNALS: Registry[ContentSignal] = Registry("signal")
 
 
 def register(signal: ContentSignal) -> ContentSignal:
     """Add a signal; a duplicate name is a programming error, refused like dfVFS does."""
-    if signal.name in _REGISTRY:
-        raise ValueError(f"signal already registered: {signal.name}")
-    _REGISTRY[signal.name] = signal
-    return signal
+    return SIGNALS.register(signal)
 
 
 def registered() -> dict[str, ContentSignal]:
-    return dict(_REGISTRY)
+    return {signal.name: signal for signal in SIGNALS}
