@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from fellwatch.hashsets.base import HashSetError, SetKind
+from fellwatch.jsonfile import read_json
 
 KNOWN_GOOD = "known-good"
 
@@ -27,13 +28,7 @@ def default_map() -> dict[str, str]:
 
 def load_map(path: Path) -> dict[str, str]:
     """A category map from a JSON file, checked: an object of strings to strings."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise HashSetError(f"{path}: cannot read category map: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HashSetError(f"{path.name}: category map is not valid JSON: {exc}") from None
-    return _checked(data, path.name)
+    return _checked(read_json(path, "category map", HashSetError), path.name)
 
 
 def effective_map(kind: SetKind, override: dict[str, str] | None) -> dict[str, str]:

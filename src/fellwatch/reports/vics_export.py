@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 from fellwatch import TOOL_NAME, __version__
 from fellwatch.errors import FellwatchError
+from fellwatch.jsonfile import read_json
 from fellwatch.store.private import FILE_MODE
 
 VICS_CONTEXT = (
@@ -90,12 +91,7 @@ def load_grade_map(path: Path | None = None) -> dict[str, int]:
     grade_map = default_grade_map()
     if path is None:
         return grade_map
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise VicsExportError(f"{path}: cannot read grade map: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VicsExportError(f"{path.name}: grade map is not valid JSON: {exc}") from None
+    data = read_json(path, "grade map", VicsExportError)
     return {**grade_map, **_checked(data, path.name)}
 
 
