@@ -49,6 +49,16 @@ class Message:
     deleted: bool = False
 
 
+def deleted_variant(pattern: str) -> str | None:
+    """The form of a path pattern that a deleted file's name matches when its first character
+    is lost (FAT overwrites it; The Sleuth Kit shows "_sgstore.db"); None where the name starts
+    with a wildcard, which already matches any first character."""
+    folder, _, name = pattern.rpartition("/")
+    if name[:1] in ("*", "?", "[", ""):
+        return None
+    return (folder + "/" if folder else "") + "?" + name[1:]
+
+
 def cols(*names: str) -> frozenset[str]:
     return frozenset(names)
 
@@ -90,16 +100,10 @@ class ChatSource:
             return True
         if not deleted:
             return False
-        name = lower.rpartition("/")[2]
-        if not name:
+        if not lower.rpartition("/")[2]:
             return False
-        for pattern in self.patterns:
-            p_folder, _, p_name = pattern.rpartition("/")
-            if p_name[:1] in ("*", "?", "[", ""):
-                continue
-            if fnmatch.fnmatchcase(lower, (p_folder + "/" if p_folder else "") + "?" + p_name[1:]):
-                return True
-        return False
+        return any(fnmatch.fnmatchcase(lower, form) for form in
+                   (deleted_variant(p) for p in self.patterns) if form is not None)
 
     def variant(self, db: sqlite3.Connection) -> str:
         present = tables(db)

@@ -9,18 +9,10 @@ exact tests (`for_path`, sibling and companion names) to the few items kept.
 
 from __future__ import annotations
 
+from fellwatch.chats.base import deleted_variant
 from fellwatch.chats.registry import SOURCES
 
 _WILD = "*?["
-
-
-def _deleted_variant(pattern: str) -> str | None:
-    # The form `ChatSource.matches_path` tries for a deleted file: the name's first character
-    # may be lost.
-    folder, _, name = pattern.rpartition("/")
-    if name[:1] in ("*", "?", "[", ""):
-        return None
-    return (folder + "/" if folder else "") + "?" + name[1:]
 
 
 def _literal_runs(pattern: str) -> list[str]:
@@ -47,7 +39,7 @@ def _tests() -> tuple[tuple[str, ...], tuple[str, ...]]:
     for source in SOURCES:
         suffixes.update(name.lower() for name in source.companions)
         for pattern in source.patterns:
-            for form in (pattern, _deleted_variant(pattern)):
+            for form in (pattern, deleted_variant(pattern)):
                 if form is None:
                     continue
                 runs = _literal_runs(form)
