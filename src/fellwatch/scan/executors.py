@@ -122,9 +122,14 @@ def process_batch_serialised(batch: Batch) -> BatchResult:
         return run_batch(batch, parallel_digests=False)
 
 
+def uses_local_pool(cluster: str | None, workers: int) -> bool:
+    """Whether `make_executor` makes a pool of processes on this machine."""
+    return not cluster and workers > 1
+
+
 def make_executor(cluster: str | None, workers: int) -> Executor:
     if cluster:
         return DaskExecutor(cluster, workers)
-    if workers <= 1:
+    if not uses_local_pool(cluster, workers):
         return InlineExecutor()
     return LocalExecutor(workers)

@@ -26,7 +26,7 @@ from fellwatch.record import Candidate, ItemRecord, Match
 from fellwatch.scan import forkserver
 from fellwatch.scan.batch import Batch, range_key
 from fellwatch.scan.dispatch import Dispatcher
-from fellwatch.scan.executors import make_executor
+from fellwatch.scan.executors import make_executor, uses_local_pool
 from fellwatch.scan.progress import Progress
 from fellwatch.scan.verify import (
     BackgroundHashes,
@@ -78,7 +78,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     """
     started = time.monotonic()
     refuse_output_inside_evidence(request.evidence, request.out_dir)  # before anything is made
-    if not request.cluster and request.settings.worker_count() > 1:
+    if uses_local_pool(request.cluster, request.settings.worker_count()):
         forkserver.start()  # its imports overlap the opening of the evidence below
     opened = [open_evidence(path) for path in request.evidence]
     private_dir(request.out_dir)  # owner-only: it will hold thumbnails of seized pictures

@@ -81,10 +81,10 @@ def evidence_sha256(path: Path, progress: Callable[[int], None] | None = None) -
     # One file: its digest is the combined one (hashing it twice cost a first scan 0.7 s a GB).
     combined = hashlib.sha256() if len(segments) > 1 else None
     files = []
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
     for segment in segments:
         one = hashlib.sha256()
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
         with segment.open("rb", buffering=0) as fh:
             while n := fh.readinto(buffer):
                 one.update(view[:n])

@@ -37,6 +37,8 @@ def exif_lead(record: ItemRecord) -> dict[str, str]:
 
 def is_lead(record: ItemRecord) -> bool:
     """A picture whose EXIF can tie it to a place or a device: victim-identification lead."""
+    if not record.signals.get("exif"):
+        return False  # most records (asked of every one as it is stored)
     lead = exif_lead(record)
     return bool(lead["gps"] or lead["camera_serial"])
 
