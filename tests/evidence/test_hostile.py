@@ -23,6 +23,7 @@ from fellwatch.evidence import EvidenceError, Item, open_evidence
 from fellwatch.evidence import image as image_module
 from fellwatch.evidence.archives import embedded_zip
 from fellwatch.evidence.base import refuse_output_inside_evidence
+from fellwatch.record import ItemRecord
 from fellwatch.scan.worker import ItemProcessor
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.pictures import MAX_DECODED_PIXELS, PictureError, decode_picture
@@ -589,13 +590,17 @@ def test_ext4_inode_cleared_under_a_live_name_is_recorded(
     assert items["/ok.txt"].error is None
 
 
+def _records_by_path(hostile_fixtures: HostileFixtures, name: str) -> dict[str, ItemRecord]:
+    """Every record a worker makes of the fixture's items (archive members included)."""
+    ev = open_evidence(hostile_fixtures.path(name))
+    processor = ItemProcessor(ev, ScanSettings(workers=1))
+    return {r.path: r for item in ev.items() for r in processor.process(item)}
+
+
 def test_zip_with_a_prefix_is_found_by_its_end_record_and_expanded(
         hostile_fixtures: HostileFixtures) -> None:
     case = hostile_fixtures.case("zip-with-prefix")
-    ev = open_evidence(hostile_fixtures.path("zip-with-prefix"))
-    processor = ItemProcessor(ev, ScanSettings(workers=1))
-    records = [r for item in ev.items() for r in processor.process(item)]
-    by_path = {r.path: r for r in records}
+    by_path = _records_by_path(hostile_fixtures, "zip-with-prefix")
     for member in case["members"]:
         assert by_path[member].error is None
         assert by_path[member].content_type == "image/png"
@@ -612,10 +617,7 @@ def test_end_record_detection_needs_a_consistent_central_directory() -> None:
 def test_prefixed_zip_with_a_large_central_directory_or_zip64_end_is_expanded(
         hostile_fixtures: HostileFixtures) -> None:
     case = hostile_fixtures.case("zip-with-prefix-large-directory")
-    ev = open_evidence(hostile_fixtures.path("zip-with-prefix-large-directory"))
-    processor = ItemProcessor(ev, ScanSettings(workers=1))
-    records = [r for item in ev.items() for r in processor.process(item)]
-    by_path = {r.path: r for r in records}
+    by_path = _records_by_path(hostile_fixtures, "zip-with-prefix-large-directory")
     for member in case["members"]:
         assert by_path[member].error is None
         assert by_path[member].content_type == "image/png"
