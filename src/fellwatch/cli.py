@@ -90,7 +90,6 @@ def _register_scan(sub: SubParsers) -> None:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from fellwatch.errors import IncompleteError, OutputError, UsageError
-    from fellwatch.scan.job import scan
     from fellwatch.settings import ScanSettings, describe_settings
 
     if bool(args.case) != bool(args.exhibit):
@@ -99,10 +98,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings = ScanSettings.from_env(
         **{s["name"]: getattr(args, s["name"]) for s in describe_settings()}
     )
+    from fellwatch.scan import executors, forkserver
+
+    if executors.uses_local_pool(args.cluster, settings.worker_count()):
+        # The workers' forkserver loads their modules (~0.25 s) on another core while this
+        # process imports the rest of the scan and loads the hash sets.
+        forkserver.start()
     if args.case:
         from fellwatch.web.scans import check_exhibit
 
         check_exhibit(args.case, args.exhibit)
+    from fellwatch.scan.job import scan
+
     try:
         report = scan(
             args.evidence,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from fellwatch.evidence import Item
+from fellwatch.evidence.base import ByteRange
 from fellwatch.scan import pipeline
 from fellwatch.scan.job import scan
 from fellwatch.settings import ScanSettings
@@ -107,3 +108,33 @@ def test_batches_grow_and_stay_bounded() -> None:
     assert sizes[:3] == [pipeline.FIRST_BATCH_ITEMS, 2 * pipeline.FIRST_BATCH_ITEMS,
                          4 * pipeline.FIRST_BATCH_ITEMS]  # fmt: skip
     assert max(sizes) == pipeline.MAX_BATCH_ITEMS and sum(sizes) == 20_000
+
+
+def test_the_last_batches_are_cut_into_even_parts() -> None:
+    # 8 MiB files: 64 MiB batches of 8, until the items end; then the last two batches' worth
+    # (held back + the rest) is cut into `tail_parts` runs, so no worker is left with a whole
+    # large batch while the others wait.
+    mib = 1 << 20
+    items = [Item(evidence="e", path=f"/{i}", key=f"{i:06d}", size=8 * mib, origin="folder")
+             for i in range(100)]  # fmt: skip
+    batches = [b for b, _ in pipeline._batches(iter(items), tail_parts=4)]
+    assert [i.key for b in batches for i in b] == [i.key for i in items]  # all, once, in order
+    sizes = [len(b) for b in batches]
+    assert max(sizes) == pipeline.BATCH_BYTES // (8 * mib)
+    # 100 = 8 * 11 + 12: eleven full batches, one held back; the last 8 + 4 in four runs of 3.
+    assert sizes[-4:] == [3, 3, 3, 3] and sum(sizes[:-4]) == 88
+
+
+def test_tail_split_weighs_empty_files_and_keeps_ranges_whole() -> None:
+    empty = [Item(evidence="e", path=f"/{i}", key=f"{i:06d}", size=0, origin="folder")
+             for i in range(10)]  # fmt: skip
+    assert [len(b) for b in pipeline._split(empty, 5)] == [2, 2, 2, 2, 2]
+    big = Item(evidence="e", path="/big", key="big", size=1 << 30, origin="folder")
+    # The big file is a part of its own; the rest is spread over the parts left.
+    assert [len(b) for b in pipeline._split([big, *empty], 4)] == [1, 4, 3, 3]
+    # Carving follows the items: the held batch and the rest go out whole, then each range.
+    units: list[Item | ByteRange] = [
+        *empty, ByteRange(0, 4096, None, "unpartitioned"),
+        ByteRange(8192, 4096, None, "unpartitioned")]  # fmt: skip
+    out = list(pipeline._batches(iter(units), tail_parts=4))
+    assert [(len(i), len(r)) for i, r in out] == [(10, 0), (0, 1), (0, 1)]

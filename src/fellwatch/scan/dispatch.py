@@ -57,6 +57,11 @@ class Dispatcher:
         self._in_flight: dict[Future[BatchResult], tuple[Batch, int]] = {}
         self._again: deque[tuple[Batch, int]] = deque()
 
+    @property
+    def slots(self) -> int:
+        """How many batches the executor keeps in flight (every worker busy, one queued)."""
+        return self.executor.slots
+
     def submit(self, batch: Batch) -> None:
         while len(self._in_flight) >= self.executor.slots:
             self._drain()

@@ -1,10 +1,10 @@
 """The local pool's worker processes, forked with the worker's modules already imported.
 
 Workers are forked from a forkserver (they start clean: no inherited threads or evidence
-handles). The forkserver imports the worker's modules once (dfVFS and its resolver helpers,
-The Sleuth Kit, Pillow, pdqhash: ~0.45 s of CPU) and every worker is forked with them loaded,
-instead of each worker importing them again before its first batch (measured on a 1 GB
-image: the whole `fellwatch scan` 3.3 s → 2.6 s, docs/performance.md).
+handles). The forkserver loads what a worker needs once (`scan.preload`: dfVFS and its
+resolver helpers, The Sleuth Kit, the content signals with Pillow, PyAV and pdqhash, libmagic's
+database) and every worker is forked with them loaded, instead of each worker loading them
+again during its first batch (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import multiprocessing.forkserver
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 
-# What a worker runs (scan.worker.process_batch) and everything it imports, and dfVFS's
-# resolver helpers, which dfVFS imports (all of them, ~0.2 s) the first time a worker opens
-# an evidence through it.
-WORKER_MODULES = ["fellwatch.scan.worker", "dfvfs.resolver_helpers"]
+# Importing it loads what a worker runs (scan.worker.process_batch) and everything the first
+# batch would otherwise load.
+WORKER_MODULES = ["fellwatch.scan.preload"]
 
 
 def _context() -> BaseContext:

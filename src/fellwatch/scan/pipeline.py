@@ -125,7 +125,7 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
     try:
         for index, ev in enumerate(opened):
             pending = _pending(index, ev, store, request.settings, check_done)
-            for items, ranges in _batches(pending):
+            for items, ranges in _batches(pending, tail_parts=2 * dispatcher.slots):
                 progress.found(
                     len(items) + len(ranges),
                     sum(i.size for i in items) + sum(r.length for r in ranges),
@@ -226,26 +226,63 @@ def _unit_key(unit: Unit) -> str:
     return unit.key if isinstance(unit, Item) else range_key(unit)
 
 
-def _batches(units: Iterable[Unit]) -> Iterator[tuple[list[Item], list[ByteRange]]]:
-    """Items in growing batches; each byte range to carve is a batch of its own."""
+def _batches(
+    units: Iterable[Unit], tail_parts: int = 1
+) -> Iterator[tuple[list[Item], list[ByteRange]]]:
+    """Items in growing batches; each byte range to carve is a batch of its own.
+
+    One full batch is held back until the next is full, so that when the items end the last
+    two batches' worth is cut into `tail_parts` batches of about equal bytes: every worker
+    then finishes at about the same time, where otherwise one would still be reading a whole
+    large batch while the others wait (measured on a Dask cluster: 0.18 s of one idle worker).
+    """
     limit = FIRST_BATCH_ITEMS
+    held: list[Item] = []
     batch: list[Item] = []
     size = 0
     for unit in units:
         if isinstance(unit, ByteRange):
-            if batch:
-                yield batch, []
-                batch, size = [], 0
+            # Carving follows: its ranges keep every worker busy, nothing to even out here.
+            for items in (held, batch):
+                if items:
+                    yield items, []
+            held, batch, size = [], [], 0
             yield [], [unit]
             continue
         batch.append(unit)
         size += unit.size
         if len(batch) >= limit or size >= BATCH_BYTES:
-            yield batch, []
-            batch, size = [], 0
+            if held:
+                yield held, []
+            held, batch, size = batch, [], 0
             limit = min(limit * 2, MAX_BATCH_ITEMS)
-    if batch:
-        yield batch, []
+    # At least two parts when a full batch was held back: no batch outgrows the limits.
+    for items in _split(held + batch, max(tail_parts, 2 if held else 1)):
+        yield items, []
+
+
+# What one item costs a worker besides its bytes (opening, sniffing, its record: ~0.1 ms, the
+# time to hash ~32 KiB), so that a run of many empty files is not taken for no work.
+ITEM_COST_BYTES = 32 << 10
+
+
+def _split(items: list[Item], parts: int) -> list[list[Item]]:
+    """`items` in walk order as at most `parts` runs of about equal work (none empty)."""
+    left = sum(item.size for item in items) + ITEM_COST_BYTES * len(items)
+    runs: list[list[Item]] = []
+    run: list[Item] = []
+    work = 0
+    for item in items:
+        run.append(item)
+        work += item.size + ITEM_COST_BYTES
+        # A run's share is of what is left, so one large item does not leave slivers behind.
+        if len(runs) < parts - 1 and work * (parts - len(runs)) >= left:
+            runs.append(run)
+            left -= work
+            run, work = [], 0
+    if run:
+        runs.append(run)
+    return runs
 
 
 def classify(records: list[ItemRecord], matchers: Sequence[Matcher]) -> None:
