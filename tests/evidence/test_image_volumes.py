@@ -194,6 +194,48 @@ def test_luks_partition_is_reported_encrypted(tmp_path: Path, luks_type: str) ->
     assert not [r for r in evidence.unallocated() if r.partition == "p2"]
 
 
+def _bitlocker_header() -> bytes:
+    # A BitLocker volume's boot sector as libbde and dfVFS recognise it ("-FVE-FS-" at 3);
+    # no FVE metadata follows, so it is detected but can never be opened, as with a real
+    # volume and no recovery key. No tool here makes a real one.
+    sector = bytearray(512)
+    sector[0:11] = b"\xeb\x58\x90-FVE-FS-"
+    sector[11:13] = (512).to_bytes(2, "little")
+    sector[13] = 8
+    sector[510:512] = b"\x55\xaa"
+    return bytes(sector)
+
+
+def _corestorage_header() -> bytes:
+    # A Core Storage (FileVault 2) physical volume header's signature ("CS" at 88).
+    header = bytearray(512)
+    header[88:90] = b"CS"
+    return bytes(header)
+
+
+@pytest.mark.parametrize(("kind", "header"), [("bitlocker", _bitlocker_header()),
+                                              ("filevault", _corestorage_header())])
+def test_bitlocker_and_filevault_partitions_are_reported_encrypted(
+    tmp_path: Path, kind: str, header: bytes
+) -> None:
+    disk = blank(tmp_path / f"{kind}-disk.raw", 16 * MIB)
+    run("sfdisk", "-q", disk, stdin="label: dos\nstart=2048, size=8192, type=6\n"
+        "start=12288, size=8192, type=7\n")
+    spec = fat_image(disk, 4 * MIB, offset=1 * MIB)
+    src = write_files(tmp_path, {"a": A})
+    mtools(spec, "mcopy", src["a"], "::/a.bin")
+    volume = tmp_path / f"{kind}.raw"
+    volume.write_bytes(header + payload(4 * MIB - len(header), 9))  # ciphertext-like bytes
+    splice(disk, volume, 6 * MIB)
+    evidence = ImageEvidence(disk)
+    volumes = evidence.describe()["volumes"]
+    assert [(v["partition"], v["encrypted"]) for v in volumes] == [("p1", None), ("p2", kind)]
+    assert volumes[1]["error"].startswith(f"encrypted ({kind}); not decrypted")
+    assert volumes[1]["walker"] is None
+    assert [i.path for i in evidence.items()] == ["/p1/a.bin"]
+    assert not [r for r in evidence.unallocated() if r.partition == "p2"]
+
+
 # keep the host's /etc/lvm free of test volume groups, and do not wait for udev
 _LVM_CONFIG = ("--config", "backup { backup = 0 archive = 0 } "
                "devices { obtain_device_list_from_udev = 0 } activation { udev_sync = 0 }")
