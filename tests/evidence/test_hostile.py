@@ -22,7 +22,7 @@ from fellwatch.errors import ExitCode, OutputError
 from fellwatch.evidence import EvidenceError, Item, open_evidence
 from fellwatch.evidence import image as image_module
 from fellwatch.evidence.archives import embedded_zip
-from fellwatch.evidence.base import refuse_output_inside_evidence
+from fellwatch.evidence.base import ByteRange, refuse_output_inside_evidence
 from fellwatch.record import ItemRecord
 from fellwatch.scan.worker import ItemProcessor
 from fellwatch.settings import ScanSettings
@@ -332,6 +332,29 @@ def test_riff_signature_storm_walks_each_chunk_chain_about_once(
         for index in [*range(0, len(starts), 4999), len(starts) - 1]:
             assert _storm_outcomes(make(), _CountingSource(data), [starts[index]]) == [
                 outcomes[index]]
+
+
+def test_webp_pixel_storm_decodes_within_the_ranges_budget(
+        hostile_fixtures: HostileFixtures) -> None:
+    from fellwatch.carving import base
+    from fellwatch.carving.scanner import CarveSettings, carve
+
+    data = hostile_fixtures.path("webp-pixel-storm").read_bytes()
+    starts = _starts(data, b"RIFF", 0)
+    assert len(starts) > 2_000
+    items = list(carve(lambda offset, length: data[offset:offset + length],
+                       [ByteRange(0, len(data), None, "unpartitioned")], "storm.raw",
+                       CarveSettings(formats=("webp",))))
+    # Every candidate is reported, at its own offset, as a fragment that says why.
+    assert [i.locator[1] for i in items] == starts
+    decoded = [i for i in items if "does not decode" in (i.error or "")]
+    refused = [i for i in items if "not decoded: declares 36.0 M pixels" in (i.error or "")]
+    assert len(decoded) + len(refused) == len(items)
+    # Test-decoded: what the range's budget allows (36 M pixels each), not one per candidate.
+    budget = base.DECODE_PIXELS_FREE + base.DECODE_PIXELS_PER_BYTE * len(data)
+    assert 0 < len(decoded) <= budget // 36_000_000 + 1
+    # The overlapping second half (each chunk claims the rest of the space) is refused too.
+    assert any(i.locator[1] >= len(data) // 2 for i in refused)
 
 
 def test_candidates_whose_claimed_ends_shrink_rewalk_within_a_bound(

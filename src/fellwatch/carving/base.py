@@ -16,6 +16,7 @@ Outcomes of one candidate:
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -24,6 +25,15 @@ from fellwatch.registry import Registry
 MiB = 1 << 20
 # A carved picture larger than this (decoded) is not test-decoded (memory stays bounded).
 MAX_VERIFY_PIXELS = 40_000_000
+# Test-decoding costs the pixels a picture declares, which its bytes need not back: an 82-byte
+# lossless WebP may declare 6 000 x 6 000 (libwebp allocates 144 MB, then fails: ~57 ms), and
+# free space can hold thousands of them (256 KiB of them took 183 s). Real pictures declare far
+# fewer pixels a byte (photos 1-10, flat PNG or GIF graphics up to ~1 500), so the candidates
+# of one range may decode DECODE_PIXELS_FREE plus DECODE_PIXELS_PER_BYTE for every byte from
+# the range's first candidate to the end of the current one; past that, a candidate is a
+# fragment that says why (its offset and length stay in the findings).
+DECODE_PIXELS_FREE = 256_000_000
+DECODE_PIXELS_PER_BYTE = 4096
 
 
 class NotACandidate(Exception):
@@ -118,10 +128,32 @@ def verify_picture(source: Source, start: int, length: int, fmt: str) -> None:
                     # break), the inverse DCT mostly skipped; about twice as fast.
                     picture.draft(picture.mode, (max(1, picture.width // 8),
                                                  max(1, picture.height // 8)))
-                if picture.width * picture.height > MAX_VERIFY_PIXELS:
+                pixels = picture.width * picture.height  # after JPEG's draft: what is decoded
+                if pixels > MAX_VERIFY_PIXELS:
                     # Its structure walked (PNG: every CRC checked); decoding it would take
                     # more memory than one candidate may. The item's own signals bound it again.
                     return
+                _spend_decode_budget(source, start, length, pixels)
                 picture.load()
+    except CarvedFragmentError:
+        raise
     except Exception as exc:  # Pillow raises many types for corrupt data; all mean "broken"
         raise CarvedFragmentError(f"does not decode: {exc}", length) from exc
+
+
+# Per range (its Source): the first candidate's offset and the pixels decoded so far.
+_DECODED: weakref.WeakKeyDictionary[Source, list[int]] = weakref.WeakKeyDictionary()
+
+
+def _spend_decode_budget(source: Source, start: int, length: int, pixels: int) -> None:
+    try:
+        spent = _DECODED.setdefault(source, [start, 0])
+    except TypeError:  # a source that takes no weak reference (tests' plain objects): no budget
+        return
+    budget = DECODE_PIXELS_FREE + DECODE_PIXELS_PER_BYTE * (start + length - spent[0])
+    if spent[1] + pixels > budget:
+        raise CarvedFragmentError(
+            f"not decoded: declares {pixels / 1e6:.1f} M pixels in {length} bytes and this "
+            f"range's candidates have decoded {spent[1] / 1e6:.0f} M pixels, the most "
+            f"{DECODE_PIXELS_PER_BYTE} a byte allows (crafted or corrupt pictures)", length)
+    spent[1] += pixels
