@@ -690,6 +690,41 @@ def test_picture_declaring_too_many_pixels_is_not_decoded(
         decode_picture(io.BytesIO(path.read_bytes()))
 
 
+def test_tiny_files_declaring_huge_pictures_are_not_decoded(
+        hostile_fixtures: HostileFixtures) -> None:
+    # Each 82-byte WebP declares 6 000 x 6 000: decoding one allocates 144 MB and fails after
+    # ~57 ms; a folder (or an archive) of thousands would cost minutes. Refused from the header.
+    folder = hostile_fixtures.path("picture-pixel-storm")
+    ev = open_evidence(folder)
+    processor = ItemProcessor(ev, ScanSettings(workers=1))
+    records = [r for item in ev.items() for r in processor.process(item)]
+    assert len(records) == hostile_fixtures.case("picture-pixel-storm")["files"]
+    for record in records:
+        assert record.sha256 and record.content_type == "image/webp"  # hashed all the same
+        assert "not decoded: 6000 x 6000 pixels (36.0 M) declared by 82 bytes" in (
+            record.error or ""), record.error
+
+
+def test_a_large_picture_of_little_detail_still_decodes() -> None:
+    # A 3 000 x 3 000 lossless gradient: 9 M pixels in a few KB (~2 000 pixels a byte), within
+    # the bound that refuses the crafted ones above.
+    import numpy as np
+    from PIL import Image
+
+    from fellwatch.signals.pictures import FREE_DECODED_PIXELS, MAX_PIXELS_PER_BYTE
+
+    side = 3000
+    ramp = np.linspace(0, 255, side, dtype=np.float32).astype(np.uint8)
+    pixels = np.ascontiguousarray(np.broadcast_to(ramp[None, :, None], (side, side, 3)))
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "WEBP", lossless=True)
+    assert side * side > FREE_DECODED_PIXELS
+    assert side * side > 1000 * len(out.getvalue())  # far more pixels a byte than a photo
+    assert side * side <= MAX_PIXELS_PER_BYTE * len(out.getvalue())
+    out.seek(0)
+    assert decode_picture(out, max_side=None).pixels.shape == (side, side, 3)
+
+
 def test_scanning_picture_bombs_keeps_peak_memory_small(
         hostile_fixtures: HostileFixtures, tmp_path: Path) -> None:
     # VmHWM, the peak of this process's own memory: ru_maxrss would include the RSS of the

@@ -24,7 +24,7 @@ from PIL import ExifTags, Image
 
 from fellwatch.errors import ItemError
 from fellwatch.signals.base import register
-from fellwatch.signals.pictures import check_decoded_pixels
+from fellwatch.signals.pictures import check_decoded_pixels, remaining_bytes
 
 _APPLIES = frozenset(
     ["image/jpeg", "image/tiff", "image/heic", "image/heif", "image/avif", "image/webp",
@@ -143,11 +143,12 @@ class ExifSignal:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pillow warns on odd-but-readable EXIF
                 stream = content if content.seekable() else io.BytesIO(content.read())
+                file_bytes = remaining_bytes(stream)
                 with Image.open(stream) as picture:
                     if picture.format == "PNG" and "exif" not in picture.info:
                         # Pillow looks for an eXIf chunk after the pixels by decoding them all
                         # (load()): bounded like any decode (signals/pictures.py).
-                        check_decoded_pixels(*picture.size)
+                        check_decoded_pixels(*picture.size, file_bytes)
                     return read_exif(picture)
         except Exception as exc:  # Pillow's errors on hostile input are of many types
             raise ItemError(f"exif: cannot read: {type(exc).__name__}: {exc}") from exc

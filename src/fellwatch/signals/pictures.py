@@ -59,13 +59,47 @@ class PictureError(Exception):
 MAX_DECODED_PIXELS = 40_000_000
 
 
-def check_decoded_pixels(width: int, height: int) -> None:
-    """Raise PictureError when decoding width x height pixels would pass MAX_DECODED_PIXELS."""
-    if width * height > MAX_DECODED_PIXELS:
+# Decoders allocate what the header declares before they read any pixel data, so a tiny file
+# may cost as much as a large one: an 82-byte WebP declaring 6 000 x 6 000 takes ~57 ms to
+# fail, and an archive of 50 000 of them would take 47 minutes. Past FREE_DECODED_PIXELS, a
+# picture may declare at most MAX_PIXELS_PER_BYTE pixels a byte of its file. Real pictures
+# declare far fewer (photos 1-10; flat screenshots and graphics up to ~3 000: a 6 000 x 6 000
+# lossless gradient WebP 2 838); what lies past it is uniform, with no detail for PDQ to hash
+# (quality 0), or crafted. The carver's test decodes have a budget of their own per range
+# (carving/base.py).
+FREE_DECODED_PIXELS = 4_000_000
+MAX_PIXELS_PER_BYTE = 4096
+
+
+def check_decoded_pixels(width: int, height: int, file_bytes: int | None = None) -> None:
+    """Raise PictureError when decoding width x height pixels would pass MAX_DECODED_PIXELS,
+    or (given the file's size) when the file is too small to hold that many pixels."""
+    pixels = width * height
+    if pixels > MAX_DECODED_PIXELS:
         raise PictureError(
-            f"not decoded: {width} x {height} pixels ({width * height / 1e6:.0f} M) is more "
+            f"not decoded: {width} x {height} pixels ({pixels / 1e6:.0f} M) is more "
             f"than the {MAX_DECODED_PIXELS / 1e6:.0f} M pixels one picture may decode to"
         )
+    if (file_bytes is not None and pixels > FREE_DECODED_PIXELS
+            and pixels > MAX_PIXELS_PER_BYTE * file_bytes):
+        raise PictureError(
+            f"not decoded: {width} x {height} pixels ({pixels / 1e6:.1f} M) declared by "
+            f"{file_bytes} bytes, more than {MAX_PIXELS_PER_BYTE} pixels a byte (crafted, or "
+            "uniform with nothing to hash)"
+        )
+
+
+def remaining_bytes(content: BinaryIO) -> int | None:
+    """The bytes from the stream's position to its end, the position kept; None if unknown."""
+    try:
+        if not content.seekable():
+            return None
+        here = content.tell()
+        end = content.seek(0, 2)
+        content.seek(here)
+    except (OSError, ValueError):
+        return None
+    return end - here
 
 
 def _register_heif() -> None:
@@ -134,6 +168,7 @@ def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Pictur
     dihedral grid (`grid_size`); nothing else is resized here. None: full resolution.
     Raises PictureError."""
     _register_heif()
+    file_bytes = remaining_bytes(content)
     try:
         with warnings.catch_warnings():
             # Pillow warns past its own limit (89 M pixels); ours is tighter and is checked
@@ -151,7 +186,7 @@ def decode_picture(content: BinaryIO, max_side: int | None = MAX_SIDE) -> Pictur
         # Bound what decoding may allocate before any pixel is decoded: the size read from
         # the header (after the DCT scaling above, for JPEG) is what load() would allocate,
         # whatever the file's own size (a 146-byte TIFF can declare 170 M pixels).
-        check_decoded_pixels(*img.size)
+        check_decoded_pixels(*img.size, file_bytes)
         orientation = img.getexif().get(_ORIENTATION, 1)
         # Orientations 5-8 turn the picture a quarter: the oriented size swaps its sides.
         if orientation in (5, 6, 7, 8):
