@@ -126,6 +126,12 @@ def test_void_items_show_no_edit_void_or_add_links(
     for link in ('id="edit-exhibit"', 'id="add-custody"', 'id="add-evidence"'):
         assert link not in body
     assert "Exhibit JD/1 is void (seized in error)" in body
+    # Nor do the pages behind those links take anything for a void exhibit.
+    for name in ("custody-new", "evidence-new"):
+        url = reverse(name, kwargs={"case_id": case.pk, "exhibit_id": exhibit.pk})
+        refused = client.get(url)
+        assert refused.status_code == 403
+        assert "nothing can be added to its chain of custody" in refused.content.decode()
     assert client.post(reverse("case-void", kwargs={"case_id": case.pk}),
                        {"reason": "opened twice"}).status_code == 302
     body = client.get(case_page).content.decode()
