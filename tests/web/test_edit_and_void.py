@@ -70,11 +70,12 @@ def test_a_supervisor_voids_with_a_reason_and_the_figures_drop_it(
     assert stats.compute(*period, world["unit"]).totals["arrests"] == 0
     entry = AuditEntry.objects.filter(action="void", object_type="arrest").get()
     assert "entered twice" in entry.what
-    # Still on the case page, struck through with its reason; no longer editable.
+    # Still on the case page, struck through with its reason; no longer editable (the refusal
+    # pages themselves: test_void_read_only).
     body = client.get(reverse("case", kwargs={"case_id": world["case"].pk})).content.decode()
     assert 'class="void"' in body and "void: entered twice" in body
     edit = reverse("arrest-edit", kwargs={"case_id": world["case"].pk, "arrest_id": arrest.pk})
-    assert client.post(edit, {"outcome": "nfa"}).status_code == 302
+    assert client.post(edit, {"outcome": "nfa"}).status_code == 403
     arrest.refresh_from_db()
     assert arrest.outcome == "rui"
 

@@ -52,10 +52,31 @@ def check_exhibit(case_ref: str, exhibit_ref: str) -> None:
     from fellwatch.web.bootstrap import ensure_django
 
     ensure_django(migrate=True)
-    from fellwatch.web.records.models import Exhibit
+    _exhibit(case_ref, exhibit_ref)
 
-    if not Exhibit.objects.filter(case__reference=case_ref, reference=exhibit_ref).exists():
+
+def _exhibit(case_ref: str, exhibit_ref: str) -> Any:
+    """The exhibit a scan is recorded against, if its chain of custody takes the "examined"
+    entry the import appends: not of a void case, not void, not returned or destroyed. The
+    chain's own check (CustodyEntry.chain_errors) decides, as it does again when the entry is
+    saved; asked first so a refused import reads no findings."""
+    from django.utils import timezone
+
+    from fellwatch.web.records.models import CustodyAction, CustodyEntry, Exhibit
+
+    exhibit = Exhibit.objects.filter(case__reference=case_ref, reference=exhibit_ref).first()
+    if exhibit is None:
         raise ScanImportError(f"no exhibit {exhibit_ref!r} in case {case_ref!r}")
+    probe = CustodyEntry(exhibit=exhibit, at=timezone.now(), action=CustodyAction.EXAMINED)
+    refused = probe.chain_errors()
+    if refused:
+        raise _custody_refused(exhibit, refused.values())
+    return exhibit
+
+
+def _custody_refused(exhibit: Any, reasons: Any) -> ScanImportError:
+    return ScanImportError(f"exhibit {exhibit.reference!r} of case {exhibit.case.reference!r} "
+                           f"takes no custody entry: {' '.join(reasons)}")
 
 
 # --- reading findings.json as a stream ----------------------------------------------------------
@@ -263,20 +284,22 @@ def _candidate_suggestion(candidates: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
+    from django.core.exceptions import ValidationError
     from django.db import transaction
 
     from fellwatch.web.audit.actor import acting_as
-    from fellwatch.web.records.models import Exhibit, Scan
+    from fellwatch.web.records.models import Scan
 
     path = out_dir / "findings.json"
-    exhibit = Exhibit.objects.filter(case__reference=case_ref, reference=exhibit_ref).first()
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise ScanImportError(f"{path}: cannot be read ({exc.strerror})") from exc
-    if exhibit is None:
+    try:
+        exhibit = _exhibit(case_ref, exhibit_ref)
+    except ScanImportError:
         fh.close()
-        raise ScanImportError(f"no exhibit {exhibit_ref!r} in case {case_ref!r}")
+        raise
     stream = _Stream(fh)
     count = 0
     try:
@@ -321,6 +344,10 @@ def _import(out_dir: Path, case_ref: str, exhibit_ref: str, user: str) -> int:
             restack(exhibit.case_id)
             suggest_from_library(scan)
             _analyze()
+    except ValidationError as exc:
+        # The records refused the scan, its evidence or its custody entry: the exhibit was
+        # voided, returned or destroyed while the findings were read. Nothing is kept.
+        raise _custody_refused(exhibit, exc.messages) from exc
     except ValueError as exc:
         if isinstance(exc, ScanImportError):
             raise
@@ -416,7 +443,12 @@ def _evidence_index(head: dict[str, Any]) -> dict[str, int]:
 def _finish_scan(scan: Any, doc: dict[str, Any], digest: str, exhibit: Any, user: str) -> None:
     from django.utils import timezone
 
-    from fellwatch.web.records.models import CustodyAction, CustodyEntry, Evidence
+    from fellwatch.web.records.models import (
+        CustodyAction,
+        CustodyEntry,
+        Evidence,
+        custody_reason,
+    )
 
     scan.findings_sha256 = digest
     scan.tool_version = str(doc["tool"].get("version", ""))
@@ -436,13 +468,17 @@ def _finish_scan(scan: Any, doc: dict[str, Any], digest: str, exhibit: Any, user
         )
         scan.evidence.add(evidence)
         after = str(ev.get("sha256_after") or "")
+        flag = "" if not after or after == sha256 else " — HASH CHANGED"
+        # Saved through the chain's check (time order, nothing after a final disposal, nothing
+        # on a void exhibit): a refusal undoes the whole import (see _import).
         CustodyEntry.objects.create(
             exhibit=exhibit,
             at=now,
             by=user,
             action=CustodyAction.EXAMINED,
-            reason=f"fellwatch scan {doc['tool'].get('version', '')} of {ev['path']}"
-                   + ("" if not after or after == sha256 else " — HASH CHANGED"),
+            # A long path may be cut to fit; the flag is kept whole.
+            reason=custody_reason(
+                f"fellwatch scan {doc['tool'].get('version', '')} of {ev['path']}", flag),
             hash_before=sha256,
             hash_after=after,
         )

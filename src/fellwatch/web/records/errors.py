@@ -40,6 +40,14 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
                  "Your role does not allow this. A supervisor can change what you may do.")
 
 
+def read_only(request: HttpRequest, reason: str) -> HttpResponse:
+    """A change refused because the record, or its case, is void: the reason (the model's own
+    words), and that nothing was changed."""
+    return _page(request, 403, "Void: read-only",
+                 f"{reason} Nothing was changed. A void record stays on its case page and in "
+                 "the audit log.")
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # The same words for "does not exist" and "not yours to see": access is not revealed.
     return _page(request, 404, "Not found",

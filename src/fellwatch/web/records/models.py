@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from fellwatch.web.audit.models import AppendOnlyError
@@ -55,10 +55,36 @@ def natural_key(reference: str) -> str:
     return re.sub(r"\d+", lambda m: m.group(0).zfill(12), reference.strip().casefold())[:200]
 
 
+class ReadOnlyRecordError(ValidationError):
+    """A void record, or a record of a void case, was about to be added or changed. A
+    ValidationError, so a form and the CSV import show its one line like any other refusal."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__({NON_FIELD_ERRORS: [ValidationError(text, code="void")]})
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def void_case_refusal(case_id: int | None) -> str:
+    """Why nothing may be added to or changed under case `case_id`: it is void (as stored, so
+    a page opened before the void cannot write after it). Empty when it is not."""
+    if case_id is None:
+        return ""
+    row = (Case.objects.filter(pk=case_id, voided_at__isnull=False)
+           .values_list("reference", "void_reason").first())
+    if row is None:
+        return ""
+    return (f"Case {row[0]} is void ({row[1]}): it and everything recorded under it are "
+            "read-only.")
+
+
 class Voidable(models.Model):
     """No hard delete of case data: a supervisor voids a wrong record with a reason. A voided
     record drops out of the figures and lists, stays on its case page struck through and in the
-    audit trail."""
+    audit trail. It is read-only from then on, and so is everything of a void case: the model
+    refuses the save itself, so no form, CSV import, admin page or script writes past it."""
 
     voided_at = models.DateTimeField(null=True, blank=True, editable=False)
     voided_by = models.CharField(max_length=150, blank=True, editable=False)
@@ -70,6 +96,32 @@ class Voidable(models.Model):
     @property
     def voided(self) -> bool:
         return self.voided_at is not None
+
+    def read_only_reason(self) -> str:
+        """Why this record may not be saved: it is void as stored (voiding it is the last
+        change it takes), or the case it belongs to is. Empty when it may."""
+        if self.pk is not None:
+            stored = (type(self)._default_manager.filter(pk=self.pk, voided_at__isnull=False)
+                      .values_list("void_reason", flat=True).first())
+            if stored is not None:
+                return (f"This {self._meta.verbose_name} is void ({stored}) and cannot be "
+                        "changed.")
+        return void_case_refusal(getattr(self, "case_id", None))
+
+    def full_clean(self, exclude: Any = None, validate_unique: bool = True,
+                   validate_constraints: bool = True) -> None:
+        # First and alone: field errors on a record that may not change at all are noise.
+        reason = self.read_only_reason()
+        if reason:
+            raise ReadOnlyRecordError(reason)
+        super().full_clean(exclude=exclude, validate_unique=validate_unique,
+                           validate_constraints=validate_constraints)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        reason = self.read_only_reason()
+        if reason:
+            raise ReadOnlyRecordError(reason)
+        super().save(*args, **kwargs)
 
 
 class Unit(models.Model):
@@ -425,6 +477,36 @@ def _when(at: Any) -> str:
     return f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
 
 
+def custody_reason(text: str, tail: str = "") -> str:
+    """A reason written by the software (an evidence path in it) cut to the field's 300
+    characters, `tail` (a warning) kept whole: PostgreSQL refuses a longer one."""
+    room = (CustodyEntry._meta.get_field("reason").max_length or 300) - len(tail)
+    return (text if len(text) <= room else text[:room - 1] + "…") + tail
+
+
+def custody_closed_reason(exhibit: Exhibit) -> str:
+    """Why nothing at all may be added to `exhibit`'s chain of custody: the exhibit or its
+    case is void (as stored). Empty when entries may be added (in time order)."""
+    refusal = void_case_refusal(exhibit.case_id)
+    if refusal:
+        return refusal
+    reason = (Exhibit.objects.filter(pk=exhibit.pk, voided_at__isnull=False)
+              .values_list("void_reason", flat=True).first())
+    if reason is not None:
+        return (f"Exhibit {exhibit.reference} is void ({reason}): nothing can be added to its "
+                "chain of custody.")
+    return ""
+
+
+def refuse_if_custody_closed(exhibit_id: int | None) -> None:
+    """Evidence and scans are recorded on an exhibit as its custody entries are: not on a void
+    exhibit, nor on one of a void case."""
+    exhibit = Exhibit.objects.filter(pk=exhibit_id).first() if exhibit_id is not None else None
+    reason = custody_closed_reason(exhibit) if exhibit is not None else ""
+    if reason:
+        raise ReadOnlyRecordError(reason)
+
+
 class CustodyEntry(models.Model):
     """One movement or access of an exhibit. Append-only: a mistake is corrected by a new entry."""
 
@@ -464,28 +546,48 @@ class CustodyEntry(models.Model):
         errors: dict[str, str] = {}
         if self.action == CustodyAction.MOVED and not self.to_location:
             errors["to_location"] = "A movement needs the place it went to."
-        if self.exhibit_id is not None and self.at is not None:
-            # The chain is told in time order: an entry goes after the last one, never before
-            # the seizure, and nothing follows a final disposal (returned, destroyed).
-            earlier = self.exhibit.custody.exclude(pk=self.pk).order_by("-at", "-pk")
-            last = earlier.first()
-            seized = self.exhibit.seized_at
-            if self.action != CustodyAction.SEIZED and seized and self.at < seized:
-                errors["at"] = f"Before the seizure ({_when(seized)})."
-            elif last is not None and last.action in FINAL_DISPOSALS:
-                errors["action"] = (f"The exhibit was {last.action} on {_when(last.at)}: "
-                                    "nothing can follow.")
-            elif last is not None and self.at < last.at:
-                errors["at"] = (f"Before the last entry ({_when(last.at)}); a late entry is "
-                                "recorded with the time it is made and the real time in its "
-                                "reason.")
+        errors.update(self.chain_errors())
         if errors:
             raise ValidationError(errors)
+
+    def chain_errors(self) -> dict[str, str]:
+        """The one check of where this entry may go in its exhibit's chain, asked by the form
+        (through clean) and by every save, so the exhibit page, evidence recorded on it, a
+        scan import, the CSV import and scripts all keep the same order. Field name → why."""
+        if self.exhibit_id is None:
+            return {}
+        closed = custody_closed_reason(self.exhibit)
+        if closed:
+            return {NON_FIELD_ERRORS: closed}
+        if self.at is None:
+            return {}
+        # The chain is told in time order: an entry goes after the last one, never before
+        # the seizure, and nothing follows a final disposal (returned, destroyed).
+        last = self.exhibit.custody.exclude(pk=self.pk).order_by("-at", "-pk").first()
+        seized = self.exhibit.seized_at
+        if self.action != CustodyAction.SEIZED and seized and self.at < seized:
+            return {"at": f"Before the seizure ({_when(seized)})."}
+        if last is not None and last.action in FINAL_DISPOSALS:
+            return {"action": f"The exhibit was {last.action} on {_when(last.at)}: nothing "
+                              "can follow."}
+        if last is not None and self.at < last.at:
+            return {"at": f"Before the last entry ({_when(last.at)}); a late entry is "
+                          "recorded with the time it is made and the real time in its reason."}
+        return {}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("the chain of custody is append-only")
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            if self.exhibit_id is not None:
+                # Two appends at once must not both pass the check against the same last
+                # entry: the exhibit's row is the lock (PostgreSQL; SQLite has one writer).
+                list(Exhibit.objects.select_for_update().filter(pk=self.exhibit_id)
+                     .values_list("pk"))
+            errors = self.chain_errors()
+            if errors:
+                raise ValidationError(errors)
+            super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("the chain of custody is append-only")
@@ -512,6 +614,10 @@ class Evidence(models.Model):
     def __str__(self) -> str:
         return f"{self.path} ({self.sha256[:12]}…)"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        refuse_if_custody_closed(self.exhibit_id)
+        super().save(*args, **kwargs)
+
 
 class Scan(models.Model):
     exhibit = models.ForeignKey(Exhibit, on_delete=models.PROTECT, related_name="scans")
@@ -535,6 +641,10 @@ class Scan(models.Model):
 
     def __str__(self) -> str:
         return f"Scan {self.pk} of {self.exhibit}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        refuse_if_custody_closed(self.exhibit_id)
+        super().save(*args, **kwargs)
 
 
 class Finding(models.Model):

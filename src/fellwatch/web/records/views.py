@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from fellwatch.web.audit.log import record
-from fellwatch.web.records import forms
+from fellwatch.web.records import errors, forms
 from fellwatch.web.records.access import (
     can_write,
     case_view,
@@ -43,7 +43,10 @@ from fellwatch.web.records.models import (
     Role,
     SafeguardingRecord,
     SearchWarrant,
+    custody_closed_reason,
+    custody_reason,
     officer_name,
+    void_case_refusal,
 )
 from fellwatch.web.scans import category_counts, finding_counts, summary_agrees
 
@@ -54,6 +57,22 @@ PAGE_SIZE = 50
 
 def _ctx(request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
     return {"can_write": can_write(request.user), "role": role_of(request.user), **kwargs}
+
+
+def _refuse_read_only(request: HttpRequest, what: str, ident: Any, reason: str) -> HttpResponse:
+    """A page that would add to or change a void record, or a record of a void case: refused
+    (GET too, so no form is offered that could not be saved), logged as a refusal."""
+    record("denied", request=request, object_type=what, object_id=str(ident),
+           detail={"method": request.method, "status": 403, "why": "void"})
+    return errors.read_only(request, reason)
+
+
+def _custody_refusal(exhibit: Exhibit) -> str:
+    """Why the exhibit page offers no new custody entry or evidence: void, or finally
+    disposed of (the chain's own check, asked of an entry made now)."""
+    probe = CustodyEntry(exhibit=exhibit, at=timezone.now(), action=CustodyAction.ACCESSED)
+    found = probe.chain_errors()
+    return str(found.get(NON_FIELD_ERRORS) or found.get("action") or "")
 
 
 def _page(request: HttpRequest, queryset: Any, size: int = PAGE_SIZE) -> Page:
@@ -243,6 +262,8 @@ def case_detail(request: HttpRequest, case: Case) -> HttpResponse:
 
 @case_view(write=True)
 def case_edit(request: HttpRequest, case: Case) -> HttpResponse:
+    if case.voided:
+        return _refuse_read_only(request, "case", case.pk, void_case_refusal(case.pk))
     form = forms.CaseForm(request.POST or None, instance=case, unit=case.unit,
                           operations=visible_operations(request.user))
     form.fields["reference"].disabled = True
@@ -261,8 +282,10 @@ def case_void(request: HttpRequest, case: Case) -> HttpResponse:
     drop out of the figures; it stays in the list, marked void, and in the audit log."""
     if role_of(request.user) != Role.SUPERVISOR:
         deny(request, "case", case.pk, status=403)
+    if case.voided:
+        return _refuse_read_only(request, "case", case.pk, void_case_refusal(case.pk))
     form = forms.VoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and not case.voided:
+    if request.method == "POST" and form.is_valid():
         case.voided_at = timezone.now()
         case.voided_by = request.user.get_username()
         case.void_reason = form.cleaned_data["reason"]
@@ -307,6 +330,8 @@ def _child_form(kind: str, request: HttpRequest, case: Case, instance: Any,
 
 def _new_child(kind: str, request: HttpRequest, case: Case) -> HttpResponse:
     model, _, title = CHILDREN[kind]
+    if case.voided:
+        return _refuse_read_only(request, kind, "new", void_case_refusal(case.pk))
     today = timezone.localdate()
     initial: dict[str, Any] = {}
     instance = model(case=case)
@@ -350,9 +375,8 @@ def _new_child(kind: str, request: HttpRequest, case: Case) -> HttpResponse:
 def _edit_child(kind: str, request: HttpRequest, case: Case, ident: int) -> HttpResponse:
     _model, related, title = CHILDREN[kind]
     obj = child_of(request, getattr(case, related).all(), kind, ident)
-    if obj.voided:
-        messages.error(request, f"This {title.lower()} is void and cannot be changed.")
-        return redirect("case", case_id=case.pk)
+    if obj.voided or case.voided:
+        return _refuse_read_only(request, kind, ident, obj.read_only_reason())
     form = _child_form(kind, request, case, obj)
     if request.method == "POST" and form.is_valid():
         form.save()  # audited with what changed from what (records.signals)
@@ -375,8 +399,10 @@ def _void_child(kind: str, request: HttpRequest, case: Case, ident: int) -> Http
     if role_of(request.user) != Role.SUPERVISOR:
         deny(request, kind, ident, status=403)
     obj = child_of(request, getattr(case, related).all(), kind, ident)
+    if obj.voided or case.voided:
+        return _refuse_read_only(request, kind, ident, obj.read_only_reason())
     form = forms.VoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and not obj.voided:
+    if request.method == "POST" and form.is_valid():
         obj.voided_at = timezone.now()
         obj.voided_by = request.user.get_username()
         obj.void_reason = form.cleaned_data["reason"]
@@ -426,12 +452,16 @@ def exhibit_detail(request: HttpRequest, case: Case, exhibit_id: int) -> HttpRes
         scans.append((scan, category_counts(scan)))
     return render(request, "records/exhibit_detail.html", _ctx(
         request, case=case, exhibit=exhibit, custody=exhibit.custody.all(),
-        evidence=exhibit.evidence.all(), scans=scans))
+        evidence=exhibit.evidence.all(), scans=scans,
+        custody_closed=_custody_refusal(exhibit) if can_write(request.user) else ""))
 
 
 @case_view(write=True)
 def custody_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpResponse:
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
+    closed = custody_closed_reason(exhibit)
+    if closed:
+        return _refuse_read_only(request, "custody", exhibit.pk, closed)
     last = exhibit.custody.last()
     form = forms.CustodyForm(
         request.POST or None,
@@ -454,19 +484,29 @@ def custody_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpRespon
 @case_view(write=True)
 def evidence_new(request: HttpRequest, case: Case, exhibit_id: int) -> HttpResponse:
     exhibit: Exhibit = child_of(request, case.exhibits.all(), "exhibit", exhibit_id)
+    closed = custody_closed_reason(exhibit)
+    if closed:
+        return _refuse_read_only(request, "evidence", exhibit.pk, closed)
     form = forms.EvidenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.instance.exhibit = exhibit
-            evidence = form.save()
-            last = exhibit.custody.last()
-            CustodyEntry.objects.create(
-                exhibit=exhibit, at=timezone.now(), by=officer_name(request.user),
-                action=CustodyAction.IMAGED, reason=f"image made: {evidence.path}",
-                seal_number=last.seal_number if last else exhibit.seal_number,
-                hash_after=evidence.sha256)
-        messages.success(request, "Evidence recorded.")
-        return redirect("exhibit", case_id=case.pk, exhibit_id=exhibit.pk)
+        try:
+            with transaction.atomic():
+                form.instance.exhibit = exhibit
+                evidence = form.save()
+                last = exhibit.custody.last()
+                # Through the chain's own check (CustodyEntry.save): an image recorded after
+                # the exhibit was returned or destroyed is refused, the evidence with it.
+                CustodyEntry.objects.create(
+                    exhibit=exhibit, at=timezone.now(), by=officer_name(request.user),
+                    action=CustodyAction.IMAGED, reason=custody_reason(
+                        f"image made: {evidence.path}"),
+                    seal_number=last.seal_number if last else exhibit.seal_number,
+                    hash_after=evidence.sha256)
+        except ValidationError as exc:
+            form.add_error(None, "Not recorded: " + " ".join(exc.messages))
+        else:
+            messages.success(request, "Evidence recorded.")
+            return redirect("exhibit", case_id=case.pk, exhibit_id=exhibit.pk)
     return render(request, "records/form.html", _ctx(
         request, form=form, title=f"Evidence — exhibit {exhibit.reference}", case=case))
 
