@@ -669,8 +669,8 @@ def test_zip64_end_record_with_extensible_data_is_found_behind_a_prefix_and_read
     # Hostile: a record whose size field does not end it at its locator. Starting as a zip,
     # it is that zip's recorded error; behind a JPEG it is no zip a reader could open.
     corrupt = by_path[case["corrupt"]].error
-    assert corrupt is not None and corrupt.startswith(
-        "archive: corrupt zip: no zip64 end record ends at its locator")
+    assert corrupt is not None and corrupt.startswith("archive: ")
+    assert "corrupt zip: no zip64 end record ends at its locator" in corrupt
     assert by_path[case["not_found"]].error is None
     assert by_path[case["not_found"]].md5 is not None
 
