@@ -693,8 +693,11 @@ def test_zip_end_reads_a_zip64_end_record_with_extensible_data_within_the_tail(
     for name in ("lying64x.zip", "lying64x.jpg"):
         data = (folder / name).read_bytes()
         assert zip_end(data[-ZIP_TAIL_BYTES:], len(data)) is None, name
-        assert not embedded_zip(data[-ZIP_TAIL_BYTES:], len(data),
-                                lambda o, n, data=data: data[o:o + n])
+
+        def read_at(offset: int, length: int, data: bytes = data) -> bytes:
+            return data[offset:offset + length]
+
+        assert not embedded_zip(data[-ZIP_TAIL_BYTES:], len(data), read_at)
 
 
 # --- memory ---------------------------------------------------------------------------------------
