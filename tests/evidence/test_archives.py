@@ -559,6 +559,36 @@ def test_member_count_limit() -> None:
     assert got.outer_error == "archive bomb: more than 20 members; stopped"
 
 
+def test_zip64_extensible_data_decoys_and_signature_floods_do_not_misplace_the_record() -> None:
+    from fellwatch.evidence.archives import ZIP_TAIL_BYTES, zip_end
+    from tests.fixtures.hostile import as_zip64, zip64_extensible_data
+
+    inner = make_zip([("a.txt", b"benign a\n"), ("b.txt", b"benign b\n")])
+    record_at = len(inner) - 22  # as_zip64 puts the record where the end record was
+    expected = {"/home/user/{}!a.txt": md5(b"benign a\n"),
+                "/home/user/{}!b.txt": md5(b"benign b\n")}
+    # A decoy record inside the extensible data whose size field ends it at the locator too,
+    # but whose directory does not end where the locator says: not taken for the record.
+    decoy_size = 6 + 56 + 10 - 6 - 12
+    decoy = b"PK\x06\x06" + struct.pack("<QHHIIQQQQ", decoy_size, 45, 45, 0, 0, 2, 2, 5, 7)
+    decoyed = zip64_extensible_data(0x4657, decoy + b"benign pad")
+    # 60 KiB of record signatures: every one a candidate, none consistent.
+    flood = zip64_extensible_data(0x4657, b"PK\x06\x06" * (15 * 1024))
+    prefix = b"\xff\xd8\xff\xe0" + bytes(1000)  # as a JPEG starts
+    for name, extensible in (("decoy.jpg", decoyed), ("flood.jpg", flood)):
+        data = prefix + as_zip64(inner, extensible)
+        end = zip_end(data[-ZIP_TAIL_BYTES:], len(data))
+        assert end is not None and end.zip64_extensible is not None
+        assert end.zip64_extensible == (len(prefix) + record_at, 56 + len(extensible))
+        got = expand_bytes(data[len(prefix):], name)  # no prefix: sniffed as a zip
+        assert got.outer_error is None
+        assert {m.item.path: m.md5 for m in got.members} == {
+            path.format(name): digest for path, digest in expected.items()}
+        for member in iter_archive(io.BytesIO(data), outer_item(name), "application/zip"):
+            assert member.stream is not None
+            assert md5(member.stream.read()) == expected[member.item.path.replace(name, "{}")]
+
+
 def test_zip_with_a_huge_central_directory_is_refused_before_parsing() -> None:
     data = make_zip([(f"{i:04d}" + "n" * 200 + ".txt", b"") for i in range(300)],
                     method=zipfile.ZIP_STORED)

@@ -677,6 +677,52 @@ def test_zip_end_finds_a_central_directory_before_the_tail_with_one_small_read(
     assert embedded_zip(zip64[-ZIP_TAIL_BYTES:], len(zip64))
 
 
+def test_zip64_end_record_with_extensible_data_is_found_behind_a_prefix_and_read(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("zip64-extensible-data")
+    by_path = _records_by_path(hostile_fixtures, "zip64-extensible-data")
+    members = {p: r for p, r in by_path.items() if "!" in p}
+    # Every member of the three good zips (behind a JPEG, behind a stub with real 32-bit end
+    # fields, and with no prefix: zipfile alone reads none of them), hashed as built.
+    assert {p: r.md5 for p, r in members.items()} == case["members"]
+    assert all(r.error is None for r in members.values())
+    for outer in ("/holiday64x.jpg", "/setup64x.exe", "/plain64x.zip"):
+        assert by_path[outer].error is None, outer
+    assert by_path["/holiday64x.jpg"].content_type == "image/jpeg"
+    # Hostile: a record whose size field does not end it at its locator. Starting as a zip,
+    # it is that zip's recorded error; behind a JPEG it is no zip a reader could open.
+    corrupt = by_path[case["corrupt"]].error
+    assert corrupt is not None and corrupt.startswith("archive: ")
+    assert "corrupt zip: no zip64 end record ends at its locator" in corrupt
+    assert by_path[case["not_found"]].error is None
+    assert by_path[case["not_found"]].md5 is not None
+
+
+def test_zip_end_reads_a_zip64_end_record_with_extensible_data_within_the_tail(
+        hostile_fixtures: HostileFixtures) -> None:
+    from fellwatch.evidence.archives import ZIP_TAIL_BYTES, zip_end
+
+    folder = hostile_fixtures.path("zip64-extensible-data")
+    for name in ("holiday64x.jpg", "setup64x.exe", "plain64x.zip"):
+        data = (folder / name).read_bytes()
+        end = zip_end(data[-ZIP_TAIL_BYTES:], len(data))
+        assert end is not None and end.zip64_extensible is not None, name
+        record, length = end.zip64_extensible
+        assert data[record:record + 4] == b"PK\x06\x06" and length > 56
+        assert data[record + length:record + length + 4] == b"PK\x06\x07"
+        assert data[end.directory_start:end.directory_start + 4] == b"PK\x01\x02"
+        assert end.directory_start + end.directory_size == record
+        assert embedded_zip(data[-ZIP_TAIL_BYTES:], len(data))
+    for name in ("lying64x.zip", "lying64x.jpg"):
+        data = (folder / name).read_bytes()
+        assert zip_end(data[-ZIP_TAIL_BYTES:], len(data)) is None, name
+
+        def read_at(offset: int, length: int, data: bytes = data) -> bytes:
+            return data[offset:offset + length]
+
+        assert not embedded_zip(data[-ZIP_TAIL_BYTES:], len(data), read_at)
+
+
 # --- memory ---------------------------------------------------------------------------------------
 
 

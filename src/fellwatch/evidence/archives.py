@@ -23,6 +23,7 @@ Why the shape is what it is:
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import io
 import struct
@@ -501,7 +502,11 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
     raw_names: set[int] = set()
     try:
         archive_size = source.seek(0, io.SEEK_END)
-        directory = _zip_directory_size(source, archive_size)
+        tail, end = _zip_tail(source, archive_size)
+        if end is None and _zip64_record_missing(tail, archive_size):
+            return _ZIP64_MISSING
+        directory = (end.directory_size if end is not None
+                     else _zip_directory_size(source, archive_size, tail))
         # zipfile holds the whole central directory and one ZipInfo per entry in memory before
         # a single member can be counted: a directory of millions of entries is refused first.
         most = budget.limits.max_members * _ZIP_DIRECTORY_BYTES_PER_MEMBER
@@ -509,6 +514,12 @@ def _expand_zip(source: IO[bytes], container: Item, depth: int, budget: _Budget)
             return budget.stop(
                 f"archive bomb: zip central directory of {directory} bytes is more than "
                 f"{budget.limits.max_members} members need; not expanded")
+        if end is not None and end.zip64_extensible is not None:
+            # zipfile looks for a zip64 end record only in the 56 bytes before the locator:
+            # show it one there, the same record without its extensible data (nothing else
+            # moves, so every member is read from the same bytes).
+            source = _without_zip64_extensible_data(source, archive_size, tail,
+                                                    *end.zip64_extensible)
         source.seek(0)
         try:
             zf = zipfile.ZipFile(source)
@@ -578,8 +589,10 @@ _EOCD = b"PK\x05\x06"
 _EOCD64_LOCATOR = b"PK\x06\x07"
 _EOCD64 = b"PK\x06\x06"
 _CENTRAL_HEADER = b"PK\x01\x02"
-# A zip64 end record (56 bytes, no extensible data, as zipfile reads it) and its locator (20).
-_ZIP64_END_BYTES = 56 + 20
+# A zip64 end record is 56 bytes plus any "extensible data" (its size field, at byte 4, counts
+# the bytes after itself: 44 + the data); its locator is 20 bytes, just before the end record.
+_ZIP64_RECORD_BYTES = 56
+_ZIP64_LOCATOR_BYTES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -588,6 +601,40 @@ class ZipEnd:
 
     directory_start: int  # offset in the content, any prefix (an SFX stub, a JPEG) included
     directory_size: int
+    # A zip64 end record with extensible data: (its offset in the content, its length with the
+    # data). zipfile reads only a 56-byte record just before the locator (see _expand_zip).
+    zip64_extensible: tuple[int, int] | None = None
+
+
+def _zip64_record(tail: bytes, base: int, locator: int) -> tuple[int, int, bool] | None:
+    """The zip64 end record before the locator at `locator` in `tail` (which starts at offset
+    `base` of the content): its offset in `tail`, its directory size and whether it carries
+    extensible data; None if there is none.
+
+    A consistent record is searched for backwards from the locator: a signature whose size
+    field ends the record exactly at the locator, and whose directory (offset + size, in the
+    zip's own offsets) ends where the locator's offset says the record is, i.e. the locator's
+    offset corrected by the same prefix (the record's position minus that offset, never
+    negative). Without one, zipfile's own rule: a signature in the 56 bytes just before the
+    locator. Sizes are only compared with positions inside the tail, so a hostile one can
+    neither send a read elsewhere nor make the search longer than the tail.
+    """
+    (stored,) = struct.unpack_from("<Q", tail, locator + 8)
+    fixed = locator - _ZIP64_RECORD_BYTES
+    if fixed < 0:
+        return None
+    at = tail.rfind(_EOCD64, 0, fixed + 4)
+    while at >= 0:
+        (length,) = struct.unpack_from("<Q", tail, at + 4)
+        if at + 12 + length == locator:
+            cd_size, cd_offset = struct.unpack_from("<QQ", tail, at + 40)
+            if cd_offset + cd_size == stored and stored <= base + at:
+                return at, cd_size, at != fixed
+        at = tail.rfind(_EOCD64, 0, at)
+    if tail[fixed:fixed + 4] == _EOCD64:
+        (cd_size,) = struct.unpack_from("<Q", tail, fixed + 40)
+        return fixed, cd_size, False
+    return None
 
 
 def zip_end(tail: bytes, size: int) -> ZipEnd | None:
@@ -598,8 +645,9 @@ def zip_end(tail: bytes, size: int) -> ZipEnd | None:
     As Python's zipfile does, the central directory is taken to end where the end records
     begin, so a prefix of any length shifts the offsets the records hold: the directory's
     position comes from its size, never from its stored offset. With zip64, the end record's
-    32-bit fields are 0xFFFFFFFF and the 64-bit ones are in the zip64 end record just before
-    the locator.
+    32-bit fields are 0xFFFFFFFF and the 64-bit ones are in the zip64 end record before the
+    locator; that record may carry extensible data (see _zip64_record), and must lie in the
+    tail, data and all.
     """
     base = size - len(tail)
     at = tail.rfind(_EOCD)
@@ -608,13 +656,17 @@ def zip_end(tail: bytes, size: int) -> ZipEnd | None:
             cd_size, _cd_offset, comment = struct.unpack_from("<IIH", tail, at + 12)
             if at + 22 + comment == len(tail):
                 start = at - cd_size
-                if at >= _ZIP64_END_BYTES and tail[at - 20:at - 16] == _EOCD64_LOCATOR:
-                    record = at - _ZIP64_END_BYTES
-                    if tail[record:record + 4] == _EOCD64:
-                        (cd_size,) = struct.unpack_from("<Q", tail, record + 40)
+                extensible = None
+                locator = at - _ZIP64_LOCATOR_BYTES
+                if locator >= 0 and tail[locator:locator + 4] == _EOCD64_LOCATOR:
+                    found = _zip64_record(tail, base, locator)
+                    if found is not None:
+                        record, cd_size, has_data = found
                         start = record - cd_size
+                        if has_data:
+                            extensible = (base + record, locator - record)
                 if cd_size and base + start >= 0:
-                    return ZipEnd(base + start, cd_size)
+                    return ZipEnd(base + start, cd_size, extensible)
         at = tail.rfind(_EOCD, 0, at)
     return None
 
@@ -648,19 +700,41 @@ def embedded_zip(tail: bytes, size: int | None = None,
     return head == _CENTRAL_HEADER
 
 
-def _zip_directory_size(source: IO[bytes], size: int) -> int | None:
-    """The central directory's size from the end records (zip64 too); None if not found."""
+def _zip_tail(source: IO[bytes], size: int) -> tuple[bytes, ZipEnd | None]:
+    """The last ZIP_TAIL_BYTES of a zip of `size` bytes, and the end records found in them."""
     tail_len = min(size, ZIP_TAIL_BYTES)
     source.seek(size - tail_len)
     tail = source.read(tail_len)
-    end = zip_end(tail, size)
-    if end is not None:
-        return end.directory_size
-    # No consistent end record (bytes after the comment): what zipfile will read anyway.
+    return tail, zip_end(tail, size)
+
+
+_ZIP64_MISSING = ("corrupt zip: no zip64 end record ends at its locator (a size or offset that "
+                  "does not match): not expanded")
+
+
+def _zip64_record_missing(tail: bytes, size: int) -> bool:
+    """Whether the last end record in `tail` (its comment ending the content) has a zip64
+    locator before it but no consistent zip64 end record: zipfile would misread it."""
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) < at + 22:
+        return False
+    (comment,) = struct.unpack_from("<H", tail, at + 20)
+    locator = at - _ZIP64_LOCATOR_BYTES
+    return (at + 22 + comment == len(tail) and locator >= 0
+            and tail[locator:locator + 4] == _EOCD64_LOCATOR
+            and _zip64_record(tail, size - len(tail), locator) is None)
+
+
+def _zip_directory_size(source: IO[bytes], size: int, tail: bytes) -> int | None:
+    """The central directory's size that zipfile will read when the end records in `tail` are
+    not consistent (bytes after the comment); None if not found."""
     at = tail.rfind(_EOCD)
     if at < 0 or len(tail) < at + 22:
         return None
     cd_size: int = struct.unpack("<I", tail[at + 12 : at + 16])[0]
+    if cd_size == 0xFFFFFFFF:
+        # zip64's "see the zip64 end record": a size only once that record is found below.
+        cd_size = 0
     locator = tail[at - 20 : at] if at >= 20 else b""
     if locator[:4] == _EOCD64_LOCATOR:
         record_at = struct.unpack("<Q", locator[8:16])[0]
@@ -669,7 +743,7 @@ def _zip_directory_size(source: IO[bytes], size: int) -> int | None:
             record = source.read(56)
             if record[:4] == _EOCD64:
                 cd_size = max(cd_size, struct.unpack("<Q", record[40:48])[0])
-    return cd_size
+    return cd_size or None
 
 
 def _clear_false_utf8_flags(source: IO[bytes]) -> tuple[dict[int, bytes], set[int]] | None:
@@ -716,6 +790,75 @@ def _is_utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _without_zip64_extensible_data(
+    source: IO[bytes], size: int, tail: bytes, record: int, length: int,
+) -> IO[bytes]:
+    """A view of the zip whose zip64 end record (at `record`, `length` bytes with its data) is
+    56 bytes, extensible data dropped and its size field 44; the locator's offset stays right,
+    since the record still starts where it did."""
+    rel = record - (size - len(tail))
+    fields = bytearray(tail[rel:rel + _ZIP64_RECORD_BYTES])
+    fields[4:12] = struct.pack("<Q", _ZIP64_RECORD_BYTES - 12)
+    return cast(IO[bytes], _Spliced(source, record, bytes(fields) + tail[rel + length:]))
+
+
+class _Spliced(io.RawIOBase):
+    """A seekable view: the first `keep` bytes of a stream, then `end` from memory."""
+
+    def __init__(self, source: IO[bytes], keep: int, end: bytes) -> None:
+        super().__init__()
+        self._source = source
+        self._keep = keep
+        self._end = end
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == io.SEEK_END:
+            target = self._keep + len(self._end) + offset
+        else:
+            raise ValueError(f"invalid whence ({whence})")
+        if target < 0:
+            raise OSError(errno.EINVAL, "negative seek position")
+        self._pos = target
+        return target
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._keep + len(self._end) - self._pos
+        want = left if size is None or size < 0 else min(size, left)
+        if want <= 0:
+            return b""
+        data = b""
+        if self._pos < self._keep:
+            # zipfile reads as from a file: whole reads, also across the splice.
+            self._source.seek(self._pos)
+            data = self._source.read(min(want, self._keep - self._pos))
+            self._pos += len(data)
+            if self._pos < self._keep:
+                return data  # the source ended early: nothing after it is reached
+        start = self._pos - self._keep
+        piece = self._end[start:start + want - len(data)]
+        self._pos += len(piece)
+        return data + piece
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class _Patched(io.RawIOBase):

@@ -9,6 +9,7 @@ through dfVFS, allocated files only. See docs/evidence.md for the path, key and 
 
 from __future__ import annotations
 
+import errno
 import io
 import struct
 from collections.abc import Iterator
@@ -494,22 +495,68 @@ class _TskStream(io.RawIOBase):
 
 
 class _DfvfsStream(io.RawIOBase):
-    """A dfVFS file object as a raw stream."""
+    """A dfVFS file object as a seekable raw stream.
+
+    Seekable so that an archive reader goes straight to what it needs: a zip behind a prefix
+    (a self-extracting .exe, a JPEG + zip polyglot) is opened from its end records, not read
+    from byte 0 up to its central directory (docs/archives.md). The position is this stream's
+    own and is put on the file object before every read: dfVFS may hand the same file object
+    to another open of the same data stream (see dfvfs_adapter.open_stream).
+    """
 
     def __init__(self, file_object: Any) -> None:
         super().__init__()
         self._file = file_object
+        self._pos = 0
+        self._size: int | None = None
 
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def _length(self) -> int:
+        if self._size is None:
+            try:
+                self._size = int(self._file.get_size())
+            except (OSError, RuntimeError) as exception:
+                raise ItemError(f"size unreadable: {' '.join(str(exception).split())}") from None
+        return self._size
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == io.SEEK_END:
+            target = self._length() + offset
+        else:
+            raise ValueError(f"invalid whence ({whence})")
+        if target < 0:
+            # As a file does (zipfile's end-record search relies on OSError here).
+            raise OSError(errno.EINVAL, "negative seek position")
+        # Only remembered: the file object is moved by the next read, if one comes.
+        self._pos = target
+        return target
+
+    def tell(self) -> int:
+        return self._pos
+
     def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), 16 * _READ_CHUNK, self._length() - self._pos)
+        if want <= 0:
+            return 0
         try:
-            data = self._file.read(min(len(buffer), 16 * _READ_CHUNK))
+            if self._file.get_offset() != self._pos:
+                self._file.seek(self._pos, io.SEEK_SET)
+            data = self._file.read(want)
         except (OSError, RuntimeError) as exception:
-            raise ItemError(f"read failed: {' '.join(str(exception).split())}") from None
+            raise ItemError(f"read failed at offset {self._pos}: "
+                            f"{' '.join(str(exception).split())}") from None
         n = len(data)
         buffer[:n] = data
+        self._pos += n
         return n
 
     def close(self) -> None:
