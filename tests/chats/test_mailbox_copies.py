@@ -138,7 +138,8 @@ def test_the_ranking_is_what_one_copy_gives(pair: tuple[Path, Path, dict[str, An
     one, one_findings = single
 
     def ranked(doc: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in c.items() if k not in ("source", "also_in")}
+        # Where it was read differs (another folder, two databases); nothing else may.
+        return [{k: v for k, v in c.items() if k not in ("source", "also_in", "evidence")}
                 for c in doc["conversations"]]
 
     assert ranked(_doc(out)) == ranked(_doc(one))
@@ -234,3 +235,22 @@ def test_two_accounts_or_an_unknown_account_are_never_merged(tmp_path: Path) -> 
                    rowid=7)
     assert SOURCES.get("messenger-android").copy_key(bare) is None
     assert SOURCES.get("whatsapp-android").copy_key(_message(1, "1")) is None
+
+
+def test_the_older_threads_db2_held_by_both_apps_is_shown_once(tmp_path: Path) -> None:
+    """Both apps' threads_db2 of one account (each with its threads_db2-uid): the same three
+    messages, shown once, under the first path, naming the other."""
+    tree = tmp_path / "android"
+    paths = ("data/data/com.facebook.katana/databases/threads_db2",
+             "data/data/com.facebook.orca/databases/threads_db2")
+    for rel in paths:
+        (tree / rel).parent.mkdir(parents=True)
+        fx.threads_db2(tree / rel)
+    findings = _scan(tree, tmp_path / "out")
+    rows = _rows(tmp_path / "out")
+    assert findings["summary"]["messages"] == len(rows) == len(fx.FB)
+    assert {r["source_path"] for r in rows} == {"/" + paths[0]}
+    assert all(r["also_in"].startswith(f"/{paths[1]} (messages rowid ") for r in rows)
+    (conversation,) = _doc(tmp_path / "out")["conversations"]
+    assert conversation["messages"] == len(fx.FB)
+    assert [o["path"] for o in conversation["also_in"]] == ["/" + paths[1]]

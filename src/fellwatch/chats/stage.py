@@ -575,9 +575,10 @@ def _rank(store: ChatStore, rules: Rules, evidence_paths: Sequence[str],
             current = Tally(*ident)
             tallies.append(current)
             recipients.clear()
-        held = {row["source_key"]} | {c["item"] for c in json.loads(row["copies"] or "[]")}
-        held.discard(current.source_key)
-        if held:
+        copies = row["copies"]
+        if copies is not None or row["source_key"] != current.source_key:  # rare: no JSON
+            held = {row["source_key"]} | {c["item"] for c in json.loads(copies or "[]")}
+            held.discard(current.source_key)
             also_in.setdefault(len(tallies) - 1, set()).update(held)
         text = row["recipients"]
         if text not in recipients:

@@ -356,8 +356,8 @@ class ChatStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executescript("DELETE FROM chat_homes; DELETE FROM chat_copies; "
-                             "DELETE FROM chat_kept;")
+            for table in ("chat_homes", "chat_copies", "chat_kept"):  # (executescript commits)
+                db.execute(f"DELETE FROM {table}")
             boxes: dict[tuple[int, str], list[str]] = {}
             for evidence, mailbox, key in db.execute(
                     "SELECT k.evidence, k.mailbox, k.source_key FROM (SELECT DISTINCT "
