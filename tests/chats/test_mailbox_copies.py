@@ -254,3 +254,58 @@ def test_the_older_threads_db2_held_by_both_apps_is_shown_once(tmp_path: Path) -
     (conversation,) = _doc(tmp_path / "out")["conversations"]
     assert conversation["messages"] == len(fx.FB)
     assert [o["path"] for o in conversation["also_in"]] == ["/" + paths[1]]
+
+
+def test_a_killed_scan_resumes_to_the_same_choice(
+        pair: tuple[Path, Path, dict[str, Any]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the first of the two copies is stored: the resumed scan reads the other
+    and merges them as a whole scan does, byte for byte."""
+    from fellwatch.chats import stage
+
+    tree, out, _ = pair
+    real = stage.ChatStore.commit_source
+    calls: list[str] = []
+
+    def die_after_one(self: ChatStore, *args: Any, **kwargs: Any) -> tuple[int, str | None]:
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(args[1])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(stage.ChatStore, "commit_source", die_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        _scan(tree, tmp_path / "killed")
+    monkeypatch.setattr(stage.ChatStore, "commit_source", real)
+    _scan(tree, tmp_path / "killed")
+    for name in ("findings.json", "messages.csv", "conversations.json"):
+        assert (out / name).read_bytes() == (tmp_path / "killed" / name).read_bytes(), name
+
+
+def test_a_finished_scan_from_before_the_merge_is_still_read(
+        pair: tuple[Path, Path, dict[str, Any]], tmp_path: Path) -> None:
+    """A scan.sqlite without the merge's tables (written before them) is read as it was:
+    every message stored, none a copy."""
+    import shutil
+    import sqlite3
+
+    _, out, _ = pair
+    old = tmp_path / "scan.sqlite"
+    shutil.copyfile(out / "scan.sqlite", old)
+    db = sqlite3.connect(old)
+    for table in ("chat_copy_keys", "chat_homes", "chat_copies", "chat_kept"):
+        db.execute(f"DROP TABLE {table}")
+    db.commit()
+    db.close()
+    store = ChatStore.open_finished(old)
+    assert store is not None
+    try:
+        assert len(list(store.messages_by_time())) == 7 + 10
+        assert all(s["copies"] == 0 for s in store.sources())
+        risk = next(c for c in store.conversations() if c["conversation"] == fx.FB_CONTACT)
+        # Listed under one database, its thread is that one's messages only: the Facebook
+        # app's lines 4 to 10 (read 0 to 6) and its deleted record of line 2 (read last).
+        assert [m.anchor for m in thread(store, risk)] == [str(i) for i in (*range(7), 9)]
+        assert store.attachment_messages(0, "no such item") == []
+    finally:
+        store.close()
