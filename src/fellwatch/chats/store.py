@@ -372,25 +372,36 @@ class ChatStore:
                         homes.setdefault((evidence, key), keys[0])
             db.executemany("INSERT INTO chat_homes VALUES (?, ?, ?)",
                            [(e, k, h) for (e, k), h in sorted(homes.items())])
+            # The keys in their index's order, one message's at a time (no sort of them all);
+            # only a key in two databases or more is looked at further.
+            db.execute("CREATE INDEX IF NOT EXISTS chat_copy_keys_key ON chat_copy_keys "
+                       "(evidence, mailbox, key)")
             cursor = db.execute(
-                "SELECT k.evidence, k.mailbox, k.key, k.source_key, k.seq, m.deleted, "
-                "s.allocated, s.path, m.source_table, m.source_rowid FROM chat_copy_keys k "
-                "JOIN chat_messages m ON m.evidence = k.evidence AND m.source_key = "
-                "k.source_key AND m.seq = k.seq JOIN chat_sources s ON s.evidence = k.evidence "
-                "AND s.key = k.source_key WHERE (k.evidence, k.mailbox, k.key) IN (SELECT "
-                "evidence, mailbox, key FROM chat_copy_keys GROUP BY evidence, mailbox, key "
-                "HAVING count(DISTINCT source_key) > 1) ORDER BY k.evidence, k.mailbox, k.key, "
-                "m.deleted, s.allocated DESC, s.path, k.source_key, k.seq")
+                "SELECT evidence, mailbox, key, source_key, seq FROM chat_copy_keys "
+                "INDEXED BY chat_copy_keys_key ORDER BY evidence, mailbox, key")
+            look = ("SELECT m.deleted, s.allocated, s.path, m.source_table, m.source_rowid "
+                    "FROM chat_messages m JOIN chat_sources s ON s.evidence = m.evidence AND "
+                    "s.key = m.source_key WHERE m.evidence=? AND m.source_key=? AND m.seq=?")
             copies: list[tuple[int, str, int, str, int]] = []
             kept: list[tuple[int, str, int, str]] = []
-            # One message's copies at a time (the query is in that order); written in chunks.
             for _, group in itertools.groupby(cursor, key=lambda r: r[:3]):
-                first, *rest = list(group)
-                evidence, keep_key, keep_seq = first[0], first[3], first[4]
-                copies.extend((evidence, r[3], r[4], keep_key, keep_seq) for r in rest)
+                members = list(group)
+                if len({r[3] for r in members}) < 2:
+                    continue
+                found = []
+                for evidence, _, _, key, seq in members:
+                    deleted, allocated, path, table, rowid = db.execute(
+                        look, (evidence, key, seq)).fetchone()
+                    # The kept copy first: a live record, a live file, then path, key, order.
+                    found.append(((deleted, -allocated, path, key, seq), table, rowid))
+                found.sort()
+                (_, _, _, keep_key, keep_seq), *_ = found[0]
+                rest = found[1:]
+                evidence = members[0][0]
+                copies.extend((evidence, r[0][3], r[0][4], keep_key, keep_seq) for r in rest)
                 kept.append((evidence, keep_key, keep_seq, json.dumps([
-                    {"item": r[3], "path": r[7], "table": r[8], "rowid": r[9],
-                     "deleted": bool(r[5]), "file_deleted": not r[6]} for r in rest],
+                    {"item": r[0][3], "path": r[0][2], "table": r[1], "rowid": r[2],
+                     "deleted": bool(r[0][0]), "file_deleted": r[0][1] == 0} for r in rest],
                     sort_keys=True, ensure_ascii=False)))
                 if len(kept) >= _CHUNK:
                     self._insert_copies(copies, kept)
