@@ -23,6 +23,7 @@ import sys
 import tarfile
 import uuid
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -1398,6 +1399,73 @@ def msys_database(path: Path) -> None:
                "connected', 1, 3)", (int(FB_CONTACT), KNOWN_UNIX_MS + 8900 * 1000, int(FB_OWNER)))
     db.execute("PRAGMA user_version=1")
     db.close()
+
+
+# --- one Messenger mailbox kept by both Messenger and the Facebook app ------------------------
+# The same account's msys_database in com.facebook.orca (Messenger) and in com.facebook.katana
+# (the Facebook app): the risk-pattern thread is in both, partly (its lines 1 to 7 in
+# Messenger's copy, 4 to 10 in the Facebook app's), line 2 is a deleted record in the Facebook
+# app's copy and live in Messenger's, and a benign thread is in the Facebook app's only.
+FB_PAIR_ORCA = f"data/data/com.facebook.orca/databases/msys_database_{FB_OWNER}"
+FB_PAIR_KATANA = f"data/data/com.facebook.katana/app_mib_msys/msys_database_{FB_OWNER}"
+FB_PAIR_OTHER = "100000000000003"  # the benign thread's contact
+FB_PAIR_ORCA_LINES = tuple(range(1, 8))
+FB_PAIR_KATANA_LINES = tuple(range(4, 11))
+FB_PAIR_KATANA_DELETED = (2,)
+
+
+def fb_pair_id(line: int) -> str:
+    """The server's message id of RISK's line `line` (1-based), the same in every copy."""
+    return f"mid.$pair{line:04d}"
+
+
+def msys_mailbox(path: Path, lines: Iterable[int], *, deleted: Iterable[int] = (),
+                 benign: bool = False) -> None:
+    """An msys_database_<FB_OWNER> holding RISK's `lines` (1-based) with FB_CONTACT, the
+    `deleted` ones written and then deleted (their records left in the file), and with
+    `benign` MSYS's lines with FB_PAIR_OTHER."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA secure_delete=OFF")
+    db.executescript(MSYS_SQL)
+    for thread in (FB_CONTACT, FB_PAIR_OTHER):
+        db.execute("INSERT INTO threads VALUES (?, NULL, 1, ?, 'inbox')",
+                   (int(thread), KNOWN_UNIX_MS))
+    for user, name, status in ((FB_OWNER, "Pat Owner", 0), (FB_CONTACT, "Alex Baker", 1),
+                               (FB_PAIR_OTHER, "Sam Clarke", 1)):
+        db.execute("INSERT INTO contacts (id, name, username, is_messenger_user, "
+                   "friendship_status) VALUES (?, ?, ?, 1, ?)",
+                   (int(user), name, name.lower().replace(" ", "."), status))
+    gone = set(deleted)
+    for i in sorted(set(lines) | gone):
+        line = RISK[i - 1]
+        db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",
+                   (int(FB_CONTACT), KNOWN_UNIX_MS + line.seconds * 1000, fb_pair_id(i),
+                    str(7000 + i), int(FB_OWNER if line.sent else FB_CONTACT), line.text))
+    if benign:
+        for i, line in enumerate(MSYS, start=1):
+            db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",
+                       (int(FB_PAIR_OTHER), KNOWN_UNIX_MS + line.seconds * 1000,
+                        f"mid.$benign{i:04d}", str(8000 + i),
+                        int(FB_OWNER if line.sent else FB_PAIR_OTHER), line.text))
+    for i in sorted(gone):
+        db.execute("DELETE FROM messages WHERE message_id=?", (fb_pair_id(i),))
+    db.execute("PRAGMA user_version=1")
+    db.close()
+
+
+def facebook_pair_tree(root: Path) -> Path:
+    """An Android extraction where Messenger and the Facebook app hold one mailbox each."""
+    msys_mailbox(root / FB_PAIR_ORCA, FB_PAIR_ORCA_LINES)
+    msys_mailbox(root / FB_PAIR_KATANA, FB_PAIR_KATANA_LINES,
+                 deleted=FB_PAIR_KATANA_DELETED, benign=True)
+    return root
+
+
+def facebook_single_tree(root: Path) -> Path:
+    """The same mailbox as one copy holding everything (what the pair must show)."""
+    msys_mailbox(root / FB_PAIR_ORCA, range(1, len(RISK) + 1), benign=True)
+    return root
 
 
 def unknown_schema_v7(path: Path) -> None:

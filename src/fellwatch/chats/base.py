@@ -131,6 +131,14 @@ class ChatSource:
         companion files (`named` applies them); empty when there are none."""
         return {}
 
+    def copy_key(self, message: Message) -> tuple[str, str] | None:
+        """(mailbox, id) of a message that another database on the same evidence may hold a
+        copy of (the Facebook app and Messenger both keeping one account's mailbox): two
+        messages with the same mailbox and id are one message (`ChatStore.merge_copies`).
+        None for a source whose databases are never copies of each other (most), and for a
+        message without the app's own id."""
+        return None
+
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:
         """A deleted record of `deleted_tables[variant]` as a Message (`deleted` set), or
@@ -138,6 +146,19 @@ class ChatSource:
         is negative when the record's rowid was overwritten (a freeblock's header): then
         -(page x 65536 + offset), where it was found; the INTEGER PRIMARY KEY column is None."""
         return None
+
+
+def mailbox_copy_key(source: ChatSource, message: Message) -> tuple[str, str] | None:
+    """The copy key of the sources whose databases hold one account's mailbox (Messenger's,
+    kept by both Messenger and the Facebook app): the mailbox is the source and the account,
+    the id the app's own message id (the server's `mid.$…`). A message whose account is
+    unknown (threads_db2 without its uid file) is never taken for another database's: the
+    two apps may be signed in to two different accounts. A message without the app's id
+    (its rowid stands in) has no key."""
+    if not message.account or not message.message_id or \
+            message.message_id == str(message.rowid):
+        return None
+    return f"{source.name}:{message.account}", message.message_id
 
 
 def named(message: Message, names: Mapping[str, str]) -> Message:

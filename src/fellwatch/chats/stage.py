@@ -202,7 +202,8 @@ def run_chat_stage(
                     continue
                 outcome, stream = _read_walked(ev, item, sources, found.siblings, names,
                                                store.item_error(index, item.key))
-                stored, error = store.commit_source(index, item.key, outcome, stream)
+                stored, error = store.commit_source(index, item.key, outcome, stream,
+                                                    _copy_key(outcome))
                 databases += 1
                 messages += stored
                 errors += error is not None
@@ -212,7 +213,8 @@ def run_chat_stage(
                     continue
                 for key, outcome, stream in _archived(
                         ev, holder, members, done, limits, names, store, index):
-                    stored, error = store.commit_source(index, key, outcome, stream)
+                    stored, error = store.commit_source(index, key, outcome, stream,
+                                                        _copy_key(outcome))
                     databases += 1
                     messages += stored
                     errors += error is not None
@@ -221,6 +223,11 @@ def run_chat_stage(
     finally:
         store.close()
     return StageOutcome(databases, messages, errors)
+
+
+def _copy_key(outcome: SourceOutcome) -> Callable[[Message], tuple[str, str] | None] | None:
+    """The copy key of the source that read the database (None where none did)."""
+    return SOURCES.get(outcome.source).copy_key if outcome.source else None
 
 
 def _read_walked(
@@ -542,8 +549,11 @@ def _line(exc: BaseException) -> str:
 
 
 def rank_conversations(store: ChatStore, rules: Rules, evidence_paths: Sequence[str]) -> None:
-    """Rebuild every conversation from the stored messages: indicators, score, rank."""
+    """Rebuild every conversation from the stored messages: indicators, score, rank. Copies
+    of one mailbox in two databases are merged first (`ChatStore.merge_copies`): a message
+    both hold counts once, and a thread is one conversation."""
     store.index()
+    store.merge_copies()
     with store.ranking() as keep_hits:
         _rank(store, rules, evidence_paths, keep_hits)
 
@@ -555,13 +565,21 @@ def _rank(store: ChatStore, rules: Rules, evidence_paths: Sequence[str],
     minors: dict[int, set[str]] = {}
     current: Tally | None = None
     recipients: dict[str, list[str]] = {}  # the same recipients' JSON repeats row after row
+    # The other databases whose copies of a mailbox hold a conversation's messages, by its
+    # place in `tallies` (only conversations of a mailbox held twice have any).
+    also_in: dict[int, set[str]] = {}
     for row in store.messages_by_conversation():
-        ident = (row["evidence"], row["source_key"], row["app"], row["conversation"])
+        ident = (row["evidence"], row["group_key"], row["app"], row["conversation"])
         if current is None or (current.evidence, current.source_key, current.app,
                                current.conversation) != ident:
             current = Tally(*ident)
             tallies.append(current)
             recipients.clear()
+        copies = row["copies"]
+        if copies is not None or row["source_key"] != current.source_key:  # rare: no JSON
+            held = {row["source_key"]} | {c["item"] for c in json.loads(copies or "[]")}
+            held.discard(current.source_key)
+            also_in.setdefault(len(tallies) - 1, set()).update(held)
         text = row["recipients"]
         if text not in recipients:
             recipients[text] = json.loads(text)
@@ -581,9 +599,11 @@ def _rank(store: ChatStore, rules: Rules, evidence_paths: Sequence[str],
                 minors.setdefault(row["evidence"], set()).add(row["sender"])
     sources = {(s["evidence"], s["key"]): s for s in store.sources()}
     docs: list[dict[str, Any]] = []
-    for tally in tallies:
+    for place, tally in enumerate(tallies):
         value, indicators = score(tally, minors.get(tally.evidence, set()), rules)
         source = sources.get((tally.evidence, tally.source_key), {})
+        others = [sources.get((tally.evidence, key), {"key": key})
+                  for key in sorted(also_in.get(place, ()))]
         docs.append({
             "evidence": evidence_paths[tally.evidence] if tally.evidence < len(evidence_paths)
             else str(tally.evidence),
@@ -591,6 +611,11 @@ def _rank(store: ChatStore, rules: Rules, evidence_paths: Sequence[str],
             "source": {"item": tally.source_key, "path": source.get("path"),
                        "module": source.get("source"),
                        "deleted": not bool(source.get("allocated", 1))},
+            # The other copies of the mailbox that hold some of its messages (or copies of
+            # them): where else an examiner can check them.
+            "also_in": [{"item": o.get("key"), "path": o.get("path"),
+                         "module": o.get("source"), "deleted": not bool(o.get("allocated", 1))}
+                        for o in others],
             "app": tally.app,
             "conversation": tally.conversation,
             "account": tally.account,

@@ -5,6 +5,12 @@ A database item's messages are committed in one transaction together with its ro
 database's messages or none; a resumed scan skips the sources already there and never counts a
 message twice. Conversations are rebuilt from the messages at the end of every run, so rerunning
 gives the same conversations, in the same order, byte for byte.
+
+Two databases may hold copies of one mailbox (Messenger's, kept by both Messenger and the
+Facebook app). Their messages' copy keys (`ChatSource.copy_key`) are stored beside them, and
+`merge_copies` decides, from what is stored and not from the order read, which copy of a
+message every output shows and under which database the mailbox's conversations are listed;
+the copies left out are named in the kept message's provenance.
 """
 
 from __future__ import annotations
@@ -65,6 +71,35 @@ CREATE TABLE IF NOT EXISTS chat_conversations (
     flagged INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chat_copy_keys (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    mailbox TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (evidence, source_key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_homes (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    home_key TEXT NOT NULL,
+    PRIMARY KEY (evidence, source_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_copies (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kept_key TEXT NOT NULL,
+    kept_seq INTEGER NOT NULL,
+    PRIMARY KEY (evidence, source_key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_kept (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    copies TEXT NOT NULL,
+    PRIMARY KEY (evidence, source_key, seq)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chat_hits (
     evidence INTEGER NOT NULL,
     source_key TEXT NOT NULL,
@@ -82,6 +117,12 @@ CREATE INDEX IF NOT EXISTS chat_messages_conversation
     ON chat_messages (evidence, source_key, app, conversation, seq);
 CREATE INDEX IF NOT EXISTS chat_messages_time ON chat_messages (time, evidence, source_key, seq);
 """
+
+# The chat tables a finished scan from before mailbox copies were merged does not have.
+_MERGE_TABLES = ("chat_copy_keys", "chat_homes", "chat_copies", "chat_kept")
+# A message `m` that is not a copy of another database's (`ChatStore.merge_copies`).
+_SHOWN = ("NOT EXISTS (SELECT 1 FROM chat_copies x WHERE x.evidence = m.evidence AND "
+          "x.source_key = m.source_key AND x.seq = m.seq)")
 
 MESSAGE_COLUMNS = (
     "evidence, source_key, seq, app, account, conversation, message_id, time, direction, "
@@ -108,7 +149,10 @@ class ChatStore:
             # For readers of a finished scan (the web app): nothing is created or changed.
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                                        isolation_level=None)
+            # A scan from before copies were merged has no such tables: nothing is a copy.
+            self._merging = all(self._has_table(t) for t in _MERGE_TABLES)
             return
+        self._merging = True
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -149,7 +193,8 @@ class ChatStore:
     def reset(self) -> None:
         self._db.executescript(
             "DELETE FROM chat_sources; DELETE FROM chat_messages; "
-            "DELETE FROM chat_conversations; DELETE FROM chat_hits;")
+            "DELETE FROM chat_conversations; DELETE FROM chat_hits; DELETE FROM chat_copy_keys; "
+            "DELETE FROM chat_homes; DELETE FROM chat_copies; DELETE FROM chat_kept;")
 
     def done(self, evidence: int) -> set[str]:
         rows = self._db.execute("SELECT key FROM chat_sources WHERE evidence=?", (evidence,))
@@ -235,9 +280,12 @@ class ChatStore:
         key: str,
         outcome: SourceOutcome,
         messages: Iterable[tuple[Message, list[dict[str, Any]]]],
+        copy_key: Callable[[Message], tuple[str, str] | None] | None = None,
     ) -> tuple[int, str | None]:
         """Store one database's messages, its outcome and its item's error, in one transaction.
 
+        `copy_key`: the source's (`ChatSource.copy_key`), for a database that may be a copy
+        of another's mailbox; each key is stored with its message for `merge_copies`.
         A failure part-way through `messages` keeps what was read and records why it stopped.
         Returns (messages stored, error recorded).
         """
@@ -247,6 +295,7 @@ class ChatStore:
             count = 0
             error = outcome.error
             rows: list[tuple[Any, ...]] = []
+            keys: list[tuple[int, str, int, str, str]] = []
             iterator = iter(messages)
             while True:
                 try:
@@ -258,14 +307,14 @@ class ChatStore:
                             f"{_line(exc)}"
                     break
                 rows.append(_row(evidence, key, count, message, attachments))
+                found = copy_key(message) if copy_key is not None else None
+                if found is not None:
+                    keys.append((evidence, key, count, *found))
                 count += 1
                 if len(rows) >= _CHUNK:
-                    db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
-                                   f"VALUES ({', '.join('?' * 16)})", rows)
-                    rows.clear()
+                    self._insert_messages(rows, keys)
             if rows:
-                db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
-                               f"VALUES ({', '.join('?' * 16)})", rows)
+                self._insert_messages(rows, keys)
             db.execute(
                 "INSERT OR REPLACE INTO chat_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (evidence, key, outcome.path, outcome.source, outcome.variant,
@@ -279,6 +328,103 @@ class ChatStore:
             raise
         return count, error
 
+    def _insert_messages(self, rows: list[tuple[Any, ...]],
+                         keys: list[tuple[int, str, int, str, str]]) -> None:
+        self._db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
+                             f"VALUES ({', '.join('?' * 16)})", rows)
+        self._db.executemany("INSERT OR REPLACE INTO chat_copy_keys VALUES (?, ?, ?, ?, ?)",
+                             keys)
+        rows.clear()
+        keys.clear()
+
+    def merge_copies(self) -> None:
+        """Decide, from the stored messages, what two copies of one mailbox show (rebuilt on
+        every run, like the conversations, so the choice never depends on the order the
+        databases were read in, and a resumed scan makes the same one):
+
+        - the databases of one mailbox (same source, same account, same evidence) are grouped
+          under one *home* (`chat_homes`): a live file before a deleted one, then the path,
+          then the item key. Their messages make one set of conversations, listed under the
+          home, so a thread split between the copies is one conversation;
+        - of the messages with the same copy key in two or more of those databases, one is
+          kept: a live record before a recovered deleted one (a record the app deleted in one
+          copy is the live message of the other), then a live file before a deleted one, then
+          the path, item key and order read. The others are `chat_copies` of it, in no output
+          on their own; the kept one lists them (`chat_kept`: path, item, table, rowid,
+          whether deleted) so an examiner can check either database.
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("chat_homes", "chat_copies", "chat_kept"):  # (executescript commits)
+                db.execute(f"DELETE FROM {table}")
+            boxes: dict[tuple[int, str], list[str]] = {}
+            for evidence, mailbox, key in db.execute(
+                    "SELECT k.evidence, k.mailbox, k.source_key FROM (SELECT DISTINCT "
+                    "evidence, mailbox, source_key FROM chat_copy_keys) k JOIN chat_sources s "
+                    "ON s.evidence = k.evidence AND s.key = k.source_key "
+                    "ORDER BY k.evidence, k.mailbox, s.allocated DESC, s.path, k.source_key"):
+                boxes.setdefault((evidence, mailbox), []).append(key)
+            homes: dict[tuple[int, str], str] = {}
+            for (evidence, _), keys in boxes.items():
+                if len(keys) > 1:
+                    for key in keys:  # a database in two mailboxes joins the first's home
+                        homes.setdefault((evidence, key), keys[0])
+            db.executemany("INSERT INTO chat_homes VALUES (?, ?, ?)",
+                           [(e, k, h) for (e, k), h in sorted(homes.items())])
+            # The keys in their index's order, one message's at a time (no sort of them all);
+            # only a key in two databases or more is looked at further.
+            db.execute("CREATE INDEX IF NOT EXISTS chat_copy_keys_key ON chat_copy_keys "
+                       "(evidence, mailbox, key)")
+            cursor = db.execute(
+                "SELECT evidence, mailbox, key, source_key, seq FROM chat_copy_keys "
+                "INDEXED BY chat_copy_keys_key ORDER BY evidence, mailbox, key")
+            look = ("SELECT m.deleted, s.allocated, s.path, m.source_table, m.source_rowid "
+                    "FROM chat_messages m JOIN chat_sources s ON s.evidence = m.evidence AND "
+                    "s.key = m.source_key WHERE m.evidence=? AND m.source_key=? AND m.seq=?")
+            copies: list[tuple[int, str, int, str, int]] = []
+            kept: list[tuple[int, str, int, str]] = []
+            for _, group in itertools.groupby(cursor, key=lambda r: r[:3]):
+                members = list(group)
+                if len({r[3] for r in members}) < 2:
+                    continue
+                found = []
+                for evidence, _, _, key, seq in members:
+                    deleted, allocated, path, table, rowid = db.execute(
+                        look, (evidence, key, seq)).fetchone()
+                    # The kept copy first: a live record, a live file, then path, key, order.
+                    found.append(((deleted, -allocated, path, key, seq), table, rowid))
+                found.sort()
+                (_, _, _, keep_key, keep_seq), *_ = found[0]
+                rest = found[1:]
+                evidence = members[0][0]
+                copies.extend((evidence, r[0][3], r[0][4], keep_key, keep_seq) for r in rest)
+                kept.append((evidence, keep_key, keep_seq, json.dumps([
+                    {"item": r[0][3], "path": r[0][2], "table": r[1], "rowid": r[2],
+                     "deleted": bool(r[0][0]), "file_deleted": r[0][1] == 0} for r in rest],
+                    sort_keys=True, ensure_ascii=False)))
+                if len(kept) >= _CHUNK:
+                    self._insert_copies(copies, kept)
+            self._insert_copies(copies, kept)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _insert_copies(self, copies: list[tuple[int, str, int, str, int]],
+                       kept: list[tuple[int, str, int, str]]) -> None:
+        self._db.executemany("INSERT INTO chat_copies VALUES (?, ?, ?, ?, ?)", copies)
+        self._db.executemany("INSERT INTO chat_kept VALUES (?, ?, ?, ?)", kept)
+        copies.clear()
+        kept.clear()
+
+    def _merged(self) -> bool:
+        """Whether any mailbox is held by two databases (else every reader takes the plain
+        queries, which the indexes serve in order)."""
+        return self._merging and self._db.execute(
+            "SELECT 1 FROM chat_homes LIMIT 1").fetchone() is not None
+
     def _record_error(self, evidence: int, key: str, error: str) -> None:
         # The database item's own record carries the failure, like any item's read error, so
         # every output counts it the same way.
@@ -288,31 +434,71 @@ class ChatStore:
     # --- reading back --------------------------------------------------------------------
 
     def messages_by_conversation(self) -> Iterator[sqlite3.Row]:
+        """Every message shown (no copy of another), by conversation: `group_key` is the
+        database the conversation is listed under (its home, for a mailbox held twice), and
+        `copies` the kept message's other copies (JSON, or None). A merged conversation's
+        messages come in time order (they are from two databases); any other's in the order
+        read."""
         cursor = self._db.cursor()
         cursor.row_factory = sqlite3.Row
+        if not self._merged():
+            yield from cursor.execute(
+                f"SELECT {MESSAGE_COLUMNS}, source_key AS group_key, NULL AS copies "
+                "FROM chat_messages ORDER BY evidence, source_key, app, conversation, seq")
+            return
+        columns = ", ".join(f"m.{c.strip()}" for c in MESSAGE_COLUMNS.split(","))
         yield from cursor.execute(
-            f"SELECT {MESSAGE_COLUMNS} FROM chat_messages "
-            "ORDER BY evidence, source_key, app, conversation, seq")
+            f"SELECT {columns}, coalesce(h.home_key, m.source_key) AS group_key, "
+            "k.copies AS copies FROM chat_messages m "
+            "LEFT JOIN chat_homes h ON h.evidence = m.evidence AND h.source_key = m.source_key "
+            "LEFT JOIN chat_kept k ON k.evidence = m.evidence AND k.source_key = m.source_key "
+            "AND k.seq = m.seq JOIN chat_sources s ON s.evidence = m.evidence "
+            f"AND s.key = m.source_key WHERE {_SHOWN} "
+            "ORDER BY m.evidence, group_key, m.app, m.conversation, "
+            "CASE WHEN h.home_key IS NULL THEN 0 ELSE m.time IS NULL END, "
+            "CASE WHEN h.home_key IS NULL THEN NULL ELSE m.time END, "
+            "CASE WHEN h.home_key IS NULL THEN NULL ELSE s.path END, m.source_key, m.seq")
 
     def messages_by_time(self) -> Iterator[sqlite3.Row]:
         cursor = self._db.cursor()
         cursor.row_factory = sqlite3.Row
+        copies, shown = (("k.copies", f"LEFT JOIN chat_kept k ON k.evidence = m.evidence AND "
+                           f"k.source_key = m.source_key AND k.seq = m.seq WHERE {_SHOWN}")
+                          if self._merged() else ("NULL", ""))
         yield from cursor.execute(
-            "SELECT m.*, h.rules AS rules FROM chat_messages m LEFT JOIN chat_hits h "
-            "USING (evidence, source_key, seq) JOIN chat_sources s "
-            "ON s.evidence = m.evidence AND s.key = m.source_key "
+            f"SELECT m.*, h.rules AS rules, {copies} AS copies FROM chat_messages m "
+            "LEFT JOIN chat_hits h USING (evidence, source_key, seq) JOIN chat_sources s "
+            f"ON s.evidence = m.evidence AND s.key = m.source_key {shown} "
             # Ties in time go by database path (what a reader sees), then the order read.
             "ORDER BY m.time IS NULL, m.time, m.evidence, s.path, m.source_key, m.seq")
 
     def conversation_messages(self, evidence: int, source_key: str, app: str,
                               conversation: str) -> list[sqlite3.Row]:
+        """The messages of one conversation (`source_key` the database it is listed under),
+        each with `copies`, its other copies' provenance (JSON, or None); a conversation of a
+        mailbox held by two databases takes its messages from both, in time order."""
         cursor = self._db.cursor()
         cursor.row_factory = sqlite3.Row
+        if not self._merging or self._db.execute(
+                "SELECT 1 FROM chat_homes WHERE evidence=? AND home_key=? LIMIT 1",
+                (evidence, source_key)).fetchone() is None:
+            copies = "(SELECT k.copies FROM chat_kept k WHERE k.evidence = m.evidence AND " \
+                "k.source_key = m.source_key AND k.seq = m.seq)" if self._merging else "NULL"
+            return list(cursor.execute(
+                f"SELECT m.*, h.rules AS rules, {copies} AS copies FROM chat_messages m "
+                "LEFT JOIN chat_hits h USING (evidence, source_key, seq) WHERE m.evidence=? "
+                "AND m.source_key=? AND m.app=? AND m.conversation=? ORDER BY m.seq",
+                (evidence, source_key, app, conversation)))
         return list(cursor.execute(
-            "SELECT m.*, h.rules AS rules FROM chat_messages m LEFT JOIN chat_hits h "
-            "USING (evidence, source_key, seq) WHERE m.evidence=? AND m.source_key=? "
-            "AND m.app=? AND m.conversation=? ORDER BY m.seq",
-            (evidence, source_key, app, conversation)))
+            "SELECT m.*, h.rules AS rules, k.copies AS copies FROM chat_messages m "
+            "LEFT JOIN chat_hits h USING (evidence, source_key, seq) "
+            "LEFT JOIN chat_kept k ON k.evidence = m.evidence AND k.source_key = m.source_key "
+            "AND k.seq = m.seq JOIN chat_sources s ON s.evidence = m.evidence "
+            "AND s.key = m.source_key WHERE m.evidence=? AND m.source_key IN (SELECT "
+            "source_key FROM chat_homes WHERE evidence=? AND home_key=?) AND m.app=? "
+            f"AND m.conversation=? AND {_SHOWN} "
+            "ORDER BY m.time IS NULL, m.time, s.path, m.source_key, m.seq",
+            (evidence, evidence, source_key, app, conversation)))
 
     def attachment_messages(self, evidence: int, item: str) -> list[dict[str, Any]]:
         """The messages that sent item `item` of evidence `evidence` as an attachment, each
@@ -325,16 +511,22 @@ class ChatStore:
         needle = '"item": ' + json.dumps(item, ensure_ascii=False)
         cursor = self._db.cursor()
         cursor.row_factory = sqlite3.Row
+        # A copy of a kept message is not listed; a message of a mailbox held twice is in
+        # the conversation listed under its home.
+        home, shown = ("coalesce((SELECT h.home_key FROM chat_homes h WHERE h.evidence = "
+                       "m.evidence AND h.source_key = m.source_key), m.source_key)",
+                       f" AND {_SHOWN}") if self._merged() else ("m.source_key", "")
         rows = cursor.execute(
             "SELECT m.source_key, m.seq, m.app, m.account, m.conversation, m.message_id, "
             "m.time, m.direction, m.sender, m.attachments, m.deleted, c.rank, c.flagged, "
+            "c.source_key AS conversation_key, "
             "s.path AS source_path FROM chat_messages m "
             "LEFT JOIN chat_conversations c ON c.evidence = m.evidence "
-            "AND c.source_key = m.source_key AND c.app = m.app "
+            f"AND c.source_key = {home} AND c.app = m.app "
             "AND c.conversation = m.conversation "
             "LEFT JOIN chat_sources s ON s.evidence = m.evidence AND s.key = m.source_key "
-            "WHERE m.evidence = ? AND m.attachments != '[]' AND instr(m.attachments, ?) > 0 "
-            "ORDER BY m.time IS NULL, m.time, s.path, m.source_key, m.seq",
+            "WHERE m.evidence = ? AND m.attachments != '[]' AND instr(m.attachments, ?) > 0"
+            f"{shown} ORDER BY m.time IS NULL, m.time, s.path, m.source_key, m.seq",
             (evidence, needle))
         found = []
         for r in rows:
@@ -344,10 +536,15 @@ class ChatStore:
         return found
 
     def sources(self) -> list[dict[str, Any]]:
+        """Every database read, with `messages` read from it and `copies`: how many of those
+        are shown as another database's copy of the same message (`merge_copies`), so the
+        messages shown are the sum of `messages` less `copies`."""
         cursor = self._db.cursor()
         cursor.row_factory = sqlite3.Row
+        copies = "(SELECT count(*) FROM chat_copies c WHERE c.evidence = s.evidence AND " \
+            "c.source_key = s.key)" if self._merging else "0"
         return [dict(r) for r in cursor.execute(
-            "SELECT * FROM chat_sources ORDER BY evidence, key")]
+            f"SELECT s.*, {copies} AS copies FROM chat_sources s ORDER BY s.evidence, s.key")]
 
     @contextmanager
     def ranking(self) -> Iterator[Callable[[list[tuple[int, str, int, str]]], None]]:
@@ -387,8 +584,10 @@ class ChatStore:
 
     def counts(self) -> dict[str, int]:
         db = self._db
+        copies = db.execute("SELECT count(*) FROM chat_copies").fetchone()[0] \
+            if self._merging else 0
         return {
-            "messages": db.execute("SELECT count(*) FROM chat_messages").fetchone()[0],
+            "messages": db.execute("SELECT count(*) FROM chat_messages").fetchone()[0] - copies,
             "conversations": db.execute("SELECT count(*) FROM chat_conversations").fetchone()[0],
             "flagged_conversations": db.execute(
                 "SELECT count(*) FROM chat_conversations WHERE flagged=1").fetchone()[0],

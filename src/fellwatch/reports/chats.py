@@ -17,8 +17,20 @@ from fellwatch.store.inventory import formula_safe
 MESSAGE_COLUMNS = (
     "time", "app", "account", "conversation", "message_id", "direction", "sender",
     "recipients", "text", "attachments", "attachment_items", "indicators", "deleted",
-    "evidence", "source_path", "source_table", "source_rowid",
+    "evidence", "source_path", "source_table", "source_rowid", "also_in",
 )  # fmt: skip
+
+
+def also_in(copies: str | None) -> str:
+    """The other databases holding a copy of the message (`ChatStore.merge_copies`), as
+    "path (table rowid N)", a recovered deleted record or a deleted file said so."""
+    shown = []
+    for c in json.loads(copies or "[]"):
+        marks = [m for m, on in (("deleted record", c["deleted"]),
+                                 ("deleted file", c["file_deleted"])) if on]
+        shown.append(f"{c['path']} ({c['table']} rowid {c['rowid']}"
+                     + "".join(", " + m for m in marks) + ")")
+    return ";".join(shown)
 
 
 def write_chat_outputs(store_path: Path, out_dir: Path,
@@ -45,7 +57,7 @@ def write_chat_outputs(store_path: Path, out_dir: Path,
                     ";".join(a["item"] or "" for a in attachments),
                     r["rules"] or "", bool(r["deleted"]), paths.get(r["evidence"], r["evidence"]),
                     sources.get((r["evidence"], r["source_key"]), r["source_key"]),
-                    r["source_table"], r["source_rowid"],
+                    r["source_table"], r["source_rowid"], also_in(r["copies"]),
                 ))
         conversations = store.conversations()
         doc = {"conversations": conversations, "sources": store.sources()}

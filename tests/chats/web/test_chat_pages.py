@@ -361,3 +361,27 @@ def test_an_items_messages_are_found_by_its_whole_key(tmp_path: Path):
     assert [r["seq"] for r in store.attachment_messages(0, 'k/1"x')] == [2]
     assert store.attachment_messages(0, "k/2") == []
     store.close()
+
+
+def test_a_thread_of_a_mailbox_two_apps_hold(world: Any, client: Any,
+                                             tmp_path_factory: pytest.TempPathFactory):
+    """Messenger's and the Facebook app's copies of one mailbox: one thread, each message once
+    with its own id on the page, the other copy named beside a message both held."""
+    from fellwatch.web.scans import import_scan_dir
+
+    tree = fx.facebook_pair_tree(tmp_path_factory.mktemp("pair") / "android")
+    out = tmp_path_factory.mktemp("pair-scan") / "out"
+    scan([str(tree)], out, ScanSettings(workers=1), progress=False)
+    import_scan_dir(out, "CUN/2026/001", "JD/1", user="erin.examiner")
+    first = world["exhibit"]
+    ids = {"case_id": world["case"].pk, "exhibit_id": first.pk,
+           "scan_id": first.scans.get().pk}
+    client.force_login(world["examiner"])
+    page = client.get(_url("chat-conversation", ids, rank=0)).content.decode()
+    anchors = re.findall(r'<li class="message [^"]*" id="(m[^"]+)"', page)
+    assert len(anchors) == len(fx.RISK) == len(set(anchors))
+    orca, katana = "/" + fx.FB_PAIR_ORCA, "/" + fx.FB_PAIR_KATANA
+    assert f"database <code>{katana}</code>; also in <span id=\"also-in\"><code>{orca}</code>" \
+        in page
+    assert f"also in <code>{orca}</code> (messages rowid 4)" in page
+    assert ", deleted record)" in page  # line 2: live in Messenger's, deleted in the other

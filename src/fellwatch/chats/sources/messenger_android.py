@@ -6,7 +6,9 @@
 ALEAPP does, call records (`generic_admin_message_extensible_data` set) and rows of `msg_type`
 -1 are not messages. The account's own id is not in the database but in the file
 `threads_db2-uid` beside it (its companion); without that file the direction cannot be told and
-every message is shown as received from its sender.
+every message is shown as received from its sender. The Facebook app keeps a threads_db2 of
+its own: `copy_key` (the account and `msg_id`) lets the store show a message that both hold
+once (`ChatStore.merge_copies`); without the uid file the account is unknown and nothing merges.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Companions, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Companions,
+    Message,
+    Schema,
+    cols,
+    has,
+    mailbox_copy_key,
+    text_of,
+)
 from fellwatch.chats.epochs import unix_ms
 
 UID_FILE = "threads_db2-uid"
@@ -62,6 +74,9 @@ class MessengerAndroid(ChatSource):
                "threads, thread_users, as ALEAPP reads them), with the account id from "
                "threads_db2-uid beside it")
     companions = (UID_FILE,)
+
+    def copy_key(self, message: Message) -> tuple[str, str] | None:
+        return mailbox_copy_key(self, message)
 
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         return self.read_with(db, variant, path, {})

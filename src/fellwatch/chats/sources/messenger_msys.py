@@ -7,6 +7,9 @@ milliseconds, `sender_id`, `text`, `is_admin_message`), `contacts` (`id`, `name`
 account's own id is the number in the database's file name; where the name has none, the one
 contact whose `friendship_status` is 0 (the account itself, as ALEAPP reads it). Admin messages
 (thread events) are not messages. In a one-to-one thread the thread key is the other person's id.
+Deleted records of `messages` are carved (`chats.carve`). The Facebook app and Messenger may
+both keep the account's mailbox: `copy_key` (the account and the server's message id) lets
+the store show a message held by both once (`ChatStore.merge_copies`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ import sqlite3
 from collections.abc import Iterator
 from typing import ClassVar
 
-from fellwatch.chats.base import OWNER, ChatSource, Message, Schema, cols, has, text_of
+from fellwatch.chats.base import (
+    OWNER,
+    ChatSource,
+    Message,
+    Schema,
+    cols,
+    has,
+    mailbox_copy_key,
+    text_of,
+)
 from fellwatch.chats.epochs import unix_ms
 
 _ACCOUNT = re.compile(r"msys_database_(\d+)$")
@@ -43,6 +55,11 @@ class MessengerMsys(ChatSource):
         # The pattern's trailing * would also take SQLite's shared-memory file.
         return not path.lower().endswith("-shm") and super().matches_path(path, deleted)
 
+    deleted_tables: ClassVar[dict[str, str]] = {"msys": "messages"}
+
+    def copy_key(self, message: Message) -> tuple[str, str] | None:
+        return mailbox_copy_key(self, message)
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         names: dict[str, str] = {}
         for contact, name in db.execute("SELECT id, name FROM contacts ORDER BY rowid"):
@@ -56,27 +73,61 @@ class MessengerMsys(ChatSource):
                     "ORDER BY rowid"):
                 files.setdefault(text_of(message), []).append(text_of(filename))
         admin = "is_admin_message" if has(db, "messages", "is_admin_message") else "0"
-
-        def shown(user: str) -> str:
-            return f"{user} ({names[user]})" if user in names else user
-
         for rowid, message_id, thread, ts, sender, text, is_admin in db.execute(
                 "SELECT rowid, message_id, thread_key, timestamp_ms, sender_id, text, "
                 f"{admin} FROM messages ORDER BY rowid"):
             attachments = tuple(files.get(text_of(message_id), ()))
             if is_admin or (text is None and not attachments):
                 continue
-            chat = text_of(thread)
-            sender_id = text_of(sender)
-            sent = owner is not None and sender_id == owner
-            yield Message(
-                app=self.app, account=owner or "", conversation=chat,
-                message_id=text_of(message_id) or str(rowid), time=unix_ms(ts),
-                direction="sent" if sent else "received",
-                sender=OWNER if sent else shown(sender_id),
-                recipients=(shown(chat),) if sent else (OWNER,), text=text_of(text),
-                table="messages", rowid=rowid, attachments=attachments,
-            )
+            yield self._message(names, owner, rowid, message_id, thread, ts, sender, text,
+                                attachments)
+
+    def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
+                     row: dict[str, object], rowid: int) -> Message | None:
+        message_id, thread, ts, sender, text, is_admin = (row.get(k) for k in (
+            "message_id", "thread_key", "timestamp_ms", "sender_id", "text",
+            "is_admin_message"))
+        # The columns' own types (message_id TEXT NOT NULL, the keys and times integers):
+        # anything else is another table's record or bytes that only looked like one.
+        if not (isinstance(message_id, str) and message_id and isinstance(ts, int)
+                and isinstance(thread, int | str) and isinstance(sender, int | str)
+                and (text is None or isinstance(text, str)) and is_admin in (None, 0)):
+            return None
+        attachments: tuple[str, ...] = ()
+        if has(db, "attachments", "message_id") and has(db, "attachments", "filename"):
+            # Few deleted records: one look-up each (the attachments of a deleted message
+            # may still be there, or be deleted records themselves, which are not read).
+            attachments = tuple(text_of(r[0]) for r in db.execute(
+                "SELECT filename FROM attachments WHERE message_id=? AND filename IS NOT NULL "
+                "ORDER BY rowid", (message_id,)))
+        if text is None and not attachments:
+            return None
+        names: dict[str, str] = {}
+        for who in {text_of(sender), text_of(thread)}:
+            found = db.execute("SELECT name FROM contacts WHERE id=? AND name IS NOT NULL "
+                               "ORDER BY rowid LIMIT 1", (who,)).fetchone()
+            if found is not None and found[0]:
+                names[who] = text_of(found[0])
+        return self._message(names, self._owner(db, path), rowid, message_id, thread, ts,
+                             sender, text, attachments, deleted=True)
+
+    def _message(self, names: dict[str, str], owner: str | None, rowid: int,
+                 message_id: object, thread: object, ts: object, sender: object,
+                 text: object, attachments: tuple[str, ...], deleted: bool = False) -> Message:
+        def shown(user: str) -> str:
+            return f"{user} ({names[user]})" if user in names else user
+
+        chat = text_of(thread)
+        sender_id = text_of(sender)
+        sent = owner is not None and sender_id == owner
+        return Message(
+            app=self.app, account=owner or "", conversation=chat,
+            message_id=text_of(message_id) or str(rowid), time=unix_ms(ts),
+            direction="sent" if sent else "received",
+            sender=OWNER if sent else shown(sender_id),
+            recipients=(shown(chat),) if sent else (OWNER,), text=text_of(text),
+            table="messages", rowid=rowid, attachments=attachments, deleted=deleted,
+        )
 
     @staticmethod
     def _owner(db: sqlite3.Connection, path: str) -> str | None:

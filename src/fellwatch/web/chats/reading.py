@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,15 @@ def stated_age(conversation: dict[str, Any], contact: str) -> int | None:
     return min(ages) if ages else None
 
 
+def anchor(source_key: str, seq: int, listed_under: str | None) -> str:
+    """A message's id in its thread's page: its order read, and for a message of another
+    copy of the mailbox than the database the conversation is listed under, a tag of that
+    database too (two databases each have a message 3)."""
+    if listed_under is None or source_key == listed_under:
+        return str(seq)
+    return f"{seq}-{hashlib.sha256(source_key.encode('utf-8')).hexdigest()[:8]}"
+
+
 @dataclass
 class ThreadMessage:
     seq: int
@@ -68,17 +77,23 @@ class ThreadMessage:
     rules: list[str]
     attachments: list[dict[str, Any]]
     deleted: bool
+    anchor: str = ""
+    # The other databases holding a copy of this message (path, table, rowid, deleted).
+    also_in: list[dict[str, Any]] = field(default_factory=list)
 
 
 def thread(store: ChatStore, conversation: dict[str, Any]) -> list[ThreadMessage]:
     rows = store.conversation_messages(conversation["evidence_index"],
                                        conversation["source"]["item"], conversation["app"],
                                        conversation["conversation"])
+    home = conversation["source"]["item"]
     return [ThreadMessage(
         seq=r["seq"], time=r["time"], direction=r["direction"],
         sender="device owner" if r["sender"] == OWNER else r["sender"], text=r["text"],
         rules=(r["rules"] or "").split(";") if r["rules"] else [],
         attachments=json.loads(r["attachments"]), deleted=bool(r["deleted"]),
+        anchor=anchor(r["source_key"], r["seq"], home),
+        also_in=json.loads(r["copies"] or "[]"),
     ) for r in rows]
 
 

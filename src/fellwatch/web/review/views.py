@@ -122,7 +122,7 @@ def thumbnail(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse
 def finding(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
     """One finding: its blurred thumbnail with the gallery's reveal, what it is and where it
     came from, and the chat messages it was sent in (each leading to its conversation)."""
-    from fellwatch.web.chats.reading import sent_in
+    from fellwatch.web.chats.reading import anchor, sent_in
 
     found = _finding(request, case, finding_id)
     chats = sent_in(found)
@@ -133,7 +133,8 @@ def finding(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
     conversation_url = reverse("chat-conversation", kwargs={
         "case_id": case.pk, "exhibit_id": found.scan.exhibit_id, "scan_id": found.scan_id})
     for c in chats:
-        c["url"] = (f"{conversation_url}?rank={c['rank']}#m{c['seq']}"
+        where = anchor(c["source_key"], c["seq"], c.pop("conversation_key"))
+        c["url"] = (f"{conversation_url}?rank={c['rank']}#m{where}"
                     if c["rank"] is not None else "")
     return render(request, "review/finding.html", {
         "case": case, "finding": found, "exhibit": found.scan.exhibit, "chats": chats,
