@@ -459,7 +459,7 @@ def _stacked_scan(out: Path) -> Path:
         {**_item(ev, "0002", "/Backup/a-copy.jpg", review=True), "sha1": same,
          "allocated": False},
         {**_item(ev, "0003", "/Backup/old/a-copy.jpg", review=True), "sha1": same,
-         "allocated": False},
+         "allocated": False, "size": 10},
         _item(ev, "0004", "/DCIM/b.jpg", review=True),
         {**_item(ev, "0005", "/Downloads/c.jpg", review=True), "allocated": False},
     ]
@@ -503,6 +503,9 @@ def test_a_filter_shows_a_stack_when_any_member_matches(
         copy.pk, named.pk, 3, 2)
     assert (shown["/Downloads/c.jpg"]["stack_size"],
             shown["/Downloads/c.jpg"]["stack_matching"]) == (1, 1)
+    # The first matching member in the page's order: by size, the smaller deleted copy.
+    total, shown = tiles("?deleted=1&sort=size")
+    assert total == 2 and shown["/Backup/old/a-copy.jpg"]["id"] == copy2.pk
     page = client.get(f"/cases/{case.pk}/review/?deleted=1").content.decode()
     assert f'id="tile-{copy.pk}"' in page and f'data-stack="{named.pk}"' in page
     assert "stack of 3 (2 of 3 match)" in page and "2 to show" in page
