@@ -28,7 +28,13 @@ CRASH_ON_PATH = Fault(
     "a worker dies by SIGSEGV on the item with this path (worker-crash tests)",
 )
 
-FAULTS: tuple[Fault, ...] = (KILL_AFTER_BATCHES, CRASH_ON_PATH)
+THUMBNAIL_FAIL_ON_PATH = Fault(
+    "FELLWATCH_FAULT_THUMBNAIL_FAIL_ON_PATH",
+    "the thumbnail of the item with this path fails to encode, after its signals decoded it "
+    "(thumbnail-failure tests)",
+)
+
+FAULTS: tuple[Fault, ...] = (KILL_AFTER_BATCHES, CRASH_ON_PATH, THUMBNAIL_FAIL_ON_PATH)
 
 
 def fault_value(fault: Fault) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import skimage.data
 from PIL import Image
 from tests.carving import samples
+from tests.cli_scan import cli_scan
 from tests.records import lookup
 
 from fellwatch.hashsets.store import HashSetStore
@@ -24,11 +26,14 @@ from fellwatch.settings import ScanSettings
 from fellwatch.signals.thumbnail import FrameSampler, evenly_spaced
 from fellwatch.store.scanstore import ScanStore
 from fellwatch.store.thumbnails import (
+    SCHEMA,
     KeyedThumbnail,
     Thumbnail,
+    ThumbnailFailure,
     ThumbnailReader,
     iter_thumbnails,
     read_thumbnail,
+    read_thumbnail_failure,
 )
 
 
@@ -153,3 +158,48 @@ def test_frame_sampler_keeps_evenly_spaced_frames_in_bounded_memory() -> None:
     steps = {b - a for a, b in itertools.pairwise(kept)}
     assert len(steps) == 1  # evenly spaced
     assert evenly_spaced(3, 8) == [0, 1, 2] and evenly_spaced(15, 8)[::7] == [0, 14]
+
+
+INJECTED = "OSError: encoder error -2 when writing image file (injected fault)"
+
+
+def test_a_thumbnail_that_fails_to_encode_is_recorded_and_changes_no_finding(
+    scanned: dict, tmp_path: Path
+) -> None:
+    """The declared fault makes coffee.png's thumbnail encoding fail after PDQ decoded it: the
+    reason is kept beside the thumbnails, every finding is byte-identical to a plain scan's."""
+    evidence = scanned["root"] / "evidence"
+    plain = cli_scan(evidence, tmp_path / "plain", tmp_path / "data")
+    faulty = cli_scan(evidence, tmp_path / "faulty", tmp_path / "data",
+                      FELLWATCH_TEST_FAULTS="1",
+                      FELLWATCH_FAULT_THUMBNAIL_FAIL_ON_PATH="/coffee.png")
+    for name in ("findings.json", "inventory.csv"):
+        assert (faulty / name).read_bytes() == (plain / name).read_bytes(), name
+    items = {i["path"]: i for i in json.loads((faulty / "findings.json").read_text())["items"]}
+    coffee = items["/coffee.png"]
+    assert coffee["error"] is None and coffee["signals"]["pdq"]["quality"] >= 50  # decoded
+    assert read_thumbnail(faulty, 0, coffee["key"]) is None
+    assert read_thumbnail_failure(faulty, 0, coffee["key"]) == INJECTED
+    assert read_thumbnail(plain, 0, coffee["key"]) is not None
+    assert read_thumbnail_failure(plain, 0, coffee["key"]) is None
+    # Only that one: every other picture and video has its thumbnail and no failure.
+    assert {k for _, k, _ in iter_thumbnails(faulty)} == (
+        {k for _, k, _ in iter_thumbnails(plain)} - {coffee["key"]})
+    reader = ThumbnailReader(faulty)
+    assert reader.failures(0, [i["key"] for i in items.values()]) == {coffee["key"]: INJECTED}
+    reader.close()
+
+
+def test_failures_commit_with_their_batch_and_old_stores_have_none(tmp_path: Path) -> None:
+    store = ScanStore(tmp_path / "new" / "scan.sqlite")
+    record = lookup({"key": "a.jpg", "path": "/a.jpg"})
+    store.commit_batch(0, ["a.jpg"], [record], [ThumbnailFailure("a.jpg", "OSError: broken")])
+    store.close()
+    assert read_thumbnail(tmp_path / "new", 0, "a.jpg") is None
+    assert read_thumbnail_failure(tmp_path / "new", 0, "a.jpg") == "OSError: broken"
+    # A scan folder made before failures were kept: no such table, so no reason (not an error).
+    (tmp_path / "old").mkdir()
+    db = sqlite3.connect(tmp_path / "old" / "scan.sqlite")
+    db.executescript(SCHEMA.split("CREATE TABLE IF NOT EXISTS thumbnail_failures")[0])
+    db.close()
+    assert read_thumbnail_failure(tmp_path / "old", 0, "a.jpg") is None

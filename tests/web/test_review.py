@@ -445,3 +445,143 @@ def test_near_pairs_equal_brute_force() -> None:
         expected = [(i, j) for i in range(len(codes)) for j in range(i + 1, len(codes))
                     if d[i, j] <= distance]
         assert near_pairs(codes, distance) == expected, distance
+
+
+def _stacked_scan(out: Path) -> Path:
+    """Synthetic findings: one picture three times (the same SHA-1: a stack; two of the copies
+    deleted), a picture alone and a deleted picture alone, all needing a person."""
+    from tests.web.conftest import _item
+
+    ev = "/evidence/JD-1.E01"
+    same = "5" * 40
+    items = [
+        {**_item(ev, "0001", "/DCIM/a.jpg", review=True), "sha1": same},
+        {**_item(ev, "0002", "/Backup/a-copy.jpg", review=True), "sha1": same,
+         "allocated": False},
+        {**_item(ev, "0003", "/Backup/old/a-copy.jpg", review=True), "sha1": same,
+         "allocated": False, "size": 10},
+        _item(ev, "0004", "/DCIM/b.jpg", review=True),
+        {**_item(ev, "0005", "/Downloads/c.jpg", review=True), "allocated": False},
+    ]
+    write_findings(out, items=items)
+    doc = json.loads((out / "findings.json").read_text())
+    doc["summary"] = {"items": 5, "bytes": 0, "matched": 0, "known_good": 0, "errors": 0,
+                      "review": 5, "carved_duplicates": 0, "candidates": 0, "by_category": {}}
+    (out / "findings.json").write_text(json.dumps(doc))
+    return out
+
+
+def test_a_filter_shows_a_stack_when_any_member_matches(
+    world: dict[str, Any], tmp_path: Path, client: Client
+) -> None:
+    """The stack's named member is a live file; a filter on deleted pictures must still show
+    the stack (as its first deleted copy, "2 of 3 match"), and grading the named member alone
+    must not hide its ungraded copies."""
+    from fellwatch.web.scans import import_scan_dir
+
+    import_scan_dir(_stacked_scan(tmp_path / "scan"), CASE, "JD/1")
+    case = world["case"]
+    f = {x.path: x for x in world["exhibit"].scans.get().findings.all()}
+    named, copy, copy2 = (f[p] for p in ("/DCIM/a.jpg", "/Backup/a-copy.jpg",
+                                          "/Backup/old/a-copy.jpg"))
+    assert named.stack == copy.stack == copy2.stack == named.pk
+    client.force_login(world["examiner"])
+    api = f"/api/cases/{case.pk}/review/findings/"
+
+    def tiles(query: str = "") -> tuple[int, dict[str, Any]]:
+        got = client.get(api + query).json()
+        assert got["total"] == len(got["findings"])  # the total counts a stack once
+        return got["total"], {t["path"]: t for t in got["findings"]}
+
+    total, shown = tiles()
+    assert total == 3 and sorted(shown) == ["/DCIM/a.jpg", "/DCIM/b.jpg", "/Downloads/c.jpg"]
+    assert (shown["/DCIM/a.jpg"]["stack_size"], shown["/DCIM/a.jpg"]["stack_matching"]) == (3, 3)
+    total, shown = tiles("?deleted=1")
+    assert total == 2 and sorted(shown) == ["/Backup/a-copy.jpg", "/Downloads/c.jpg"]
+    tile = shown["/Backup/a-copy.jpg"]
+    assert (tile["id"], tile["stack"], tile["stack_size"], tile["stack_matching"]) == (
+        copy.pk, named.pk, 3, 2)
+    assert (shown["/Downloads/c.jpg"]["stack_size"],
+            shown["/Downloads/c.jpg"]["stack_matching"]) == (1, 1)
+    # The first matching member in the page's order: by size, the smaller deleted copy.
+    total, shown = tiles("?deleted=1&sort=size")
+    assert total == 2 and shown["/Backup/old/a-copy.jpg"]["id"] == copy2.pk
+    page = client.get(f"/cases/{case.pk}/review/?deleted=1").content.decode()
+    assert f'id="tile-{copy.pk}"' in page and f'data-stack="{named.pk}"' in page
+    assert "stack of 3 (2 of 3 match)" in page and "2 to show" in page
+    assert "stack of 3 (" not in client.get(f"/cases/{case.pk}/review/").content.decode()
+    # The named member graded alone: its copies still need a person and show as the stack.
+    assert _api(client, case, {"findings": [named.pk], "grade": "C"}).status_code == 200
+    total, shown = tiles()
+    assert total == 3 and "/Backup/a-copy.jpg" in shown and "/DCIM/a.jpg" not in shown
+    assert shown["/Backup/a-copy.jpg"]["stack_matching"] == 2
+    total, shown = tiles("?show=graded")
+    assert total == 1 and shown["/DCIM/a.jpg"]["stack_matching"] == 1
+    # Graded as a stack from the tile shown: the whole stack leaves "needs a person".
+    assert _api(client, case, {"findings": [copy.pk], "grade": "C", "stack": True}
+                ).status_code == 200
+    total, shown = tiles()
+    assert total == 2 and sorted(shown) == ["/DCIM/b.jpg", "/Downloads/c.jpg"]
+    assert tiles("?show=graded")[0] == 1  # the named member shows the graded stack
+    counts = client.get(f"/cases/{case.pk}/review/").content.decode()
+    assert 'id="n-to-grade">2<' in counts and 'id="n-graded">3<' in counts
+
+
+INJECTED = "OSError: encoder error -2 when writing image file (injected fault)"
+
+
+def test_a_thumbnail_that_failed_in_the_scan_says_why_on_its_tile(
+    world: dict[str, Any], tmp_path: Path, client: Client
+) -> None:
+    """End to end: a scan in which chelsea.png's thumbnail fails to encode (the declared
+    fault), imported; its tile and page say why, no pixel of it is sent, and the original can
+    still be read (audited)."""
+    import io
+
+    from PIL import Image
+
+    from fellwatch.web.audit.models import AuditEntry
+    from fellwatch.web.review.pictures import placeholder
+    from fellwatch.web.scans import import_scan_dir
+    from tests.cli_scan import cli_scan
+    from tests.web.review_fixture import pictures
+
+    evidence = tmp_path / "JD-1"
+    (evidence / "DCIM").mkdir(parents=True)
+    files = pictures()
+    for rel in ("Downloads/chelsea.png", "DCIM/coffee.png"):
+        (evidence / "DCIM" / Path(rel).name).write_bytes(files[rel])
+    out = cli_scan(evidence, tmp_path / "out", tmp_path / "data", FELLWATCH_TEST_FAULTS="1",
+                   FELLWATCH_FAULT_THUMBNAIL_FAIL_ON_PATH="/DCIM/chelsea.png")
+    import_scan_dir(out, CASE, "JD/1")
+    case = world["case"]
+    found = by_name(world["exhibit"].scans.get().findings.all())
+    chelsea, coffee = found["chelsea.png"], found["coffee.png"]
+    assert chelsea.pdq and chelsea.error is None and chelsea.needs_person  # PDQ decoded it
+    client.force_login(world["examiner"])
+    tiles = {Path(t["path"]).name: t for t in
+             client.get(f"/api/cases/{case.pk}/review/findings/").json()["findings"]}
+    assert tiles["chelsea.png"]["thumbnail_error"] == INJECTED
+    assert tiles["coffee.png"]["thumbnail_error"] == ""
+    page = client.get(f"/cases/{case.pk}/review/").content.decode()
+    assert page.count(f"no thumbnail: {INJECTED}") == 1
+    tile = page.split(f'id="tile-{chelsea.pk}"')[1].split("</li>")[0]
+    assert f"no thumbnail: {INJECTED}" in tile and 'alt="no thumbnail"' in tile
+    # The picture sent is the words alone (no pixel of the item, blurred or not) ...
+    words = placeholder(f"no thumbnail: {INJECTED}").data
+    base = f"/cases/{case.pk}/review/findings/{chelsea.pk}/"
+    assert client.get(f"{base}thumbnail/").content == words
+    other = client.get(f"/cases/{case.pk}/review/findings/{coffee.pk}/thumbnail/").content
+    assert Image.open(io.BytesIO(other)).size == (256, 171)  # coffee's blurred thumbnail
+    # ... and after a reveal too: there is no thumbnail to reveal.
+    assert client.post(f"{base}reveal/").json()["revealed"] is True
+    revealed = client.get(f"{base}thumbnail/?revealed=1")
+    assert revealed.status_code == 200 and revealed.content == words
+    assert f"no thumbnail: {INJECTED}" in client.get(base).content.decode()
+    # The original is still one audited request away, read again from the evidence.
+    before = AuditEntry.objects.count()
+    got = client.post(f"{base}original/")
+    assert got.status_code == 200 and got["Content-Type"] == "image/png"
+    assert got.content == (evidence / "DCIM" / "chelsea.png").read_bytes()
+    assert AuditEntry.objects.filter(seq__gt=before, action="original",
+                                     object_id=str(chelsea.pk)).count() == 1

@@ -16,7 +16,7 @@ from fellwatch.evidence import ByteRange, Item
 from fellwatch.record import ItemRecord
 from fellwatch.settings import ScanSettings
 from fellwatch.store.scanstore import Stored
-from fellwatch.store.thumbnails import KeyedThumbnail
+from fellwatch.store.thumbnails import ThumbnailOutcome
 
 
 @dataclass
@@ -56,8 +56,9 @@ class BatchResult:
     unit_keys: list[str]
     records: list[ItemRecord] = field(default_factory=list)
     bytes_read: int = 0
-    # Beside the records, not in them: findings.json must not change with thumbnails.
-    thumbnails: list[KeyedThumbnail] = field(default_factory=list)
+    # Beside the records, not in them: findings.json must not change with thumbnails (nor
+    # with a thumbnail's failure, kept beside them too).
+    thumbnails: list[ThumbnailOutcome] = field(default_factory=list)
     # Each record's stored forms (its JSON, its inventory.csv row), made here in the worker (in
     # parallel) before matching; the main process makes them again only for the records
     # matching changed (see scan.dispatch).

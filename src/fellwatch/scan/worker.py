@@ -23,7 +23,7 @@ from fellwatch.evidence.archives import (
     embedded_zip,
     iter_archive,
 )
-from fellwatch.faults import CRASH_ON_PATH, fault_value
+from fellwatch.faults import CRASH_ON_PATH, THUMBNAIL_FAIL_ON_PATH, fault_value
 from fellwatch.record import ItemRecord
 from fellwatch.scan.batch import Batch, BatchResult, base_record, range_error_record
 from fellwatch.scan.verify import identity
@@ -34,13 +34,19 @@ from fellwatch.signals.catalogue import load_signals
 from fellwatch.signals.digests import CHUNK, DigestHasher
 from fellwatch.signals.thumbnail import FrameSampler, picture_thumbnail
 from fellwatch.store.scanstore import stored_forms
-from fellwatch.store.thumbnails import KeyedThumbnail, Thumbnail
+from fellwatch.store.thumbnails import (
+    KeyedThumbnail,
+    Thumbnail,
+    ThumbnailFailure,
+    ThumbnailOutcome,
+)
 
 HEAD = 4096
 
 
 _EVIDENCE: dict[str, tuple[list[list[Any]], Evidence]] = {}
 _CRASH_ON = fault_value(CRASH_ON_PATH)
+_THUMBNAIL_FAILS_ON = fault_value(THUMBNAIL_FAIL_ON_PATH)
 
 
 def open_cached(path: str) -> Evidence:
@@ -102,7 +108,7 @@ class ItemProcessor:
         self.settings = settings
         self.signals = load_signals()
         self._tail = b""  # the last bytes of the item _read read last
-        self.thumbnails: list[KeyedThumbnail] = []
+        self.thumbnails: list[ThumbnailOutcome] = []
         # Threads per digest help only when this is the one worker; with a worker per core
         # they contend for the same cores (measured: 25 % slower with two workers).
         self.parallel_digests = (
@@ -239,7 +245,7 @@ class ItemProcessor:
             if signal.head_only != head_only or not signal.applies_to(content_type):
                 continue
             try:
-                value = self._compute(signal, content, content_type, record.key)
+                value = self._compute(signal, content, content_type, record)
             except Exception as exc:  # malformed content is the item's outcome
                 record.error = f"{name}: {reason(exc)}"
                 continue
@@ -247,31 +253,37 @@ class ItemProcessor:
                 record.signals[name] = value
 
     def _compute(
-        self, signal: Any, content: bytes, content_type: str, key: str
+        self, signal: Any, content: bytes, content_type: str, record: ItemRecord
     ) -> dict[str, Any] | None:
         """A signal's value; for PDQ and vPDQ also the item's thumbnail, from the pixels the
         signal decoded anyway (`store.thumbnails`)."""
         stream = io.BytesIO(content)
         if self.settings.thumbnails and hasattr(signal, "compute_with_pixels"):
             value, pixels = signal.compute_with_pixels(stream, content_type)
-            self._keep(key, lambda: picture_thumbnail(pixels))
+            self._keep(record, lambda: picture_thumbnail(pixels))
             return cast(dict[str, Any] | None, value)
         if self.settings.thumbnails and hasattr(signal, "compute_with_frames"):
             sampler = FrameSampler()
             value = signal.compute_with_frames(stream, content_type, sampler)
-            self._keep(key, sampler.thumbnail)
+            self._keep(record, sampler.thumbnail)
             return cast(dict[str, Any] | None, value)
         return cast(dict[str, Any] | None, signal.compute(stream, content_type))
 
-    def _keep(self, key: str, make: Callable[[], Thumbnail | None]) -> None:
+    def _keep(self, record: ItemRecord, make: Callable[[], Thumbnail | None]) -> None:
         try:
+            if _THUMBNAIL_FAILS_ON is not None and record.path == _THUMBNAIL_FAILS_ON:
+                # Fault injection for the thumbnail-failure tests: the pixels are decoded (the
+                # signal has its value), the encoder fails as Pillow's does.
+                raise OSError("encoder error -2 when writing image file (injected fault)")
             thumbnail = make()
-        except Exception:
-            # A thumbnail is a convenience: the item's hashes and findings stand without it,
-            # and findings.json must not depend on it (the gallery shows "no thumbnail").
+        except Exception as exc:
+            # The item's hashes and findings stand without a thumbnail, and findings.json must
+            # not depend on it: the reason is kept beside the thumbnails, not in the record,
+            # and the gallery's tile says "no thumbnail: <reason>".
+            self.thumbnails.append(ThumbnailFailure(record.key, reason(exc)))
             return
         if thumbnail is not None:
-            self.thumbnails.append(KeyedThumbnail(key, thumbnail))
+            self.thumbnails.append(KeyedThumbnail(record.key, thumbnail))
 
     def drop_thumbnails(self, key: str) -> None:
         """Forget the thumbnails of an item (and its members) whose record was replaced."""

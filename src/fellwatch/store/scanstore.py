@@ -171,7 +171,7 @@ class ScanStore:
     def reset(self) -> None:
         self._db.executescript(
             "DELETE FROM meta; DELETE FROM records; DELETE FROM units; DELETE FROM thumbnails; "
-            "DELETE FROM located;"
+            "DELETE FROM thumbnail_failures; DELETE FROM located;"
         )
 
     def done_units(self, evidence: int) -> set[str]:
@@ -199,12 +199,13 @@ class ScanStore:
         evidence: int,
         unit_keys: Iterable[str],
         records: Iterable[ItemRecord],
-        thumbnails: Iterable[thumbs.KeyedThumbnail] = (),
+        thumbnails: Iterable[thumbs.ThumbnailOutcome] = (),
         encoded: Sequence[Stored | None] = (),
         located: Sequence[LocatedRow] = (),
     ) -> None:
-        """Records, their thumbnails and the units done, in one transaction: a resumed scan
-        never has a record without its thumbnail, nor a thumbnail of an uncommitted unit.
+        """Records, their thumbnails (or why one failed) and the units done, in one
+        transaction: a resumed scan never has a record without its thumbnail, nor a thumbnail
+        of an uncommitted unit.
         `encoded[i]`, where given, is `stored_forms(records[i])` made already (by the worker
         that made the record). `located`: the batch's items a later stage will reopen
         (`store.located`)."""

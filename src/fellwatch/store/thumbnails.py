@@ -8,14 +8,19 @@ colour) or "strip" (a video: up to 8 evenly spaced frames of about 160 px side b
 picture, `frames` says how many). The pixels are NOT blurred: blur is the web's job, at serve
 time, so the strength can be each examiner's own setting. Whoever serves them must blur first.
 
+A picture or video whose thumbnail failed to be made has a row in `thumbnail_failures`
+instead, with the reason, so the gallery says why there is none (nothing is dropped silently).
+
 The scan writes a batch's thumbnails in the same transaction as the batch's records
-(`ScanStore.commit_batch`), so a resumed scan has a thumbnail for every record it kept.
+(`ScanStore.commit_batch`), so a resumed scan has a thumbnail (or its failure) for every record
+it kept.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,8 +39,17 @@ CREATE TABLE IF NOT EXISTS thumbnails (
     data BLOB NOT NULL,
     PRIMARY KEY (evidence, key)
 );
+CREATE TABLE IF NOT EXISTS thumbnail_failures (
+    evidence INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (evidence, key)
+);
 """
 # A rowid table, not WITHOUT ROWID: blobs of a few kB would bloat a clustered key's b-tree.
+# Failures in a table of their own, not as rows of `thumbnails` without data: a store made
+# before failures were kept gains the table by CREATE ... IF NOT EXISTS and its `thumbnails`
+# keep their NOT NULL columns (no migration of a scan folder).
 
 STORE_NAME = "scan.sqlite"
 
@@ -64,18 +78,43 @@ class KeyedThumbnail:
     thumbnail: Thumbnail
 
 
+@dataclass(frozen=True, slots=True)
+class ThumbnailFailure:
+    """An item the scan decoded as a picture or video whose thumbnail could not be made: the
+    reason (one line) is kept for the gallery; the item's record does not change."""
+
+    key: str
+    reason: str
+
+
+# What a worker hands back for an item that has pixels: its thumbnail, or why there is none.
+ThumbnailOutcome = KeyedThumbnail | ThumbnailFailure
+
+
 def insert_rows(
-    db: sqlite3.Connection, evidence: int, thumbnails: Iterable[KeyedThumbnail]
+    db: sqlite3.Connection, evidence: int, thumbnails: Iterable[ThumbnailOutcome]
 ) -> None:
-    """Write thumbnails inside the caller's open transaction (the batch's)."""
+    """Write thumbnails and failures inside the caller's open transaction (the batch's)."""
+    made: list[KeyedThumbnail] = []
+    failed: list[ThumbnailFailure] = []
+    for outcome in thumbnails:
+        if isinstance(outcome, KeyedThumbnail):
+            made.append(outcome)
+        else:
+            failed.append(outcome)
     db.executemany(
         "INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (evidence, k.key, t.kind, t.width, t.height, t.frames, t.format, t.data)
-            for k in thumbnails
+            for k in made
             for t in (k.thumbnail,)
         ],
     )
+    if failed:
+        db.executemany(
+            "INSERT OR REPLACE INTO thumbnail_failures VALUES (?, ?, ?)",
+            [(evidence, f.key, f.reason) for f in failed],
+        )
 
 
 class ThumbnailReader:
@@ -105,6 +144,26 @@ class ThumbnailReader:
         kind, width, height, fmt, data, frames = row
         return Thumbnail(kind, width, height, fmt, bytes(data), frames)
 
+    def failure(self, evidence: int, key: str) -> str | None:
+        """Why item `key` has no thumbnail, when making it failed in the scan; else None."""
+        return self.failures(evidence, [key]).get(key)
+
+    def failures(self, evidence: int, keys: Sequence[str]) -> dict[str, str]:
+        """Key -> reason, for those of `keys` whose thumbnail failed (one query for a page)."""
+        if not keys:
+            return {}
+        try:
+            rows = self._db.execute(
+                "SELECT key, reason FROM thumbnail_failures WHERE evidence = ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (evidence, json.dumps(list(keys))),
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a scan made before failures were kept
+                return {}
+            raise
+        return {key: reason for key, reason in rows}
+
     def __iter__(self) -> Iterator[tuple[int, str, Thumbnail]]:
         try:
             rows = self._db.execute(
@@ -127,6 +186,16 @@ def read_thumbnail(scan_dir: Path, evidence: int, key: str) -> Thumbnail | None:
     reader = ThumbnailReader(scan_dir)
     try:
         return reader.get(evidence, key)
+    finally:
+        reader.close()
+
+
+def read_thumbnail_failure(scan_dir: Path, evidence: int, key: str) -> str | None:
+    """Why item `key` of evidence number `evidence` has no thumbnail (making it failed in the
+    scan), or None."""
+    reader = ThumbnailReader(scan_dir)
+    try:
+        return reader.failure(evidence, key)
     finally:
         reader.close()
 

@@ -5,6 +5,7 @@ without `revealed=True`, and only the reveal view passes it."""
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -42,17 +43,54 @@ def _reader(scan_dir: str) -> Any:
         return reader
 
 
-def _thumbnail(finding: Any) -> Any:
-    """The scan's thumbnail (picture or video frame strip) of the finding, or None."""
+def _thumbnail(finding: Any) -> tuple[Any, str | None]:
+    """The scan's thumbnail (picture or video frame strip) of the finding, or None and why
+    (the scan's reason when making it failed, else None)."""
     reader = _reader(finding.scan.out_dir)
     with _READERS_LOCK:  # one connection, shared by the server's threads: one at a time
-        return reader.get(finding.evidence_index, finding.key)
+        thumb = reader.get(finding.evidence_index, finding.key)
+        if thumb is not None:
+            return thumb, None
+        return None, reader.failure(finding.evidence_index, finding.key)
+
+
+def thumbnail_failures(out_dir: str, evidence: int, keys: list[str]) -> dict[str, str]:
+    """Key -> why the scan has no thumbnail of it, for those of `keys` whose thumbnail failed
+    (a gallery page's tiles of one scan and evidence: one query)."""
+    reader = _reader(out_dir)
+    with _READERS_LOCK:
+        failures: dict[str, str] = reader.failures(evidence, keys)
+        return failures
+
+
+def thumbnail_failure(finding: Any) -> str:
+    """Why the finding has no thumbnail ("" when it has one, or none was to be made, or the
+    scan folder cannot be read: the picture then says so itself)."""
+    try:
+        return thumbnail_failures(finding.scan.out_dir, finding.evidence_index,
+                                  [finding.key]).get(finding.key, "")
+    except Exception:  # a missing scan folder: the picture says so itself
+        return ""
+
+
+def no_thumbnail(reason: str | None) -> str:
+    """The words a tile shows for a finding without a thumbnail."""
+    return f"no thumbnail: {reason}" if reason else "no thumbnail"
+
+
+PLACEHOLDER_COLUMNS = 36  # characters of the default font across a 256 px tile
+PLACEHOLDER_LINES = 8
 
 
 def placeholder(text: str) -> Picture:
-    """A plain tile saying why there is no picture (nothing of the evidence in it)."""
+    """A plain tile saying why there is no picture (nothing of the evidence in it); a long
+    reason is wrapped over a few lines rather than cut at the tile's edge."""
+    lines = textwrap.wrap(text, PLACEHOLDER_COLUMNS)[:PLACEHOLDER_LINES] or [""]
     img = Image.new("L", (THUMB_SIDE, THUMB_SIDE), 200)
-    ImageDraw.Draw(img).text((12, THUMB_SIDE // 2 - 6), text[:36], fill=60)
+    draw = ImageDraw.Draw(img)
+    top = THUMB_SIDE // 2 - 7 * len(lines)
+    for i, line in enumerate(lines):
+        draw.text((12, top + 14 * i), line, fill=60)
     return _jpeg(img)
 
 
@@ -80,11 +118,13 @@ def blurred(data: bytes, radius: int) -> Image.Image:
 
 def picture_of(finding: Any, *, radius: int, revealed: bool = False) -> Picture:
     try:
-        thumb = _thumbnail(finding)
+        thumb, failed = _thumbnail(finding)
     except Exception as exc:  # a broken thumbnail store is this tile's problem only
-        return placeholder(f"no thumbnail: {type(exc).__name__}")
+        return placeholder(no_thumbnail(type(exc).__name__))
     if thumb is None:
-        return placeholder("no thumbnail")
+        # Revealed or not, only the words: the scan made no pixels for this item (the
+        # original is still one audited request away).
+        return placeholder(no_thumbnail(failed))
     try:
         if revealed:
             with Image.open(io.BytesIO(thumb.data)) as src:

@@ -139,6 +139,7 @@ def finding(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
     return render(request, "review/finding.html", {
         "case": case, "finding": found, "exhibit": found.scan.exhibit, "chats": chats,
         "thumbnail_url": f"{base}thumbnail/", "reveal_url": f"{base}reveal/",
+        "thumbnail_error": pictures.thumbnail_failure(found) if found.media else "",
         "grades": found.grades.order_by("at", "pk"), "can_write": can_write(request.user),
         "role": role_of(request.user)})
 
