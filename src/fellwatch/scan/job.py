@@ -22,6 +22,7 @@ from fellwatch.scan.matchers import build_matchers, describe_sets, resolve_sets
 from fellwatch.scan.pipeline import ScanRequest, run_scan
 from fellwatch.scan.verify import EvidenceHashCache
 from fellwatch.settings import ScanSettings
+from fellwatch.store.private import sqlite_temp_files_in
 from fellwatch.store.scanstore import ScanStore
 
 
@@ -85,8 +86,9 @@ def scan(
         hash_cache.close()
     records = ScanStore(out_dir / "scan.sqlite")
     try:
-        outputs = write_outputs(records, out_dir)
-        flagged = write_chat_outputs(records.path, out_dir, outputs.head["evidence"])
+        with sqlite_temp_files_in(out_dir):  # the chat outputs sort every message by time
+            outputs = write_outputs(records, out_dir)
+            flagged = write_chat_outputs(records.path, out_dir, outputs.head["evidence"])
     finally:
         records.close()
     run = {

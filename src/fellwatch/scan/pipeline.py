@@ -38,7 +38,7 @@ from fellwatch.scan.verify import (
 )
 from fellwatch.settings import ScanSettings
 from fellwatch.signals.filetype import is_picture, is_video
-from fellwatch.store.private import private_dir
+from fellwatch.store.private import private_dir, sqlite_temp_files_in
 from fellwatch.store.scanstore import ScanStore
 
 
@@ -82,6 +82,11 @@ def run_scan(request: ScanRequest) -> ScanOutcome:
         forkserver.start()  # its imports overlap the opening of the evidence below
     opened = [open_evidence(path) for path in request.evidence]
     private_dir(request.out_dir)  # owner-only: it will hold thumbnails of seized pictures
+    with sqlite_temp_files_in(request.out_dir):
+        return _scan_opened(request, opened, started)
+
+
+def _scan_opened(request: ScanRequest, opened: list[Evidence], started: float) -> ScanOutcome:
     described = [ev.describe() for ev in opened]
     store = ScanStore(request.out_dir / "scan.sqlite")
     if request.restart:

@@ -6,6 +6,9 @@ already existed is left as its owner set it."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -51,3 +54,29 @@ def write_private(path: Path, data: bytes) -> None:
 
 def write_private_text(path: Path, text: str) -> None:
     write_private(path, text.encode("utf-8"))
+
+
+@contextmanager
+def sqlite_temp_files_in(folder: Path) -> Iterator[None]:
+    """SQLite's temporary files in `folder` while the block runs, instead of the system's temp
+    folder: a large sort without an index (the chat timeline, a mailbox two apps hold) spills
+    rows of seized messages to them, and they belong in the owner-only scan folder with the
+    rest. The setting is SQLite's, for the whole process: set where no other thread is opening
+    SQLite files, and put back as it was afterwards."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        row = probe.execute("PRAGMA temp_store_directory").fetchone()
+        before = str(row[0]) if row and row[0] else ""
+        _temp_directory(probe, str(Path(folder).resolve()))
+        try:
+            yield
+        finally:
+            _temp_directory(probe, before)
+    finally:
+        probe.close()
+
+
+def _temp_directory(db: sqlite3.Connection, folder: str) -> None:
+    # A PRAGMA takes no bound parameters; the path is quoted as an SQL string literal.
+    quoted = folder.replace("'", "''")
+    db.execute(f"PRAGMA temp_store_directory = '{quoted}'")
