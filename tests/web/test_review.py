@@ -585,3 +585,40 @@ def test_a_thumbnail_that_failed_in_the_scan_says_why_on_its_tile(
     assert got.content == (evidence / "DCIM" / "chelsea.png").read_bytes()
     assert AuditEntry.objects.filter(seq__gt=before, action="original",
                                      object_id=str(chelsea.pk)).count() == 1
+
+
+def test_a_void_case_takes_no_grade_and_no_suggestion(
+    world: dict[str, Any], imported: Any, client: Client, tmp_path: Path
+) -> None:
+    from django.urls import reverse
+
+    from fellwatch.web.review.models import Grade
+    from fellwatch.web.review.outputs import OutputError, import_vics
+
+    case = world["case"]
+    f = by_name(imported.findings.all())
+    rocket = f["rocket.png"]
+    client.force_login(world["examiner"])
+    assert _api(client, case, {"findings": [rocket.pk], "grade": "N"}).status_code == 200
+    client.force_login(world["supervisor"])
+    assert client.post(reverse("case-void", kwargs={"case_id": case.pk}),
+                       {"reason": "opened twice"}).status_code == 302
+    client.force_login(world["examiner"])
+    before = list(Grade.objects.filter(case=case).values_list("pk", "finding_id", "grade"))
+    for body in ({"findings": [rocket.pk], "grade": "C"},
+                 {"findings": [rocket.pk], "grade": "C", "stack": True},
+                 {"findings": [rocket.pk], "action": "dispute", "note": "not N"}):
+        answer = _api(client, case, body)
+        assert answer.status_code == 400
+        assert "is void (opened twice)" in answer.json()["error"]
+    stack = f["coffee.png"].stack
+    answer = client.post(f"/api/cases/{case.pk}/review/stacks/{stack}/", json.dumps(
+        {"grade": "C"}), content_type="application/json")
+    assert answer.status_code == 400 and "read-only" in answer.json()["error"]
+    vics = tmp_path / "other.json"
+    vics.write_text(json.dumps({"value": []}))
+    with pytest.raises(OutputError, match="is void"):
+        import_vics(vics, case)
+    rocket.refresh_from_db()
+    assert rocket.grade == "N"
+    assert list(Grade.objects.filter(case=case).values_list("pk", "finding_id", "grade")) == before

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from fellwatch.web.records.models import Case, Finding
+from fellwatch.web.records.models import Case, Finding, void_case_refusal
 from fellwatch.web.review.config import grade_map
 from fellwatch.web.review.models import Grade, GradeAction, LibraryEntry
 
@@ -53,6 +53,8 @@ def apply(
     ids = sorted({int(i) for i in finding_ids})
     if not ids:
         raise GradeError("no findings named")
+    if refusal := void_case_refusal(case.pk):  # a void case is read-only, its grades too
+        raise GradeError(refusal)
     name = by_name or (user.get_username() if user is not None else "system")
     with transaction.atomic():
         findings = list(Finding.objects.select_for_update().filter(case=case, id__in=ids))

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 
 from fellwatch.web.audit.log import record
 from fellwatch.web.records.access import case_view, child_of
-from fellwatch.web.records.models import Case, Exhibit, Finding
+from fellwatch.web.records.models import Case, Exhibit, Finding, void_case_refusal
 from fellwatch.web.review.config import grade_map
 
 
@@ -87,6 +87,8 @@ def import_vics(path: Path, case: Case) -> int:
     from fellwatch.matching.pdq_index import hex_to_codes
     from fellwatch.web.review.stacks import cross_pairs
 
+    if refusal := void_case_refusal(case.pk):  # a void case is read-only
+        raise OutputError(refusal)
     gm = grade_map()
     exact: dict[str, str] = {}
     near: list[tuple[str, str]] = []
@@ -221,7 +223,7 @@ def vics_import_view(request: HttpRequest, case: Case) -> HttpResponse:
                 fh.write(chunk)
         try:
             n = import_vics(path, case)
-        except OutputError as exc:
+        except OutputError as exc:  # a bad file, a void case
             return JsonResponse({"error": str(exc)}, status=400)
     record("import", request=request, obj=case, detail={"case": case.pk, "format": "vics",
                                                         "file": path.name, "suggestions": n})
