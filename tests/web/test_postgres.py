@@ -60,3 +60,6 @@ def test_the_child_run_is_on_postgresql(db: object) -> None:
     assert connection.vendor == expected
     if expected == "postgresql":
         assert connection.settings_dict["NAME"].startswith("test_fellwatch_web_")
+        with connection.cursor() as cursor:  # the settings' session options reach the server
+            cursor.execute("SHOW jit")
+            assert cursor.fetchone() == ("off",)

@@ -77,6 +77,10 @@ def database_from_url(url: str, data_dir: Path) -> dict[str, object]:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
+            # The gallery's stack subquery raises a plan's estimated cost past PostgreSQL's JIT
+            # threshold, and compiling took ~21 ms of a 104 ms filtered page (bench/review.py):
+            # these short paged queries gain nothing from JIT.
+            "OPTIONS": {"options": "-c jit=off"},
         }
     if parts.scheme == "sqlite":
         return _sqlite(unquote(parts.path))
