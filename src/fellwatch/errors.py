@@ -74,13 +74,13 @@ class ItemError(Exception):
 def reason(exc: BaseException) -> str:
     """The one-line reason of an exception.
 
-    A FellwatchError's message is already written for the examiner and is shown as it is (one
-    line, or one line per bad row where a file was refused). Any other exception is named by
-    its type and the first line of its message: it comes from a library, and its type is part
-    of what went wrong.
+    A FellwatchError's or ItemError's message is already written for the examiner and is shown
+    as it is (one line, or one line per bad row where a file was refused). Any other exception
+    is named by its type and the first line of its message: it comes from a library, and its
+    type is part of what went wrong.
     """
     text = str(exc).strip()
-    if isinstance(exc, FellwatchError):
+    if isinstance(exc, FellwatchError | ItemError):
         # Written for the examiner; a few (a CSV import naming each bad row) list lines.
         return text or type(exc).__name__
     first = text.splitlines()[0].strip() if text else ""
