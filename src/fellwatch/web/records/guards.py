@@ -1,17 +1,26 @@
 """A void case's many-to-many links (who is assigned to it, its offence types) are read-only
-like the rest of it. They are rows of through tables, which a record's save never sees: the
-related managers (add, remove, set, clear, from either side) are refused at `m2m_changed`,
-and a through row written or deleted directly (a script, a cascade) at its own save and
-delete, with the case's one wording (`void_case_refusal`)."""
+like the rest of it. They are rows of through tables, which a record's save never sees, and
+Django sends no save or delete signal for an auto-created through table's rows. So: the
+related managers (add, remove, set, clear, from either side) are refused at `m2m_changed`;
+deleting a user, an offence type or a case that would take such rows with it (the cascade)
+is refused at that record's `pre_delete`; a row written to the through table directly is left
+to the PostgreSQL trigger (migration 0005), as QuerySet.update() is. One wording, the case's
+(`void_case_refusal`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models.signals import m2m_changed, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, pre_delete
 
-from fellwatch.web.records.models import Case, ReadOnlyRecordError, void_case_refusal
+from fellwatch.web.records.models import (
+    Case,
+    OffenceType,
+    ReadOnlyRecordError,
+    void_case_refusal,
+)
 
 CASE_LINKS = (Case.assigned, Case.offence_types)
 
@@ -43,17 +52,22 @@ def _links_changing(sender: type[models.Model], instance: Any, action: str, reve
                      .values_list("case_id", flat=True))
 
 
-def _through_row(sender: type[models.Model], instance: Any, raw: bool = False,
-                 **kwargs: Any) -> None:
-    if raw:  # loaddata restores what was, it does not change it
+def _deleting(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+    """A user, an offence type or a case about to be deleted, its through rows with it."""
+    if isinstance(instance, Case):
+        _refuse_void([instance.pk])
         return
-    _refuse_void([instance.case_id])
+    for link in CASE_LINKS:
+        other = _other_end(link.through)
+        if isinstance(instance, other.related_model):
+            _refuse_void(link.through._default_manager.filter(**{other.attname: instance.pk})
+                         .values_list("case_id", flat=True))
 
 
 def connect() -> None:
     for link in CASE_LINKS:
-        through = link.through
-        uid = f"void-read-only-{through.__name__}"
-        m2m_changed.connect(_links_changing, sender=through, dispatch_uid=uid)
-        pre_save.connect(_through_row, sender=through, dispatch_uid=uid)
-        pre_delete.connect(_through_row, sender=through, dispatch_uid=uid)
+        m2m_changed.connect(_links_changing, sender=link.through,
+                            dispatch_uid=f"void-read-only-{link.through.__name__}")
+    for model in (Case, OffenceType, get_user_model()):
+        pre_delete.connect(_deleting, sender=model,
+                           dispatch_uid=f"void-read-only-delete-{model.__name__}")
