@@ -1,5 +1,5 @@
-"""The model, statistics, validation, CSV-rule, edit/void, void-read-only, outsider-walk and
-leak suites again, unchanged, against a real PostgreSQL server.
+"""The model, statistics, validation, CSV-rule, edit/void, void-read-only, void-link,
+outsider-walk and leak suites again, unchanged, against a real PostgreSQL server.
 
 They run in a child pytest whose settings point at the server (FELLWATCH_DATABASE_URL), with a
 throw-away test database of its own name, so parallel workers and other checkouts never meet.
@@ -41,7 +41,7 @@ def test_model_and_statistics_suites_on_postgresql(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
          "tests/web/test_models.py", "tests/web/test_stats.py", "tests/web/test_validation.py",
          "tests/web/test_csv_rules.py", "tests/web/test_edit_and_void.py",
-         "tests/web/test_void_read_only.py",
+         "tests/web/test_void_read_only.py", "tests/web/test_void_links.py",
          "tests/web/test_outsider_choices.py", "tests/web/test_leaks.py",
          "tests/web/test_audit_checkpoint.py", "tests/web/test_review.py",
          "tests/web/test_postgres.py::test_the_child_run_is_on_postgresql"],

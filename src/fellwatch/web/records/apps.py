@@ -9,6 +9,7 @@ class RecordsConfig(AppConfig):
     verbose_name = "Unit records"
 
     def ready(self) -> None:
-        from fellwatch.web.records import signals
+        from fellwatch.web.records import guards, signals
 
         signals.connect()
+        guards.connect()

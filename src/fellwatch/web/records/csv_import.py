@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from fellwatch.errors import FellwatchError
@@ -175,7 +176,10 @@ def _warrant(ctx: _Context, row: Row) -> None:
 def _arrest(ctx: _Context, row: Row) -> None:
     case = ctx.case(row)
     name = _req(row, "person")
-    person = case.persons.filter(name=name).first()
+    # A person of that name who is not void; one who is, is refused by the arrest's save (a
+    # void record takes no new link), so the line says so instead of linking to it.
+    person = (case.persons.filter(name=name)
+              .order_by(F("voided_at").asc(nulls_first=True), "pk").first())
     if person is None:
         person = _save(Person(case=case, name=name, role=PersonRole.SUSPECT))
     _save(Arrest(case=case, person=person, operation=ctx.operation(row) or case.operation,

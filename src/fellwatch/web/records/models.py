@@ -80,6 +80,45 @@ def void_case_refusal(case_id: int | None) -> str:
             "read-only.")
 
 
+def voidable_links(model: type[models.Model]) -> list[models.ForeignKey]:
+    """`model`'s own links (foreign keys) to voidable records: what `void_link_refusal` checks,
+    found from the model so that a link added later is checked too."""
+    return [field for field in model._meta.concrete_fields
+            if isinstance(field, models.ForeignKey) and isinstance(field.related_model, type)
+            and issubclass(field.related_model, Voidable)]
+
+
+def void_link_refusal(record: models.Model) -> str:
+    """Why `record` may not be saved with the links it has: it belongs to a void case (the
+    case's wording), or a link that is new or changed points at a void record (a person, a
+    warrant, ...). Empty when it may. A link made before its record was voided is kept: the
+    record may still be corrected or voided itself. The forms offer no void record to link;
+    this is the rule behind them for the CSV import, the admin and scripts."""
+    links = voidable_links(type(record))
+    stored: dict[str, Any] = {}
+    if links and not record._state.adding and record.pk is not None:
+        stored = (type(record)._default_manager.filter(pk=record.pk)
+                  .values(*(field.attname for field in links)).first() or {})
+    for field in links:
+        target_id = getattr(record, field.attname)
+        if target_id is None:
+            continue
+        if field.related_model is Case:  # everything under a void case is read-only
+            refusal = void_case_refusal(target_id)
+            if refusal:
+                return refusal
+            continue
+        if stored.get(field.attname) == target_id:
+            continue
+        target = (field.related_model._default_manager
+                  .filter(pk=target_id, voided_at__isnull=False).first())
+        if target is not None:
+            label = target.audit_label() if hasattr(target, "audit_label") else str(target)
+            return (f"{label[:1].upper()}{label[1:]} is void ({target.void_reason}): no record "
+                    "may be linked to it.")
+    return ""
+
+
 class Voidable(models.Model):
     """No hard delete of case data: a supervisor voids a wrong record with a reason. A voided
     record drops out of the figures and lists, stays on its case page struck through and in the
@@ -99,14 +138,15 @@ class Voidable(models.Model):
 
     def read_only_reason(self) -> str:
         """Why this record may not be saved: it is void as stored (voiding it is the last
-        change it takes), or the case it belongs to is. Empty when it may."""
+        change it takes), the case it belongs to is, or it is being linked to a void record
+        (`void_link_refusal`). Empty when it may."""
         if self.pk is not None:
             stored = (type(self)._default_manager.filter(pk=self.pk, voided_at__isnull=False)
                       .values_list("void_reason", flat=True).first())
             if stored is not None:
                 return (f"This {self._meta.verbose_name} is void ({stored}) and cannot be "
                         "changed.")
-        return void_case_refusal(getattr(self, "case_id", None))
+        return void_link_refusal(self)
 
     def full_clean(self, exclude: Any = None, validate_unique: bool = True,
                    validate_constraints: bool = True) -> None:
