@@ -117,12 +117,17 @@ def test_a_finding_lists_the_messages_its_picture_was_sent_in_on_the_cases_other
     Finding.objects.filter(pk=on_laptop.pk).update(sha1=on_phone.sha1, md5=on_phone.md5)
     Finding.objects.filter(pk=on_phone.pk).update(sha1=on_phone.sha1)
 
-    # A page asks a bounded number of scans (its own first) and says how many it left out.
+    # A page asks a bounded number of scans (its own first) and copies in each, and says
+    # how many copies it left out.
+    assert 'id="not-searched"' not in page_of(on_laptop)
     monkeypatch.setattr(reading, "SENT_IN_SCANS", 1)
     bounded = page_of(on_laptop)
     assert 'id="sent-in"' not in bounded
-    assert re.search(r'id="not-searched">1 more scan of this case holds', bounded)
+    assert 'id="not-searched">1 more copy of this picture in the case' in bounded
     assert 'id="not-searched"' not in page_of(on_phone)
+    monkeypatch.setattr(reading, "SENT_IN_SCANS", 8)
+    monkeypatch.setattr(reading, "SENT_IN_COPIES", 0)
+    assert 'id="not-searched">1 more copy of this picture' in page_of(on_laptop)
 
 
 def test_another_cases_copy_of_the_picture_never_shows_these_messages(

@@ -126,11 +126,13 @@ def attachment_findings(scan: Any, evidence_index: int,
     return sorted(by_key.values())
 
 
-# How many scans a finding's page asks for the messages its picture was sent in: its own,
-# then the case's others in import order. Each is a store opened and a read of its messages
-# with attachments (about 0.13 s at 1 000 000 messages), so the page stays fast on a case of
-# many phones; the page says when scans were left out.
+# How many scans a finding's page asks for the messages its picture was sent in (its own,
+# then the case's others in import order) and how many of a scan's copies of the picture.
+# Each copy asked is a read of its scan's messages with attachments (about 0.13 s at
+# 1 000 000 messages), so the page stays fast on a case of many phones or of a picture
+# copied many times; the page says how many copies it left out.
 SENT_IN_SCANS = 8
+SENT_IN_COPIES = 4
 
 
 @dataclass
@@ -138,19 +140,19 @@ class SentIn:
     """What a finding's page lists under "Sent in chats"."""
 
     messages: list[dict[str, Any]]
-    # Scans of the case holding a copy of the picture whose chats were not asked (the bound).
+    # Copies of the picture in the case's scans with chats that were not asked (the bounds).
     not_searched: int = 0
 
 
-def _same_picture(finding: Any) -> Any:
-    """The condition on Finding of the items with the finding's content: the same SHA-1, or
-    the same MD5 where one of them has no SHA-1 (served by the (case, sha1) index)."""
-    from django.db.models import Q
-
+def _same_picture(finding: Any) -> list[dict[str, str]]:
+    """Filters on Finding, one query each, of the items with the finding's content: the same
+    SHA-1, or the same MD5 where one of them has no SHA-1. Apart, not OR-ed: SQLite then
+    reads each from the (case, sha1) index (an OR of them read every row of the case); only
+    an item without a SHA-1 reads the case's rows for its MD5."""
     if finding.sha1:
-        cond = Q(sha1=finding.sha1)
-        return cond | Q(sha1="", md5=finding.md5) if finding.md5 else cond
-    return Q(md5=finding.md5) if finding.md5 else None
+        same = [{"sha1": finding.sha1}]
+        return [*same, {"sha1": "", "md5": finding.md5}] if finding.md5 else same
+    return [{"md5": finding.md5}] if finding.md5 else []
 
 
 def sent_in(finding: Any) -> SentIn:
@@ -162,26 +164,30 @@ def sent_in(finding: Any) -> SentIn:
     chats is asked by the keys of its findings with the same content (SHA-1, or MD5 where one
     has none), found in the database first: a picture on the laptop sent on the phone's
     WhatsApp lists that message. Only scans of the finding's own case are ever asked (a case
-    page; what the user may see of it is the case), at most SENT_IN_SCANS of them."""
+    page; what the user may see of it is the case), at most SENT_IN_SCANS of them and
+    SENT_IN_COPIES copies in each."""
     from django.db.models import Q
 
     from fellwatch.web.records.models import Finding, Scan
 
     wanted: dict[int, list[tuple[int, str, str]]] = {
         finding.scan_id: [(finding.evidence_index, finding.key, finding.path)]}
-    same = _same_picture(finding)
-    if same is not None:
-        # Only scans that read chats (or whose summary predates the chat counts).
-        copies = (Finding.objects.filter(case_id=finding.case_id,
-                                         scan__exhibit__case_id=finding.case_id)
-                  .filter(same).exclude(pk=finding.pk)
-                  .filter(Q(scan__summary__messages__gt=0) | ~Q(scan__summary__has_key="messages"))
-                  .order_by("scan_id", "evidence_index", "key")
-                  .values_list("scan_id", "evidence_index", "key", "path"))
-        for scan_id, evidence, key, path in copies:
-            wanted.setdefault(scan_id, []).append((evidence, key, path))
+    # Only scans that read chats (or whose summary predates the chat counts).
+    chatty = Q(scan__summary__messages__gt=0) | ~Q(scan__summary__has_key="messages")
+    copies: set[tuple[int, int, str, str]] = set()
+    for same in _same_picture(finding):
+        copies |= set(Finding.objects.filter(case_id=finding.case_id,
+                                             scan__exhibit__case_id=finding.case_id, **same)
+                      .exclude(pk=finding.pk).filter(chatty).order_by()
+                      .values_list("scan_id", "evidence_index", "key", "path"))
+    for scan_id, evidence, key, path in sorted(copies):
+        wanted.setdefault(scan_id, []).append((evidence, key, path))
     order = [finding.scan_id, *sorted(s for s in wanted if s != finding.scan_id)]
-    asked, left = order[:SENT_IN_SCANS], order[SENT_IN_SCANS:]
+    asked = order[:max(1, SENT_IN_SCANS)]
+    # The finding's own item is always asked (its scan's first entry) and is no copy.
+    limit = {s: SENT_IN_COPIES + (s == finding.scan_id) for s in asked}
+    left = sum(len(wanted[s]) for s in order[len(asked):]) + sum(
+        max(0, len(wanted[s]) - limit[s]) for s in asked)
     scans = {s.pk: s for s in Scan.objects.filter(pk__in=asked).select_related("exhibit")}
     rows: list[dict[str, Any]] = []
     for scan_id in asked:
@@ -189,7 +195,7 @@ def sent_in(finding: Any) -> SentIn:
         with chats_of(scan) as store:
             if store is None:
                 continue
-            for evidence, key, path in wanted[scan_id]:
+            for evidence, key, path in wanted[scan_id][:limit[scan_id]]:
                 for r in store.attachment_messages(evidence, key):
                     r.update(scan=scan_id, exhibit=scan.exhibit.reference,
                              exhibit_id=scan.exhibit_id, path=path,
@@ -202,4 +208,4 @@ def sent_in(finding: Any) -> SentIn:
     # Time order across the scans (no time last), then where, so the page is the same twice.
     rows.sort(key=lambda r: (r["time"] is None, r["time"] or "", r["exhibit"], r["scan"],
                              r["source_path"] or "", r["source_key"], r["seq"]))
-    return SentIn(rows, not_searched=len(left))
+    return SentIn(rows, not_searched=left)
