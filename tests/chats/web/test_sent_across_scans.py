@@ -178,3 +178,34 @@ def test_a_threads_attachment_without_a_thumbnail_says_why(
     # The picture the thread shows is the grey tile with the same words, no pixel of the item.
     served = client.get(f"/cases/{world['case'].pk}/review/findings/{cut.pk}/thumbnail/")
     assert served.content == pictures.placeholder(f"no thumbnail: {why}").data
+
+
+def test_a_threads_attachment_whose_thumbnail_failed_says_the_scans_reason(
+    world: Any, chat_trees: dict[str, Path], client: Any, tmp_path: Path,
+) -> None:
+    """The phone scanned as the examiner does, with the declared fault: the WhatsApp photo's
+    thumbnail fails to encode (PDQ decoded it); its thread's caption says the scan's reason."""
+    from fellwatch.web.records.models import Finding
+    from fellwatch.web.scans import import_scan_dir
+    from tests.cli_scan import cli_scan
+
+    injected = "OSError: encoder error -2 when writing image file (injected fault)"
+    out = cli_scan(chat_trees["android"], tmp_path / "out", tmp_path / "data",
+                   FELLWATCH_TEST_FAULTS="1",
+                   FELLWATCH_FAULT_THUMBNAIL_FAIL_ON_PATH="/" + fx.ANDROID_MEDIA)
+    import_scan_dir(out, CASE, "JD/1", user="erin.examiner")
+    scan_row = world["exhibit"].scans.get()
+    photo = Finding.objects.get(scan=scan_row, path="/" + fx.ANDROID_MEDIA)
+    assert photo.pdq and photo.error is None
+    client.force_login(world["examiner"])
+    page = client.get(reverse("review-finding", kwargs={
+        "case_id": world["case"].pk, "finding_id": photo.pk})).content.decode()
+    link = re.search(r'class="conversation" href="([^"]+)"', page)
+    assert link is not None and f"no thumbnail: {injected}" in page
+    thread = client.get(link.group(1).replace("&amp;", "&").split("#")[0]).content.decode()
+    figures = [f for f in re.findall(r'<figure class="attachment">(.*?)</figure>', thread, re.S)
+               if f"findings/{photo.pk}/" in f]
+    assert figures and all(f'<span class="no-thumbnail">no thumbnail: {injected}</span>' in f
+                           for f in figures)
+    # Another thread's attachment with a thumbnail says nothing of the kind.
+    assert thread.count("no thumbnail:") == len(figures)
