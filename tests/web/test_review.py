@@ -587,6 +587,61 @@ def test_a_thumbnail_that_failed_in_the_scan_says_why_on_its_tile(
                                      object_id=str(chelsea.pk)).count() == 1
 
 
+def test_a_picture_pdq_could_not_decode_shows_its_own_error_on_its_tile(
+    world: dict[str, Any], tmp_path: Path, client: Client
+) -> None:
+    """A picture cut short: PDQ fails on it (the item's error), so the scan made no thumbnail
+    and kept no thumbnail failure either; the tile, the API and the page say "no thumbnail:
+    <the item's error>" and the picture sent is those words, revealed or not."""
+    from fellwatch.scan.job import scan
+    from fellwatch.settings import ScanSettings
+    from fellwatch.web.review import pictures
+    from fellwatch.web.scans import import_scan_dir
+    from tests.web.review_fixture import pictures as fixture_pictures
+
+    evidence = tmp_path / "JD-1"
+    (evidence / "DCIM").mkdir(parents=True)
+    files = fixture_pictures()
+    coffee_bytes = files["DCIM/coffee.png"]
+    (evidence / "DCIM" / "coffee.png").write_bytes(coffee_bytes)
+    (evidence / "DCIM" / "cut.png").write_bytes(coffee_bytes[:len(coffee_bytes) // 4])
+    out = tmp_path / "out"
+    scan([str(evidence)], out, ScanSettings(workers=1, carve=False), progress=False)
+    import_scan_dir(out, CASE, "JD/1")
+    case = world["case"]
+    found = by_name(world["exhibit"].scans.get().findings.all())
+    cut, coffee = found["cut.png"], found["coffee.png"]
+    assert cut.error and cut.error.startswith("pdq:") and not cut.pdq and cut.needs_person
+    why = pictures.item_error(cut.error)
+    assert why == " ".join(cut.error.split()) and len(why) <= pictures.ERROR_CHARS
+    client.force_login(world["examiner"])
+    tiles = {Path(t["path"]).name: t for t in
+             client.get(f"/api/cases/{case.pk}/review/findings/").json()["findings"]}
+    assert tiles["cut.png"]["thumbnail_error"] == why and "error" not in tiles["cut.png"]
+    assert tiles["coffee.png"]["thumbnail_error"] == ""
+    page = client.get(f"/cases/{case.pk}/review/").content.decode()
+    tile = page.split(f'id="tile-{cut.pk}"')[1].split("</li>")[0]
+    assert f"no thumbnail: {why}" in tile and 'alt="no thumbnail"' in tile
+    words = pictures.placeholder(f"no thumbnail: {why}").data
+    base = f"/cases/{case.pk}/review/findings/{cut.pk}/"
+    assert client.get(f"{base}thumbnail/").content == words
+    assert client.post(f"{base}reveal/").json()["revealed"] is True
+    assert client.get(f"{base}thumbnail/?revealed=1").content == words
+    assert f"no thumbnail: {why}" in client.get(base).content.decode()
+    # An item with an error that has a thumbnail all the same shows it, not the error.
+    assert pictures.thumbnail_failures(str(out), 0, [coffee.key],
+                                       {coffee.key: "exif: ValueError: bad tag"}) == {}
+
+
+def test_an_items_error_on_a_tile_is_one_short_line() -> None:
+    from fellwatch.web.review.pictures import ERROR_CHARS, item_error
+
+    assert item_error("pdq: OSError:\n  broken") == "pdq: OSError: broken"
+    long = item_error("pdq: " + "x" * 500)
+    assert len(long) == ERROR_CHARS and long.endswith("…") and long.startswith("pdq: xxx")
+    assert item_error(None) == ""
+
+
 def test_a_void_case_takes_no_grade_and_no_suggestion(
     world: dict[str, Any], imported: Any, client: Client, tmp_path: Path
 ) -> None:

@@ -164,6 +164,23 @@ class ThumbnailReader:
             raise
         return {key: reason for key, reason in rows}
 
+    def present(self, evidence: int, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` that have a thumbnail (one query on the primary key, no blob read):
+        an item with an error and neither a thumbnail nor a failure row had none made."""
+        if not keys:
+            return set()
+        try:
+            rows = self._db.execute(
+                "SELECT key FROM thumbnails WHERE evidence = ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (evidence, json.dumps(list(keys))),
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a scan made before thumbnails existed
+                return set()
+            raise
+        return {key for (key,) in rows}
+
     def __iter__(self) -> Iterator[tuple[int, str, Thumbnail]]:
         try:
             rows = self._db.execute(

@@ -155,8 +155,9 @@ def counts_of(case: Case, q: Query | None = None) -> dict[str, int]:
 TILE_FIELDS = ("id", "path", "size", "media", "origin", "allocated", "in_archive", "grade",
                "pregrade", "suggestion", "suggestion_source", "category", "candidate_category",
                "candidates", "stack", "has_gps", "date", "content_type", "carved_duplicate_of")
-# Where a tile's thumbnail lives (to say why there is none); not sent with the tile.
-WHERE_FIELDS = ("scan_id", "evidence_index", "key")
+# Where a tile's thumbnail lives and the item's error (to say why there is none); not sent
+# with the tile.
+WHERE_FIELDS = ("scan_id", "evidence_index", "key", "error")
 
 
 def page_of(case: Case, q: Query,
@@ -178,6 +179,7 @@ def page_of(case: Case, q: Query,
     base = f"/cases/{case.pk}/review/findings/"
     for r in rows:
         where = (r.pop("scan_id"), r.pop("evidence_index"), r.pop("key"))
+        r.pop("error")
         r["thumbnail_error"] = failures.get(where, "")
         # Formatted, not reversed: 60 tiles x 3 links were a third of the page's time.
         r["detail_url"] = f"{base}{r['id']}/"
@@ -209,12 +211,17 @@ def _stack_counts(case: Case, q: Query,
 
 def _thumbnail_failures(rows: list[dict[str, Any]]) -> dict[tuple[int, int, str], str]:
     """(scan, evidence index, key) -> why the scan made no thumbnail, for the page's pictures
-    and videos whose thumbnail failed: one query per scan and evidence on the page (a page
-    holds one or two), read from the scans' own stores where the thumbnails live."""
+    and videos whose thumbnail failed or that have an error and no thumbnail: one query per
+    scan and evidence on the page (a page holds one or two; a second when some have an
+    error), read from the scans' own stores where the thumbnails live."""
     wanted: dict[tuple[int, int], list[str]] = {}
+    errors: dict[tuple[int, int], dict[str, str]] = {}
     for r in rows:
         if r["media"]:
-            wanted.setdefault((r["scan_id"], r["evidence_index"]), []).append(r["key"])
+            where = (r["scan_id"], r["evidence_index"])
+            wanted.setdefault(where, []).append(r["key"])
+            if r["error"]:
+                errors.setdefault(where, {})[r["key"]] = r["error"]
     if not wanted:
         return {}
     out_dirs = dict(Scan.objects.filter(id__in={s for s, _ in wanted})
@@ -222,7 +229,8 @@ def _thumbnail_failures(rows: list[dict[str, Any]]) -> dict[tuple[int, int, str]
     found: dict[tuple[int, int, str], str] = {}
     for (scan, evidence), keys in sorted(wanted.items()):
         try:
-            failed = thumbnail_failures(out_dirs[scan], evidence, keys)
+            failed = thumbnail_failures(out_dirs[scan], evidence, keys,
+                                        errors.get((scan, evidence)))
         except Exception:  # a scan folder moved: its tiles' pictures say so themselves
             continue
         found.update({(scan, evidence, key): why for key, why in failed.items()})

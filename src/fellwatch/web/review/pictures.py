@@ -54,21 +54,42 @@ def _thumbnail(finding: Any) -> tuple[Any, str | None]:
         return None, reader.failure(finding.evidence_index, finding.key)
 
 
-def thumbnail_failures(out_dir: str, evidence: int, keys: list[str]) -> dict[str, str]:
-    """Key -> why the scan has no thumbnail of it, for those of `keys` whose thumbnail failed
-    (a gallery page's tiles of one scan and evidence: one query)."""
+ERROR_CHARS = 160  # an item's error on a tile: its gist, not a traceback
+
+
+def item_error(error: str | None) -> str:
+    """The item's own error as a tile shows it: on one line, at most ERROR_CHARS long."""
+    text = " ".join((error or "").split())
+    return text if len(text) <= ERROR_CHARS else text[:ERROR_CHARS - 1].rstrip() + "…"
+
+
+def thumbnail_failures(out_dir: str, evidence: int, keys: list[str],
+                       errors: dict[str, str] | None = None) -> dict[str, str]:
+    """Key -> why the scan has no thumbnail of it, for those of `keys` that have none and a
+    reason (a gallery page's tiles of one scan and evidence: one query, two when some items
+    have an error).
+
+    The reason is the scan's own when making the thumbnail failed; else, for an item of
+    `errors` (key -> the item's error) without a thumbnail, that error shortened: a picture
+    PDQ itself could not decode has an error and no thumbnail (none was made), and "no
+    thumbnail" alone did not say why."""
+    errors = errors or {}
     reader = _reader(out_dir)
     with _READERS_LOCK:
         failures: dict[str, str] = reader.failures(evidence, keys)
-        return failures
+        erred = [k for k in keys if errors.get(k) and k not in failures]
+        made = reader.present(evidence, erred) if erred else set()
+    failures.update({k: item_error(errors[k]) for k in erred if k not in made})
+    return failures
 
 
 def thumbnail_failure(finding: Any) -> str:
     """Why the finding has no thumbnail ("" when it has one, or none was to be made, or the
     scan folder cannot be read: the picture then says so itself)."""
+    errors = {finding.key: finding.error} if finding.error else None
     try:
         return thumbnail_failures(finding.scan.out_dir, finding.evidence_index,
-                                  [finding.key]).get(finding.key, "")
+                                  [finding.key], errors).get(finding.key, "")
     except Exception:  # a missing scan folder: the picture says so itself
         return ""
 
@@ -124,7 +145,7 @@ def picture_of(finding: Any, *, radius: int, revealed: bool = False) -> Picture:
     if thumb is None:
         # Revealed or not, only the words: the scan made no pixels for this item (the
         # original is still one audited request away).
-        return placeholder(no_thumbnail(failed))
+        return placeholder(no_thumbnail(failed or item_error(finding.error)))
     try:
         if revealed:
             with Image.open(io.BytesIO(thumb.data)) as src:

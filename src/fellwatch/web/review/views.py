@@ -125,19 +125,26 @@ def finding(request: HttpRequest, case: Case, finding_id: int) -> HttpResponse:
     from fellwatch.web.chats.reading import anchor, sent_in
 
     found = _finding(request, case, finding_id)
-    chats = sent_in(found)
+    sent = sent_in(found)
+    chats = sent.messages
     record("view", request=request, obj=found, detail={
         "case": case.pk, "page": "finding",
-        "conversations": sorted({c["rank"] for c in chats if c["rank"] is not None})})
-    base = f"/cases/{case.pk}/review/findings/{found.pk}/"
-    conversation_url = reverse("chat-conversation", kwargs={
-        "case_id": case.pk, "exhibit_id": found.scan.exhibit_id, "scan_id": found.scan_id})
+        "conversations": sorted({c["rank"] for c in chats
+                                 if c["rank"] is not None and c["scan"] == found.scan_id}),
+        # The other scans' conversations listed (the same picture sent on another exhibit).
+        "elsewhere": [list(p) for p in sorted({(c["scan"], c["rank"]) for c in chats
+                                               if c["rank"] is not None
+                                               and c["scan"] != found.scan_id})]})
     for c in chats:
         where = anchor(c["source_key"], c["seq"], c.pop("conversation_key"))
+        conversation_url = reverse("chat-conversation", kwargs={
+            "case_id": case.pk, "exhibit_id": c["exhibit_id"], "scan_id": c["scan"]})
         c["url"] = (f"{conversation_url}?rank={c['rank']}#m{where}"
                     if c["rank"] is not None else "")
+    base = f"/cases/{case.pk}/review/findings/{found.pk}/"
     return render(request, "review/finding.html", {
         "case": case, "finding": found, "exhibit": found.scan.exhibit, "chats": chats,
+        "not_searched": sent.not_searched,
         "thumbnail_url": f"{base}thumbnail/", "reveal_url": f"{base}reveal/",
         "thumbnail_error": pictures.thumbnail_failure(found) if found.media else "",
         "grades": found.grades.order_by("at", "pk"), "can_write": can_write(request.user),
