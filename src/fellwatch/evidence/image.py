@@ -166,10 +166,11 @@ class ImageEvidence:
             yield unique(item)
 
     def chunk_check(self) -> ewf_check.ChunkCheck | None:
-        """An E01's chunks verified (libewf hands back the bytes of a chunk that fails its
-        check as if good): once per opened evidence, here, in the process that lists the
-        items, unless `use_chunk_check` gave a remembered outcome. None for other formats
-        and for chunk tables that cannot be followed (libewf's own reads then fail loudly)."""
+        """An E01's chunks verified (libewf hands back a chunk that fails its check, as zeros
+        or as the bytes it has, without an error): once per opened evidence, here, in the
+        process that lists the items, unless `use_chunk_check` gave a remembered outcome.
+        None for other formats and for chunk tables that cannot be followed (libewf's own
+        reads then fail loudly)."""
         if not self._chunks_checked:
             self._chunks_checked = True
             if self.format == "ewf" and self._path.is_file():
