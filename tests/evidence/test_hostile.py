@@ -565,6 +565,37 @@ def test_ext4_directory_whose_entry_block_lies_in_a_bad_e01_chunk_carries_an_err
     assert item.size == 0 and item.key.endswith(f"/00001.00000/{case['directory']}")
 
 
+def test_unreadable_directory_in_a_bad_e01_chunk_names_the_chunk_beside_its_error(
+        hostile_fixtures: HostileFixtures, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ext4-directory")
+    real = image_module.tsk_walk.walk
+    refused: list[int] = []
+
+    class Refusing:  # the file system, but /Listed's entries cannot be read
+        def __init__(self, fs: Any) -> None:
+            self._fs = fs
+            self._listed = int(fs.open(case["directory"]).info.meta.addr)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._fs, name)
+
+        def open_dir(self, inode: int) -> Any:
+            if inode == self._listed:
+                refused.append(inode)
+                raise OSError("reader refused the directory")
+            return self._fs.open_dir(inode=inode)
+
+    def walk(fs: Any, blocks_in_use: Any = None, *, directories: bool = False) -> Any:
+        return real(Refusing(fs), blocks_in_use, directories=directories)
+
+    monkeypatch.setattr(image_module.tsk_walk, "walk", walk)
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ext4-directory")))
+    assert len(refused) == 1
+    assert items[case["directory"]].error == (
+        f"directory unreadable: reader refused the directory; its entries lie in E01 chunk(s) "
+        f"that fail their check {_chunk_named(case)} (Adler-32))")
+
+
 def test_fat_directory_whose_clusters_lie_in_a_bad_e01_chunk_carries_an_error(
         hostile_fixtures: HostileFixtures) -> None:
     case = hostile_fixtures.case("ewf-chunk-fat-directory")
@@ -576,6 +607,19 @@ def test_fat_directory_whose_clusters_lie_in_a_bad_e01_chunk_carries_an_error(
     # The damaged entry's name is gone: fewer pictures are listed than were written.
     assert sum(1 for p in items if p.startswith(case["directory"] + "/")) < 40
     assert "/Other/PLAIN.TXT" in case["outside"] and items["/Other/PLAIN.TXT"].error is None
+
+
+def test_ntfs_directory_whose_index_blocks_lie_in_a_bad_e01_chunk_carries_an_error(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ntfs-index")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ntfs-index")))
+    assert case["directories"] == [case["directory"]] == ["/Notes"]
+    _assert_traced_exactly(case, items)
+    assert items["/Notes"].error.startswith(  # type: ignore[union-attr]
+        f"directory: its entries lie in E01 chunk(s) that fail their check {_chunk_named(case)}")
+    # The resident files' own records are sound: those listed carry no error.
+    assert len(case["outside"]) >= 80
+    assert all(items[p].error is None for p in case["outside"] if p in items)
 
 
 def test_fat_root_in_a_bad_e01_chunk_carries_the_error_for_the_names_it_lost(

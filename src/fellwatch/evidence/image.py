@@ -347,8 +347,9 @@ class ImageEvidence:
     def _trace_directory(self, record: tsk_walk.TskRecord,
                          hits: Callable[[tuple[tuple[int, int], ...]], list[ewf_check.BadChunk]],
                          places: _Places | None, attributed: set[int]) -> bool:
-        """Put the error on a walked directory whose entries or metadata lie in a bad chunk;
-        False (not an item) where neither does."""
+        """Put the error on a walked directory whose entries or metadata lie in a bad chunk
+        (added to the walk's own error on a directory it could not read); False (not an
+        item) for a readable directory untouched by any bad chunk."""
         said = []
         hit = hits(record.extents)
         if hit:
@@ -362,11 +363,14 @@ class ImageEvidence:
                             f"their check ({_chunk_list(meta_hit)})")
                 hit += meta_hit
         if not said:
-            return False
+            return record.error is not None  # unreadable for another reason: still an item
         attributed.update(c.index for c in hit)
-        record.error = ("directory: " + "; ".join(said) + ": its listing may be incomplete "
-                        "(names kept there may be missing, and what is listed from there is not "
-                        "the acquired bytes)")
+        if record.error is not None:  # unreadable (its walk's own error): the likely cause
+            record.error = f"{record.error}; " + "; ".join(said)
+        else:
+            record.error = ("directory: " + "; ".join(said) + ": its listing may be incomplete "
+                            "(names kept there may be missing, and what is listed from there is "
+                            "not the acquired bytes)")
         return True
 
     def _dfvfs_items(self, state: _VolumeState, bad: list[ewf_check.BadChunk],

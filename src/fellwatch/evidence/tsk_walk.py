@@ -380,8 +380,12 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None, *,
             directory = fs.open_dir(inode=dir_inode)
             entries = list(directory)
         except (OSError, RuntimeError) as exception:
+            # With `directories`, its entries' blocks too: damage there may be why.
             yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
-                            error=f"directory unreadable: {tsk_message(exception)}")
+                            error=f"directory unreadable: {tsk_message(exception)}",
+                            extents=(_directory_extents(fs, dir_inode, block_size)
+                                     if directories else ()),
+                            directory=directories)
             continue
         if directories:
             yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
