@@ -108,8 +108,9 @@ def test_a_walk_that_fails_part_way_keeps_what_it_listed_and_records_the_failure
         hostile_fixtures: HostileFixtures, monkeypatch: pytest.MonkeyPatch) -> None:
     real = image_module.tsk_walk.walk
 
-    def breaks_after_one(fs: Any, blocks_in_use: Any = None) -> Iterator[Any]:
-        walk = real(fs, blocks_in_use)
+    def breaks_after_one(fs: Any, blocks_in_use: Any = None, *,
+                         directories: bool = False) -> Iterator[Any]:
+        walk = real(fs, blocks_in_use, directories=directories)
         yield next(walk)
         raise RuntimeError("reader failed in the middle of a directory")
 
@@ -468,8 +469,8 @@ def test_ntfs_files_whose_mft_record_lies_in_a_bad_e01_chunk_carry_an_error_nami
         assert items[path].error is None, path
     chunk = [i for i in items.values() if i.key.endswith(f"ewf-chunk/{case['chunk']:012d}")]
     assert len(chunk) == 1 and chunk[0].error is not None
-    assert "(files whose content or MFT record lies there carry their own error)" in (
-        chunk[0].error)
+    assert ("(files and directories whose content or metadata lies there carry their own "
+            "error)") in chunk[0].error
 
 
 def test_files_walked_through_dfvfs_in_a_bad_e01_chunk_carry_an_error_naming_it(
@@ -494,8 +495,165 @@ def test_files_walked_through_dfvfs_in_a_bad_e01_chunk_carry_an_error_naming_it(
         assert items[path].error is None, path
     chunk = [i for p, i in items.items() if p.startswith(f"/(E01 chunk {case['chunk']} ")]
     assert len(chunk) == 1 and chunk[0].error is not None
-    assert chunk[0].error.endswith("(files whose content or MFT record lies there carry their "
-                                   "own error)")
+    assert chunk[0].error.endswith("(files and directories whose content or metadata lies "
+                                   "there carry their own error)")
+
+
+def _chunk_named(case: dict[str, Any]) -> str:
+    return f"(chunk {case['chunk']} at media offset {case['chunk_offset']}: checksum mismatch"
+
+
+def _assert_traced_exactly(case: dict[str, Any], items: dict[str, Item]) -> None:
+    """Errors on exactly the files and directories the fixture placed in the bad chunk."""
+    named = _chunk_named(case)
+    for path in case["files"]:
+        if path not in items and path.rpartition("/")[0] in case["directories"]:
+            continue  # its name was kept in a damaged directory (libewf gives zeros)
+        error = items[path].error
+        assert error is not None and named in error, (path, error)
+    for path in case["directories"]:
+        error = items[path].error
+        assert error is not None and error.startswith("directory: its "), (path, error)
+        assert named in error and error.endswith(
+            ": its listing may be incomplete (names kept there may be missing, and what is "
+            "listed from there is not the acquired bytes)"), (path, error)
+    traced = set(case["files"]) | set(case["directories"])
+    others = [p for p, i in items.items() if i.error is not None and p not in traced]
+    assert others == [f"/(E01 chunk {case['chunk']} at media offset {case['chunk_offset']})"]
+    assert items[others[0]].error.endswith(  # type: ignore[union-attr]
+        "(files and directories whose content or metadata lies there carry their own error)")
+    # Names kept in a damaged directory may be gone (libewf gives the chunk as zeros); every
+    # other file is listed.
+    for path in case["outside"]:
+        if path.rpartition("/")[0] not in case["directories"]:
+            assert path in items, path
+
+
+def test_ext4_files_whose_inode_lies_in_a_bad_e01_chunk_carry_an_error_naming_it(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ext4-inode")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ext4-inode")))
+    # Inline-data files: the content is in the inode, so no data run leads to the chunk.
+    assert len(case["files"]) >= 64 and len(case["outside"]) >= 64
+    assert case["victim"] in case["files"]
+    _assert_traced_exactly(case, items)
+    for path in case["files"]:
+        assert f"its inode ({items[path].inode}) lies in E01 chunk(s) that fail their check " \
+            f"{_chunk_named(case)}" in (items[path].error or ""), path
+    # Outside the chunk, inline files are read: their content is the bytes written.
+    inline = [p for p in case["outside"] if p.startswith("/Inline/")]
+    assert len(inline) >= 64
+    ev = open_evidence(hostile_fixtures.path("ewf-chunk-ext4-inode"))
+    try:
+        for path in inline:
+            with ev.open_item(items[path]) as stream:
+                assert stream.read() == f"inline note {path[-7:-4]}\n".encode(), path
+    finally:
+        ev.close()
+
+
+def test_ext4_directory_whose_entry_block_lies_in_a_bad_e01_chunk_carries_an_error(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ext4-directory")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ext4-directory")))
+    assert case["directory"] in case["directories"]
+    _assert_traced_exactly(case, items)
+    # The reason it matters: names kept in the damaged block are gone from the listing.
+    listed = [p for p in items if p.startswith(case["directory"] + "/")]
+    assert len(listed) < 60
+    item = items[case["directory"]]
+    assert item.size == 0 and item.key.endswith(f"/00001.00000/{case['directory']}")
+
+
+def test_unreadable_directory_in_a_bad_e01_chunk_names_the_chunk_beside_its_error(
+        hostile_fixtures: HostileFixtures, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ext4-directory")
+    real = image_module.tsk_walk.walk
+    refused: list[int] = []
+
+    class Refusing:  # the file system, but /Listed's entries cannot be read
+        def __init__(self, fs: Any) -> None:
+            self._fs = fs
+            self._listed = int(fs.open(case["directory"]).info.meta.addr)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._fs, name)
+
+        def open_dir(self, inode: int) -> Any:
+            if inode == self._listed:
+                refused.append(inode)
+                raise OSError("reader refused the directory")
+            return self._fs.open_dir(inode=inode)
+
+    def walk(fs: Any, blocks_in_use: Any = None, *, directories: bool = False) -> Any:
+        return real(Refusing(fs), blocks_in_use, directories=directories)
+
+    monkeypatch.setattr(image_module.tsk_walk, "walk", walk)
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ext4-directory")))
+    assert len(refused) == 1
+    assert items[case["directory"]].error == (
+        f"directory unreadable: reader refused the directory; its entries lie in E01 chunk(s) "
+        f"that fail their check {_chunk_named(case)} (Adler-32))")
+
+
+def test_fat_directory_whose_clusters_lie_in_a_bad_e01_chunk_carries_an_error(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-fat-directory")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-fat-directory")))
+    assert case["directories"] == [case["directory"]]
+    _assert_traced_exactly(case, items)
+    assert items[case["directory"]].error.startswith(  # type: ignore[union-attr]
+        f"directory: its entries lie in E01 chunk(s) that fail their check {_chunk_named(case)}")
+    # The damaged entry's name is gone: fewer pictures are listed than were written.
+    assert sum(1 for p in items if p.startswith(case["directory"] + "/")) < 40
+    assert "/Other/PLAIN.TXT" in case["outside"] and items["/Other/PLAIN.TXT"].error is None
+
+
+def test_ntfs_directory_whose_index_blocks_lie_in_a_bad_e01_chunk_carries_an_error(
+        hostile_fixtures: HostileFixtures) -> None:
+    case = hostile_fixtures.case("ewf-chunk-ntfs-index")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-ntfs-index")))
+    assert case["directories"] == [case["directory"]] == ["/Notes"]
+    _assert_traced_exactly(case, items)
+    assert items["/Notes"].error.startswith(  # type: ignore[union-attr]
+        f"directory: its entries lie in E01 chunk(s) that fail their check {_chunk_named(case)}")
+    # The resident files' own records are sound: those listed carry no error.
+    assert len(case["outside"]) >= 80
+    assert all(items[p].error is None for p in case["outside"] if p in items)
+
+
+def test_fat_root_in_a_bad_e01_chunk_carries_the_error_for_the_names_it_lost(
+        hostile_fixtures: HostileFixtures) -> None:
+    # The FAT16 root's fixed sectors and the first directories' clusters share chunk 2: the
+    # root is listed with the error, the directories whose names were in it are not listed.
+    case = hostile_fixtures.case("ewf-chunk-checksum")
+    items = _by_path(_items(hostile_fixtures.path("ewf-chunk-checksum")))
+    assert "/" in case["directories"] and case["directory"] in case["directories"]
+    error = items["/"].error
+    assert error is not None and error.startswith(
+        f"directory: its entries lie in E01 chunk(s) that fail their check {_chunk_named(case)}")
+    assert not [p for p, i in items.items()
+                if (i.error or "").startswith("directory: ") and p not in case["directories"]]
+
+
+def test_ext4_inode_chunk_outcome_is_remembered_by_a_second_scan(
+        hostile_fixtures: HostileFixtures, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from fellwatch.scan.job import scan
+
+    case = hostile_fixtures.case("ewf-chunk-ext4-inode")
+    evidence = tmp_path / "copy.E01"
+    shutil.copy2(hostile_fixtures.path("ewf-chunk-ext4-inode"), evidence)
+    calls = _count_chunk_checks(monkeypatch)
+    first = scan([str(evidence)], tmp_path / "a", ScanSettings(workers=1), progress=False)
+    second = scan([str(evidence)], tmp_path / "b", ScanSettings(workers=1), progress=False)
+    assert len(calls) == 1
+    assert second.run["evidence_hashes"][0]["chunk_check"].startswith("remembered from ")
+    assert first.findings_path.read_bytes() == second.findings_path.read_bytes()
+    expected = len(case["files"]) + len(case["directories"]) + 1  # and the chunk's own item
+    assert first.summary["errors"] == second.summary["errors"] == expected
 
 
 def _count_chunk_checks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:

@@ -12,19 +12,22 @@ from __future__ import annotations
 import errno
 import io
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytsk3
 
-from fellwatch.evidence import dfvfs_adapter, ewf_check, fs_bitmaps, tsk_walk
+from fellwatch.evidence import dfvfs_adapter, ewf_check, ext_inodes, fs_bitmaps, tsk_walk
 from fellwatch.evidence.base import ByteRange, refuse_special_file
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 from fellwatch.evidence.keys import UniqueKeys
 
 _READ_CHUNK = 1 << 20
+# Where each file's metadata lies (inode -> volume byte runs), how it is named in an error
+# ("MFT record (entry {})") and where the content it keeps is said to be.
+_Places = tuple[Callable[[int], tuple[tuple[int, int], ...]], str, str]
 
 
 @dataclass
@@ -163,10 +166,11 @@ class ImageEvidence:
             yield unique(item)
 
     def chunk_check(self) -> ewf_check.ChunkCheck | None:
-        """An E01's chunks verified (libewf hands back the bytes of a chunk that fails its
-        check as if good): once per opened evidence, here, in the process that lists the
-        items, unless `use_chunk_check` gave a remembered outcome. None for other formats
-        and for chunk tables that cannot be followed (libewf's own reads then fail loudly)."""
+        """An E01's chunks verified (libewf hands back a chunk that fails its check, as zeros
+        or as the bytes it has, without an error): once per opened evidence, here, in the
+        process that lists the items, unless `use_chunk_check` gave a remembered outcome.
+        None for other formats and for chunk tables that cannot be followed (libewf's own
+        reads then fail loudly)."""
         if not self._chunks_checked:
             self._chunks_checked = True
             if self.format == "ewf" and self._path.is_file():
@@ -197,7 +201,8 @@ class ImageEvidence:
             if (state is None and holder is not None and holder.walker is not None) or (
                     state is not None and holder is not state):
                 continue
-            files = (" (files whose content or MFT record lies there carry their own error)"
+            files = (" (files and directories whose content or metadata lies there carry "
+                     "their own error)"
                      if chunk.index in attributed else "")
             label = f"/(E01 chunk {chunk.index} at media offset {chunk.offset})"
             out.append(Item(
@@ -260,15 +265,22 @@ class ImageEvidence:
         # declared size is a sparse file (holes read as zeros). Hashing a 1 TiB hole on a
         # 16 MiB volume never ends, so such a stream is recorded, not read.
         fs_bytes = int(fs.info.block_count) * int(fs.info.block_size)
-        # NTFS keeps small files' content (and every file's metadata and run list) inside its
-        # MFT record: a bad chunk there is traced to the files through $MFT's own runs.
-        records = (tsk_walk.ntfs_record_locator(fs, bytes(image.read(0, 512)))
-                   if local and state.filesystem == "ntfs" else None)
-        for record in tsk_walk.walk(fs, blocks_in_use):
+        # A file's metadata (its size, its runs, and for small files its content) lies in its
+        # NTFS MFT record or its ext inode: a bad chunk there is traced to the file through
+        # the file system's own tables. Directories are then walked too, to trace the
+        # chunks that hold their entries (names kept there may be missing from the listing).
+        places = self._metadata_places(state, fs, image) if local else None
+
+        def hits(runs: tuple[tuple[int, int], ...]) -> list[ewf_check.BadChunk]:
+            return [c for lo, hi, c in local if any(a < hi and lo < a + n for a, n in runs)]
+
+        for record in tsk_walk.walk(fs, blocks_in_use, directories=bool(local)):
             stream = record.stream
-            if local and record.extents:
-                hit = [c for lo, hi, c in local
-                       if any(a < hi and lo < a + n for a, n in record.extents)]
+            if record.directory:
+                if not self._trace_directory(record, hits, places, attributed):
+                    continue
+            elif local and record.extents:
+                hit = hits(record.extents)
                 if hit:
                     attributed.update(c.index for c in hit)
                     if record.error is None:
@@ -276,15 +288,15 @@ class ImageEvidence:
                             "content lies in E01 chunk(s) that fail their check ("
                             + _chunk_list(hit)
                             + "): the bytes libewf returns are not the acquired ones, not hashed")
-            if records is not None and record.inode:
-                where = records(record.inode)
-                hit = [c for lo, hi, c in local if any(a < hi and lo < a + n for a, n in where)]
+            if places is not None and record.inode and not record.directory:
+                locate, label, kept = places
+                hit = hits(locate(record.inode))
                 if hit:
                     attributed.update(c.index for c in hit)
-                    said = (f"its MFT record (entry {record.inode}) lies in E01 chunk(s) that "
+                    said = (f"its {label.format(record.inode)} lies in E01 chunk(s) that "
                             f"fail their check ({_chunk_list(hit)})")
                     if record.error is None:
-                        record.error = (f"{said}: its metadata, and content kept in the record, "
+                        record.error = (f"{said}: its metadata, and content kept in {kept}, "
                                         "are not the acquired bytes, not hashed")
                     elif f"E01 chunk {hit[0].index} " not in record.error:
                         record.error = f"{record.error}; {said}"
@@ -313,6 +325,53 @@ class ImageEvidence:
                          record.allocated, record.meta_seq),
                 error=record.error,
             )
+
+    def _metadata_places(self, state: _VolumeState, fs: pytsk3.FS_Info,
+                         image: Any) -> _Places | None:
+        """Where each file's metadata lies in this volume (NTFS MFT records, ext inodes),
+        how to name it and what content it keeps; None for other file systems."""
+        def read(offset: int, length: int) -> bytes:
+            return bytes(image.read(offset, length))
+
+        try:
+            if state.filesystem == "ntfs":
+                records = tsk_walk.ntfs_record_locator(fs, read(0, 512))
+                return (records, "MFT record (entry {})", "the record") if records else None
+            if state.filesystem in ("ext2", "ext3", "ext4"):
+                inodes = ext_inodes.ext_inode_locator(read)
+                return (inodes, "inode ({})", "the inode (inline data)") if inodes else None
+        except (OSError, RuntimeError):
+            pass  # unreadable tables: the chunk's own item still records the damage
+        return None
+
+    def _trace_directory(self, record: tsk_walk.TskRecord,
+                         hits: Callable[[tuple[tuple[int, int], ...]], list[ewf_check.BadChunk]],
+                         places: _Places | None, attributed: set[int]) -> bool:
+        """Put the error on a walked directory whose entries or metadata lie in a bad chunk
+        (added to the walk's own error on a directory it could not read); False (not an
+        item) for a readable directory untouched by any bad chunk."""
+        said = []
+        hit = hits(record.extents)
+        if hit:
+            said.append(f"its entries lie in E01 chunk(s) that fail their check "
+                        f"({_chunk_list(hit)})")
+        if places is not None and record.inode:
+            locate, label, _ = places
+            meta_hit = hits(locate(record.inode))
+            if meta_hit:
+                said.append(f"its {label.format(record.inode)} lies in E01 chunk(s) that fail "
+                            f"their check ({_chunk_list(meta_hit)})")
+                hit += meta_hit
+        if not said:
+            return record.error is not None  # unreadable for another reason: still an item
+        attributed.update(c.index for c in hit)
+        if record.error is not None:  # unreadable (its walk's own error): the likely cause
+            record.error = f"{record.error}; " + "; ".join(said)
+        else:
+            record.error = ("directory: " + "; ".join(said) + ": its listing may be incomplete "
+                            "(names kept there may be missing, and what is listed from there is "
+                            "not the acquired bytes)")
+        return True
 
     def _dfvfs_items(self, state: _VolumeState, bad: list[ewf_check.BadChunk],
                      attributed: set[int]) -> Iterator[Item]:

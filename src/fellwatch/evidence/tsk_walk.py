@@ -55,6 +55,7 @@ ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
 ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 ATTR_HFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_HFS_DATA)
 ATTR_HFS_RSRC = int(pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC)
+ATTR_NTFS_IDXALLOC = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXALLOC)
 
 _FS_NAMES = {
     int(pytsk3.TSK_FS_TYPE_NTFS): "ntfs",
@@ -133,6 +134,9 @@ class TskRecord:
     # Volume-relative (offset, length) byte runs holding the content (not sparse, not
     # resident): what lets a damaged part of the image be traced to the files it holds.
     extents: tuple[tuple[int, int], ...] = ()
+    # A directory as the walk opens it (walk(directories=True)): not content, never an item
+    # unless the place of its entries or metadata is found damaged (docs/evidence.md).
+    directory: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -233,6 +237,10 @@ def _streams(fs_file: Any) -> list[_Stream]:
         if flags & ATTR_NONRESIDENT:
             runs = [(int(r.addr), int(r.len), int(r.flags)) for r in attr]
         name = info.name or None
+        if attr_type == ATTR_DEFAULT:
+            # ext/FAT files have one stream: TSK labels an ext4 inline-data attribute "DATA",
+            # which is not a stream name (read as one, the file had no main stream at all).
+            name = None
         if attr_type == ATTR_HFS_RSRC:
             name = b"rsrc"
         out.append(_Stream(attr_type, int(info.id), name, int(info.size), runs,
@@ -244,8 +252,11 @@ def _streams(fs_file: Any) -> list[_Stream]:
 BlockCheck = Callable[[list[tuple[int, int]]], bool]
 
 
-def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterator[TskRecord]:
-    """Every data stream of every regular file name, allocated and deleted, orphans included."""
+def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None, *,
+         directories: bool = False) -> Iterator[TskRecord]:
+    """Every data stream of every regular file name, allocated and deleted, orphans included;
+    with `directories`, also a record (`directory=True`) for each directory walked, before
+    its entries, with the blocks that hold its entries as extents."""
     ftype = fs_name(fs)
     is_ntfs = ftype == "ntfs"
     is_fat = ftype.startswith("fat") or ftype == "exfat"
@@ -369,9 +380,17 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
             directory = fs.open_dir(inode=dir_inode)
             entries = list(directory)
         except (OSError, RuntimeError) as exception:
+            # With `directories`, its entries' blocks too: damage there may be why.
             yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
-                            error=f"directory unreadable: {tsk_message(exception)}")
+                            error=f"directory unreadable: {tsk_message(exception)}",
+                            extents=(_directory_extents(fs, dir_inode, block_size)
+                                     if directories else ()),
+                            directory=directories)
             continue
+        if directories:
+            yield TskRecord(dir_path or "/", dir_inode, ATTR_DEFAULT, -1, 0, dir_alloc, None,
+                            extents=_directory_extents(fs, dir_inode, block_size),
+                            directory=True)
         for index, entry in enumerate(entries):
             # One bad entry (a reader error on its metadata or attributes) costs that entry,
             # recorded under its name, never the walk.
@@ -382,6 +401,25 @@ def walk(fs: pytsk3.FS_Info, blocks_in_use: BlockCheck | None = None) -> Iterato
                                    dir_alloc, None,
                                    error=f"directory entry unreadable: {tsk_message(exception)}")]
             yield from found
+
+
+def _directory_extents(fs: pytsk3.FS_Info, inode: int,
+                       block_size: int) -> tuple[tuple[int, int], ...]:
+    """Volume-relative byte runs holding a directory's entries: its data (ext, FAT, where
+    TSK gives the FAT12/16 root its fixed sectors) or its NTFS index allocation (the index
+    root sits in the MFT record, traced through that). Empty where TSK gives no runs."""
+    out: list[tuple[int, int]] = []
+    try:
+        for attr in fs.open_meta(inode=inode):
+            info = attr.info
+            if int(info.type) in (ATTR_DEFAULT, ATTR_NTFS_IDXALLOC) and (
+                    int(info.flags) & ATTR_NONRESIDENT):
+                out += [(int(r.addr) * block_size, int(r.len) * block_size) for r in attr
+                        if int(r.len) and int(r.addr)
+                        and not int(r.flags) & (RUN_SPARSE | RUN_FILLER)]
+    except (OSError, RuntimeError):
+        return ()  # the directory's own error, if any, is the walk's to record
+    return tuple(out)
 
 
 def _entry_path(entry: Any, dir_path: str, index: int) -> str:
