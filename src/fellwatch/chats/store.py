@@ -381,8 +381,9 @@ class ChatStore:
           deleted one (a record the app deleted in one copy is the live message of the
           other), then one with the server's id before one still unsent, then a live file
           before a deleted one, then the path, item key and order read. The others are
-          `chat_copies` of it, in no output on their own; the kept one lists them (`chat_kept`: path, item, table, rowid,
-          whether deleted) so an examiner can check either database.
+          `chat_copies` of it, in no output on their own; the kept one lists them
+          (`chat_kept`: path, item, table, rowid, whether deleted) so an examiner can check
+          either database.
         """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
