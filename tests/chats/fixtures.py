@@ -1499,11 +1499,17 @@ def fb_pair_id(line: int) -> str:
     return f"mid.$pair{line:04d}"
 
 
+def fb_pair_offline_id(line: int) -> str:
+    """The offline threading id of RISK's line `line` in the pair (the same in every copy)."""
+    return str(7000 + line)
+
+
 def msys_mailbox(path: Path, lines: Iterable[int], *, deleted: Iterable[int] = (),
-                 benign: bool = False) -> None:
+                 benign: bool = False, unsent: Iterable[int] = ()) -> None:
     """An msys_database_<FB_OWNER> holding RISK's `lines` (1-based) with FB_CONTACT, the
     `deleted` ones written and then deleted (their records left in the file), and with
-    `benign` MSYS's lines with FB_PAIR_OTHER."""
+    `benign` MSYS's lines with FB_PAIR_OTHER. The `unsent` lines have no server id yet: their
+    `message_id` is their offline threading id (`message_id` is NOT NULL in msys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA secure_delete=OFF")
@@ -1517,11 +1523,14 @@ def msys_mailbox(path: Path, lines: Iterable[int], *, deleted: Iterable[int] = (
                    "friendship_status) VALUES (?, ?, ?, 1, ?)",
                    (int(user), name, name.lower().replace(" ", "."), status))
     gone = set(deleted)
+    pending = set(unsent)
     for i in sorted(set(lines) | gone):
         line = RISK[i - 1]
         db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",
-                   (int(FB_CONTACT), KNOWN_UNIX_MS + line.seconds * 1000, fb_pair_id(i),
-                    str(7000 + i), int(FB_OWNER if line.sent else FB_CONTACT), line.text))
+                   (int(FB_CONTACT), KNOWN_UNIX_MS + line.seconds * 1000,
+                    fb_pair_offline_id(i) if i in pending else fb_pair_id(i),
+                    fb_pair_offline_id(i), int(FB_OWNER if line.sent else FB_CONTACT),
+                    line.text))
     if benign:
         for i, line in enumerate(MSYS, start=1):
             db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",

@@ -155,6 +155,22 @@ def test_a_message_unsent_in_one_copy_is_matched_by_its_offline_id(tmp_path: Pat
     assert outputs[0] == outputs[1]
 
 
+def test_an_msys_message_unsent_in_one_copy_is_matched_by_its_offline_id(
+        tmp_path: Path) -> None:
+    """The same in the MSYS mailbox, where an unsent message's `message_id` is its offline
+    threading id (the column is NOT NULL): Messenger's copy has line 3 unsent."""
+    tree = tmp_path / "android"
+    fx.msys_mailbox(tree / fx.FB_PAIR_ORCA, (1, 2, 3), unsent=(3,))
+    fx.msys_mailbox(tree / fx.FB_PAIR_KATANA, (1, 2, 3))
+    findings = _scan(tree, tmp_path / "out")
+    rows = _rows(tmp_path / "out")
+    assert findings["summary"]["messages"] == len(rows) == 3
+    assert sorted(r["message_id"] for r in rows) == [fx.fb_pair_id(i) for i in (1, 2, 3)]
+    (row,) = [r for r in rows if r["message_id"] == fx.fb_pair_id(3)]
+    assert row["source_path"] == "/" + fx.FB_PAIR_KATANA
+    assert row["also_in"] == f"/{fx.FB_PAIR_ORCA} (messages rowid 3)"
+
+
 def test_without_the_offline_id_the_unsent_copy_stays_apart(tmp_path: Path) -> None:
     """The same pair with the offline threading ids cleared: nothing ties the unsent message
     to its sent copy (never the rowid), so it is shown twice, as the app keeps it."""
