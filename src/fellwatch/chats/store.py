@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS chat_offline_keys (
     mailbox TEXT NOT NULL,
     conversation TEXT NOT NULL,
     key TEXT NOT NULL,
+    server TEXT,
     PRIMARY KEY (evidence, source_key, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chat_offline_joined (
@@ -318,7 +319,7 @@ class ChatStore:
             error = outcome.error
             rows: list[tuple[Any, ...]] = []
             keys: list[tuple[int, str, int, str, str]] = []
-            offline: list[tuple[int, str, int, str, str, str]] = []
+            offline: list[tuple[int, str, int, str, str, str, str | None]] = []
             iterator = iter(messages)
             while True:
                 try:
@@ -335,7 +336,9 @@ class ChatStore:
                     keys.append((evidence, key, count, *found))
                 second = offline_key(message) if offline_key is not None else None
                 if second is not None:
-                    offline.append((evidence, key, count, *second))
+                    # With the message's server id (its copy key's), if it has one.
+                    offline.append((evidence, key, count, *second,
+                                    found[1] if found is not None else None))
                 count += 1
                 if len(rows) >= _CHUNK:
                     self._insert_messages(rows, keys, offline)
@@ -356,13 +359,14 @@ class ChatStore:
 
     def _insert_messages(self, rows: list[tuple[Any, ...]],
                          keys: list[tuple[int, str, int, str, str]],
-                         offline: list[tuple[int, str, int, str, str, str]]) -> None:
+                         offline: list[tuple[int, str, int, str, str, str, str | None]],
+                         ) -> None:
         self._db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
                              f"VALUES ({', '.join('?' * 16)})", rows)
         self._db.executemany("INSERT OR REPLACE INTO chat_copy_keys VALUES (?, ?, ?, ?, ?)",
                              keys)
         self._db.executemany(
-            "INSERT OR REPLACE INTO chat_offline_keys VALUES (?, ?, ?, ?, ?, ?)", offline)
+            "INSERT OR REPLACE INTO chat_offline_keys VALUES (?, ?, ?, ?, ?, ?, ?)", offline)
         rows.clear()
         keys.clear()
         offline.clear()
@@ -413,13 +417,13 @@ class ChatStore:
             db.execute("CREATE INDEX IF NOT EXISTS chat_copy_keys_key ON chat_copy_keys "
                        "(evidence, mailbox, key)")
             # (The last column: whether the message has no server id of its own.)
-            cursor = heapq.merge(
-                db.execute("SELECT evidence, mailbox, key, source_key, seq, 0 FROM "
-                           "chat_copy_keys INDEXED BY chat_copy_keys_key "
-                           "ORDER BY evidence, mailbox, key"),
-                db.execute("SELECT evidence, mailbox, key, source_key, seq, 1 FROM "
-                           "chat_offline_joined ORDER BY evidence, mailbox, key"),
-                key=lambda r: r[:3])
+            cursor: Iterator[tuple[Any, ...]] = db.execute(
+                "SELECT evidence, mailbox, key, source_key, seq, 0 FROM chat_copy_keys "
+                "INDEXED BY chat_copy_keys_key ORDER BY evidence, mailbox, key")
+            if db.execute("SELECT 1 FROM chat_offline_joined LIMIT 1").fetchone():
+                cursor = heapq.merge(cursor, db.execute(
+                    "SELECT evidence, mailbox, key, source_key, seq, 1 FROM "
+                    "chat_offline_joined ORDER BY evidence, mailbox, key"), key=lambda r: r[:3])
             look = ("SELECT m.deleted, s.allocated, s.path, m.source_table, m.source_rowid "
                     "FROM chat_messages m JOIN chat_sources s ON s.evidence = m.evidence AND "
                     "s.key = m.source_key WHERE m.evidence=? AND m.source_key=? AND m.seq=?")
@@ -462,26 +466,31 @@ class ChatStore:
         the offline id; where two server ids disagree, the server ids decide and the offline
         id joins nothing. Never within one database, never on a rowid."""
         db = self._db
+        # Only an offline id that some message without a server id has can join anything:
+        # those (few) are looked up, one id at a time, through the index.
+        unsent = db.execute(
+            "SELECT DISTINCT evidence, mailbox, conversation, key FROM chat_offline_keys "
+            "WHERE server IS NULL ORDER BY evidence, mailbox, conversation, key")
+        first = unsent.fetchone()
+        if first is None:
+            return  # every message has its server id: those decide alone (most evidence)
         db.execute("CREATE INDEX IF NOT EXISTS chat_offline_keys_key ON chat_offline_keys "
                    "(evidence, mailbox, conversation, key)")
-        cursor = db.execute(
-            "SELECT o.evidence, o.mailbox, o.conversation, o.key, o.source_key, o.seq, k.key "
-            "FROM chat_offline_keys o INDEXED BY chat_offline_keys_key LEFT JOIN "
-            "chat_copy_keys k ON k.evidence = o.evidence AND k.source_key = o.source_key AND "
-            "k.seq = o.seq ORDER BY o.evidence, o.mailbox, o.conversation, o.key")
+        group = ("SELECT source_key, seq, server FROM chat_offline_keys INDEXED BY "
+                 "chat_offline_keys_key WHERE evidence=? AND mailbox=? AND conversation=? AND "
+                 "key=? ORDER BY source_key, seq")
         joined: list[tuple[int, str, str, str, int]] = []
-        for (evidence, mailbox, conversation, offline), group in itertools.groupby(
-                cursor, key=lambda r: r[:4]):
-            members = list(group)
-            if len({r[4] for r in members}) < 2:
+        for evidence, mailbox, conversation, offline in itertools.chain((first,), unsent):
+            members = db.execute(group, (evidence, mailbox, conversation, offline)).fetchall()
+            if len({r[0] for r in members}) < 2:
                 continue
-            servers = {r[6] for r in members if r[6] is not None}
+            servers = {r[2] for r in members if r[2] is not None}
             if len(servers) > 1:
                 continue
             # (A newline never ends a server id's key in practice; it keeps the offline id's
             # key apart from the server ids of the same mailbox.)
             key = servers.pop() if servers else f"\n{conversation}\n{offline}"
-            joined.extend((evidence, mailbox, key, r[4], r[5]) for r in members if r[6] is None)
+            joined.extend((evidence, mailbox, key, r[0], r[1]) for r in members if r[2] is None)
             if len(joined) >= _CHUNK:
                 db.executemany("INSERT INTO chat_offline_joined VALUES (?, ?, ?, ?, ?)", joined)
                 joined.clear()

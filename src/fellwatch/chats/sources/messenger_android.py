@@ -131,10 +131,15 @@ class MessengerAndroid(ChatSource):
         names: dict[str, str] = {}
         sender_doc = _json(raw_sender)
         key = sender_doc.get("user_key") if isinstance(sender_doc, dict) else None
-        if key and _has_names(db):
-            # Few deleted records: one look-up each.
-            found = db.execute("SELECT first_name, last_name FROM thread_users WHERE "
-                               "user_key=? ORDER BY rowid LIMIT 1", (text_of(key),)).fetchone()
+        if key:
+            # Few deleted records: one look-up each (a schema without those columns gives
+            # the name in the record's own sender, or none).
+            try:
+                found = db.execute("SELECT first_name, last_name FROM thread_users WHERE "
+                                   "user_key=? ORDER BY rowid LIMIT 1",
+                                   (text_of(key),)).fetchone()
+            except sqlite3.OperationalError:
+                found = None
             full = " ".join(p for p in (text_of(found[0]), text_of(found[1])) if p) \
                 if found is not None else ""
             if full:
