@@ -17,6 +17,7 @@ from fellwatch.chats.store import ChatStore, SourceOutcome
 from fellwatch.reports.chats import also_in
 from fellwatch.scan.job import scan
 from fellwatch.settings import ScanSettings
+from fellwatch.web.chats.reading import thread
 from tests.chats import fixtures as fx
 
 ORCA = "data/data/com.facebook.orca/databases/threads_db2"
@@ -150,6 +151,17 @@ def test_a_message_unsent_in_one_copy_is_matched_by_its_offline_id(tmp_path: Pat
         (conversation,) = _doc(out)["conversations"]
         assert conversation["messages"] == len(fx.FB)
         assert sum(s["messages"] - s["copies"] for s in _doc(out)["sources"]) == len(fx.FB)
+        # The thread page of the web app: the same messages, the kept copy naming the other.
+        store = ChatStore.open_finished(out / "scan.sqlite")
+        assert store is not None
+        try:
+            (ranked,) = store.conversations(with_rank=True)
+            page = thread(store, ranked)
+        finally:
+            store.close()
+        assert [m.text for m in page] == [line.text for line in fx.FB]
+        (shared,) = [m for m in page if m.text == fx.FB[1].text]
+        assert [c["path"] for c in shared.also_in] == ["/" + ORCA]
         outputs.append(tuple((out / n).read_bytes() for n in
                              ("findings.json", "messages.csv", "conversations.json")))
     assert outputs[0] == outputs[1]

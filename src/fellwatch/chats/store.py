@@ -215,7 +215,8 @@ class ChatStore:
             "DELETE FROM chat_sources; DELETE FROM chat_messages; "
             "DELETE FROM chat_conversations; DELETE FROM chat_hits; DELETE FROM chat_copy_keys; "
             "DELETE FROM chat_offline_keys; "
-            "DELETE FROM chat_homes; DELETE FROM chat_copies; DELETE FROM chat_kept;")
+            "DELETE FROM chat_homes; DELETE FROM chat_copies; DELETE FROM chat_kept; "
+            "DELETE FROM chat_offline_joined;")
 
     def done(self, evidence: int) -> set[str]:
         rows = self._db.execute("SELECT key FROM chat_sources WHERE evidence=?", (evidence,))
