@@ -812,6 +812,7 @@ DELETABLE = {
     "whatsapp-legacy": ("msgstore_legacy", "whatsapp-android", "messages", "_id"),
     "sms": ("mmssms", "android-sms", "sms", "_id"),
     "ios": ("ios_sms", "ios-sms", "message", "ROWID"),
+    "messenger": ("threads_db2", "messenger-android", "messages", "rowid"),
     "kik-android": ("kik_android", "kik-android", "messagesTable", "_id"),
     "kik-ios": ("kik_ios", "kik-ios", "ZKIKMESSAGE", "Z_PK"),
     "whatsapp-ios": ("chatstorage", "whatsapp-ios", "ZWAMESSAGE", "Z_PK"),
@@ -860,6 +861,8 @@ def add_message(db: sqlite3.Connection, app: str, key: int, i: int, text: str) -
                    "ttl, media) VALUES (?, ?, 1, 0, ?, ?, ?, 0, 0)",
                    (key, TELEGRAM_USER, date, tl_message(key, TELEGRAM_USER, date, text,
                                                          bool(sent)), sent))
+    elif app == "messenger":
+        _threads_db2_message(db, f"mid.$k{key:07d}", bool(sent), ms, text, rowid=key)
     else:
         raise ValueError(app)
 
