@@ -812,6 +812,7 @@ DELETABLE = {
     "whatsapp-legacy": ("msgstore_legacy", "whatsapp-android", "messages", "_id"),
     "sms": ("mmssms", "android-sms", "sms", "_id"),
     "ios": ("ios_sms", "ios-sms", "message", "ROWID"),
+    "messenger": ("threads_db2", "messenger-android", "messages", "rowid"),
     "kik-android": ("kik_android", "kik-android", "messagesTable", "_id"),
     "kik-ios": ("kik_ios", "kik-ios", "ZKIKMESSAGE", "Z_PK"),
     "whatsapp-ios": ("chatstorage", "whatsapp-ios", "ZWAMESSAGE", "Z_PK"),
@@ -860,6 +861,8 @@ def add_message(db: sqlite3.Connection, app: str, key: int, i: int, text: str) -
                    "ttl, media) VALUES (?, ?, 1, 0, ?, ?, ?, 0, 0)",
                    (key, TELEGRAM_USER, date, tl_message(key, TELEGRAM_USER, date, text,
                                                          bool(sent)), sent))
+    elif app == "messenger":
+        _threads_db2_message(db, f"mid.$k{key:07d}", bool(sent), ms, text, rowid=key)
     else:
         raise ValueError(app)
 
@@ -1331,8 +1334,34 @@ FB = [
 ]
 
 
-def threads_db2(path: Path, *, uid: bool = True) -> None:
-    """threads_db2 and, with `uid`, the threads_db2-uid file Messenger keeps beside it."""
+def fb_offline_id(line: int) -> str:
+    """The client's offline threading id of FB's line `line` (1-based), the same in every
+    copy (Messenger's are 19-digit numbers)."""
+    return str(6_900_000_000_000_000_000 + line)
+
+
+def fb_message_id(line: int) -> str:
+    return f"mid.$cAAB{line:08d}"
+
+
+def _threads_db2_message(db: sqlite3.Connection, msg_id: str | None, sent: bool, ms: int,
+                         text: str | None, media: str | None = None,
+                         offline: str | None = None, rowid: int | None = None) -> None:
+    who = FB_OWNER if sent else FB_CONTACT
+    sender = {"email": f"{who}@facebook.com", "user_key": "FACEBOOK:" + who,
+              "name": "Pat Owner" if sent else "Alex Baker"}
+    files = [{"id": "att1", "mime_type": "image/jpeg", "filename": media}] if media else []
+    db.execute("INSERT INTO messages (rowid, msg_id, thread_key, text, sender, timestamp_ms, "
+               "timestamp_sent_ms, attachments, msg_type, offline_threading_id) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+               (rowid, msg_id, FB_THREAD, text, json.dumps(sender, sort_keys=True), ms, ms,
+                json.dumps(files), offline))
+
+
+def threads_db2(path: Path, *, uid: bool = True, unsent: Iterable[int] = ()) -> None:
+    """threads_db2 and, with `uid`, the threads_db2-uid file Messenger keeps beside it. Each
+    message has its offline threading id (`fb_offline_id`); the lines in `unsent` (1-based)
+    have no server id yet (msg_id NULL: sent while offline)."""
     db = sqlite3.connect(path, isolation_level=None)
     db.executescript(THREADS_DB2_SQL)
     db.execute("INSERT INTO threads (thread_key, name, timestamp_ms) VALUES (?, NULL, ?)",
@@ -1340,17 +1369,11 @@ def threads_db2(path: Path, *, uid: bool = True) -> None:
     for user, first, last in ((FB_OWNER, "Pat", "Owner"), (FB_CONTACT, "Alex", "Baker")):
         db.execute("INSERT INTO thread_users (user_key, first_name, last_name, is_friend) "
                    "VALUES (?, ?, ?, 1)", ("FACEBOOK:" + user, first, last))
+    pending = set(unsent)
     for i, line in enumerate(FB, start=1):
-        who = FB_OWNER if line.sent else FB_CONTACT
-        sender = {"email": f"{who}@facebook.com", "user_key": "FACEBOOK:" + who,
-                  "name": "Pat Owner" if line.sent else "Alex Baker"}
-        files = [{"id": "att1", "mime_type": "image/jpeg", "filename": line.media}] \
-            if line.media else []
-        db.execute("INSERT INTO messages (msg_id, thread_key, text, sender, timestamp_ms, "
-                   "timestamp_sent_ms, attachments, msg_type) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-                   (f"mid.$cAAB{i:08d}", FB_THREAD, line.text or None,
-                    json.dumps(sender, sort_keys=True), KNOWN_UNIX_MS + line.seconds * 1000,
-                    KNOWN_UNIX_MS + line.seconds * 1000, json.dumps(files)))
+        _threads_db2_message(db, None if i in pending else fb_message_id(i), line.sent,
+                             KNOWN_UNIX_MS + line.seconds * 1000, line.text or None,
+                             line.media, fb_offline_id(i))
     # A call record: an admin message, not a message.
     db.execute("INSERT INTO messages (msg_id, thread_key, sender, timestamp_ms, msg_type, "
                "generic_admin_message_extensible_data) VALUES ('mid.$call', ?, ?, ?, 0, ?)",
@@ -1360,6 +1383,66 @@ def threads_db2(path: Path, *, uid: bool = True) -> None:
     db.close()
     if uid:
         path.with_name("threads_db2-uid").write_text(FB_OWNER + "\n", encoding="utf-8")
+
+
+THREADS_FREED = 60  # threads_db2 messages added and deleted: enough to free whole pages
+
+
+def threads_db2_text(kind: str, i: int) -> str:
+    return f"threads {kind} {i:03d} see you at the match on saturday"
+
+
+def threads_db2_deleted(path: Path) -> dict[str, list[str]]:
+    """threads_db2 (with its uid file) holding deleted messages, synthetic text only:
+
+    * "freed": THREADS_FREED messages added and deleted with secure_delete off, so their
+      pages go to the freelist with their cells intact;
+    * "wal": then, in WAL mode, messages added (one commit) and every other one deleted with
+      secure_delete on (another), nothing checkpointed: only the older WAL frame keeps them.
+      (The freed ones have rowids from 1000 up, so these do not reuse theirs: the carver
+      takes a recovered rowid once, and drops a record whose rowid a live row has now.)
+
+    Also "kept": the live messages of the WAL transaction. The file and its -wal are copied
+    while the connection is open (closing would checkpoint the WAL into the file)."""
+    work = path.with_suffix(".build")
+    work.mkdir(parents=True, exist_ok=True)
+    target = work / path.name
+    threads_db2(target, uid=False)
+    texts: dict[str, list[str]] = {"freed": [], "wal": [], "kept": []}
+    db = sqlite3.connect(target, isolation_level=None)
+    db.execute("PRAGMA secure_delete=OFF")
+    db.execute("BEGIN")
+    for i in range(THREADS_FREED):
+        text = threads_db2_text("freed", i)
+        _threads_db2_message(db, f"mid.$del{i:05d}", bool(i % 2),
+                             KNOWN_UNIX_MS + 70_000_000 + i * 1000, text,
+                             offline=str(6_800_000_000_000_000_000 + i), rowid=1000 + i)
+        texts["freed"].append(text)
+    db.execute("COMMIT")
+    db.execute("DELETE FROM messages WHERE msg_id LIKE 'mid.$del%'")
+    if not db.execute("PRAGMA freelist_count").fetchone()[0]:
+        raise AssertionError("threads_db2: no page reached the freelist")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("BEGIN")
+    for i in range(6):
+        text = threads_db2_text("wal", i)
+        _threads_db2_message(db, f"mid.$wal{i:05d}", bool(i % 2),
+                             KNOWN_UNIX_MS + 71_000_000 + i * 1000, text)
+        texts["wal" if i % 2 else "kept"].append(text)
+    db.execute("COMMIT")
+    db.execute("PRAGMA secure_delete=ON")
+    db.execute("BEGIN")
+    for i in range(1, 6, 2):
+        db.execute("DELETE FROM messages WHERE msg_id=?", (f"mid.$wal{i:05d}",))
+    db.execute("COMMIT")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target, path)
+    shutil.copyfile(str(target) + "-wal", str(path) + "-wal")
+    db.close()
+    shutil.rmtree(work)
+    path.with_name("threads_db2-uid").write_text(FB_OWNER + "\n", encoding="utf-8")
+    return texts
 
 
 MSYS_SQL = """
@@ -1419,11 +1502,17 @@ def fb_pair_id(line: int) -> str:
     return f"mid.$pair{line:04d}"
 
 
+def fb_pair_offline_id(line: int) -> str:
+    """The offline threading id of RISK's line `line` in the pair (the same in every copy)."""
+    return str(7000 + line)
+
+
 def msys_mailbox(path: Path, lines: Iterable[int], *, deleted: Iterable[int] = (),
-                 benign: bool = False) -> None:
+                 benign: bool = False, unsent: Iterable[int] = ()) -> None:
     """An msys_database_<FB_OWNER> holding RISK's `lines` (1-based) with FB_CONTACT, the
     `deleted` ones written and then deleted (their records left in the file), and with
-    `benign` MSYS's lines with FB_PAIR_OTHER."""
+    `benign` MSYS's lines with FB_PAIR_OTHER. The `unsent` lines have no server id yet: their
+    `message_id` is their offline threading id (`message_id` is NOT NULL in msys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA secure_delete=OFF")
@@ -1437,11 +1526,14 @@ def msys_mailbox(path: Path, lines: Iterable[int], *, deleted: Iterable[int] = (
                    "friendship_status) VALUES (?, ?, ?, 1, ?)",
                    (int(user), name, name.lower().replace(" ", "."), status))
     gone = set(deleted)
+    pending = set(unsent)
     for i in sorted(set(lines) | gone):
         line = RISK[i - 1]
         db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",
-                   (int(FB_CONTACT), KNOWN_UNIX_MS + line.seconds * 1000, fb_pair_id(i),
-                    str(7000 + i), int(FB_OWNER if line.sent else FB_CONTACT), line.text))
+                   (int(FB_CONTACT), KNOWN_UNIX_MS + line.seconds * 1000,
+                    fb_pair_offline_id(i) if i in pending else fb_pair_id(i),
+                    fb_pair_offline_id(i), int(FB_OWNER if line.sent else FB_CONTACT),
+                    line.text))
     if benign:
         for i, line in enumerate(MSYS, start=1):
             db.execute("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, 0, 3)",

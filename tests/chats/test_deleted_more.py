@@ -64,10 +64,12 @@ def test_records_that_overflow_are_followed(tmp_path: Path, app: str) -> None:
     live, found, _ = _deleted(app, path, recover(path.read_bytes()))
     assert set(kept) <= set(live) and not set(found) & set(live)
     assert len(found) == len(set(found))
-    # Measured: 4 of 6. Each one missed either has its overflow chain running through the page
-    # that became the freelist's trunk (its first bytes overwritten there), or its cell's start
-    # is no longer in the file.
-    lost = {1, 9} if app in ("whatsapp", "whatsapp-legacy", "ios", "whatsapp-ios") else {1, 3}
+    # Measured: 4 of 6 (Messenger's threads_db2: 3). Each one missed either has its overflow
+    # chain running through the page that became the freelist's trunk (its first bytes
+    # overwritten there), or its cell's start is no longer in the file (line 9's, in
+    # threads_db2).
+    lost = {1, 9} if app in ("whatsapp", "whatsapp-legacy", "ios", "whatsapp-ios") else \
+        {1, 3, 9} if app == "messenger" else {1, 3}
     assert sorted(found) == sorted(fx.long_text(i) for i in (1, 3, 5, 9, 11, 13) if i not in lost)
 
 

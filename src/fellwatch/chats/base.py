@@ -47,6 +47,9 @@ class Message:
     rowid: int
     attachments: tuple[str, ...] = ()
     deleted: bool = False
+    # The client's id of the message, written before the server gives its own (Messenger's
+    # `offline_threading_id`); "" where the app keeps none. Only a second copy key.
+    offline_id: str = ""
 
 
 def deleted_variant(pattern: str) -> str | None:
@@ -139,6 +142,20 @@ class ChatSource:
         message without the app's own id."""
         return None
 
+    def offline_key(self, message: Message) -> tuple[str, str, str] | None:
+        """(mailbox, conversation, offline id) of a message whose copy in another database may
+        not have the server's id yet (sent while offline): a second copy key, used by
+        `ChatStore.merge_copies` only where the server's ids do not decide. None for most
+        sources and for a message without its client's id."""
+        return None
+
+    def from_deleted_with(self, db: sqlite3.Connection, variant: str, path: str,
+                          row: dict[str, object], rowid: int,
+                          companions: Companions) -> Message | None:
+        """`from_deleted`, for a source whose companion files change what it reads (who the
+        device owner is); most sources need none."""
+        return self.from_deleted(db, variant, path, row, rowid)
+
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:
         """A deleted record of `deleted_tables[variant]` as a Message (`deleted` set), or
@@ -154,11 +171,21 @@ def mailbox_copy_key(source: ChatSource, message: Message) -> tuple[str, str] | 
     the id the app's own message id (the server's `mid.$…`). A message whose account is
     unknown (threads_db2 without its uid file) is never taken for another database's: the
     two apps may be signed in to two different accounts. A message without the app's id
-    (its rowid stands in) has no key."""
+    (its rowid stands in), or whose id is its own offline id (not yet the server's), has no
+    key."""
     if not message.account or not message.message_id or \
-            message.message_id == str(message.rowid):
+            message.message_id == str(message.rowid) or message.message_id == message.offline_id:
         return None
     return f"{source.name}:{message.account}", message.message_id
+
+
+def mailbox_offline_key(source: ChatSource, message: Message) -> tuple[str, str, str] | None:
+    """The second copy key of those sources: the mailbox (as `mailbox_copy_key`), the
+    conversation and the client's offline id. Never for an unknown account or a message
+    without an offline id; never the rowid."""
+    if not message.account or not message.offline_id:
+        return None
+    return f"{source.name}:{message.account}", message.conversation, message.offline_id
 
 
 def named(message: Message, names: Mapping[str, str]) -> Message:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fellwatch.chats import carve, cells
-from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Message, named
+from fellwatch.chats.base import OWNER, ChatSource, ChatSourceError, Companions, Message, named
 from fellwatch.chats.registry import SOURCES, for_path
 from fellwatch.chats.rules import Rules, load_rules
 from fellwatch.chats.scoring import Indicator, Tally, score
@@ -203,7 +203,7 @@ def run_chat_stage(
                 outcome, stream = _read_walked(ev, item, sources, found.siblings, names,
                                                store.item_error(index, item.key))
                 stored, error = store.commit_source(index, item.key, outcome, stream,
-                                                    _copy_key(outcome))
+                                                    *_copy_keys(outcome))
                 databases += 1
                 messages += stored
                 errors += error is not None
@@ -214,7 +214,7 @@ def run_chat_stage(
                 for key, outcome, stream in _archived(
                         ev, holder, members, done, limits, names, store, index):
                     stored, error = store.commit_source(index, key, outcome, stream,
-                                                        _copy_key(outcome))
+                                                        *_copy_keys(outcome))
                     databases += 1
                     messages += stored
                     errors += error is not None
@@ -225,9 +225,15 @@ def run_chat_stage(
     return StageOutcome(databases, messages, errors)
 
 
-def _copy_key(outcome: SourceOutcome) -> Callable[[Message], tuple[str, str] | None] | None:
-    """The copy key of the source that read the database (None where none did)."""
-    return SOURCES.get(outcome.source).copy_key if outcome.source else None
+def _copy_keys(outcome: SourceOutcome) -> tuple[
+        Callable[[Message], tuple[str, str] | None] | None,
+        Callable[[Message], tuple[str, str, str] | None] | None]:
+    """The copy key and offline key of the source that read the database (None where none
+    did)."""
+    if not outcome.source:
+        return None, None
+    source = SOURCES.get(outcome.source)
+    return source.copy_key, source.offline_key
 
 
 def _read_walked(
@@ -280,7 +286,7 @@ def _read_database(
         found = _companions(sibling, item, source)
         messages: Iterator[Message] = with_deleted(
             source, db, variant, item.path, recovered,
-            live=source.read_with(db, variant, item.path, found))
+            live=source.read_with(db, variant, item.path, found), companions=found)
         try:
             contacts = source.contact_names(found) if found else {}
         except Exception:  # a damaged contacts file costs the names, never the messages
@@ -399,7 +405,7 @@ def _expand_for(
 
 
 def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
-                    recovered: Recovered) -> list[Message]:
+                    recovered: Recovered, companions: Companions | None = None) -> list[Message]:
     """The source's deleted messages carved from the database (`carve`: freelist pages, the
     table's freeblocks and unallocated gaps, every WAL frame, the rollback journal's pages),
     marked deleted, each once. A
@@ -436,7 +442,7 @@ def carved_messages(source: ChatSource, db: sqlite3.Connection, variant: str, pa
         row: dict[str, object] = dict(zip(names, found.values, strict=False))
         if alias is not None:
             row[names[alias]] = found.rowid
-        message = source.from_deleted(db, variant, path, row, rowid)
+        message = source.from_deleted_with(db, variant, path, row, rowid, companions or {})
         # A time that does not convert, or falls outside the years of phone messaging, is not
         # a message's: a record pieced together from bytes that only looked like one.
         if message is None or not PLAUSIBLE_YEARS[0] <= (message.time or "")[:4] \
@@ -473,15 +479,16 @@ def _keys(message: Message) -> tuple[tuple[object, ...], tuple[object, ...]]:
 
 
 def with_deleted(source: ChatSource, db: sqlite3.Connection, variant: str, path: str,
-                 recovered: Recovered, live: Iterable[Message] | None = None
-                 ) -> Iterator[Message]:
+                 recovered: Recovered, live: Iterable[Message] | None = None,
+                 companions: Companions | None = None) -> Iterator[Message]:
     """The source's live messages (`live`, or `source.read`), then its carved deleted ones
     that are not a live message (a stale copy of a row since updated, whose rowid was
     overwritten, is one): the carved records are held (few) and checked as the live messages
-    stream past, never the reverse."""
+    stream past, never the reverse. `companions`: the files beside the database, for the
+    sources that read them (`ChatSource.from_deleted_with`)."""
     failed: Exception | None = None
     try:
-        carved = carved_messages(source, db, variant, path, recovered)
+        carved = carved_messages(source, db, variant, path, recovered, companions)
     except Exception as exc:  # the live messages are still read; the failure is recorded
         carved, failed = [], exc
     wanted: dict[tuple[object, ...], list[int]] = {}

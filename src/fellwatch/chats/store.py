@@ -7,7 +7,8 @@ message twice. Conversations are rebuilt from the messages at the end of every r
 gives the same conversations, in the same order, byte for byte.
 
 Two databases may hold copies of one mailbox (Messenger's, kept by both Messenger and the
-Facebook app). Their messages' copy keys (`ChatSource.copy_key`) are stored beside them, and
+Facebook app). Their messages' copy keys (`ChatSource.copy_key`, and the client's offline id,
+`ChatSource.offline_key`) are stored beside them, and
 `merge_copies` decides, from what is stored and not from the order read, which copy of a
 message every output shows and under which database the mailbox's conversations are listed;
 the copies left out are named in the kept message's provenance.
@@ -15,6 +16,7 @@ the copies left out are named in the kept message's provenance.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import posixpath
@@ -78,6 +80,24 @@ CREATE TABLE IF NOT EXISTS chat_copy_keys (
     mailbox TEXT NOT NULL,
     key TEXT NOT NULL,
     PRIMARY KEY (evidence, source_key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_offline_keys (
+    evidence INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    mailbox TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    key TEXT NOT NULL,
+    server TEXT,
+    PRIMARY KEY (evidence, source_key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chat_offline_joined (
+    evidence INTEGER NOT NULL,
+    mailbox TEXT NOT NULL,
+    key TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (evidence, mailbox, key, source_key, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chat_homes (
     evidence INTEGER NOT NULL,
@@ -194,7 +214,9 @@ class ChatStore:
         self._db.executescript(
             "DELETE FROM chat_sources; DELETE FROM chat_messages; "
             "DELETE FROM chat_conversations; DELETE FROM chat_hits; DELETE FROM chat_copy_keys; "
-            "DELETE FROM chat_homes; DELETE FROM chat_copies; DELETE FROM chat_kept;")
+            "DELETE FROM chat_offline_keys; "
+            "DELETE FROM chat_homes; DELETE FROM chat_copies; DELETE FROM chat_kept; "
+            "DELETE FROM chat_offline_joined;")
 
     def done(self, evidence: int) -> set[str]:
         rows = self._db.execute("SELECT key FROM chat_sources WHERE evidence=?", (evidence,))
@@ -281,11 +303,13 @@ class ChatStore:
         outcome: SourceOutcome,
         messages: Iterable[tuple[Message, list[dict[str, Any]]]],
         copy_key: Callable[[Message], tuple[str, str] | None] | None = None,
+        offline_key: Callable[[Message], tuple[str, str, str] | None] | None = None,
     ) -> tuple[int, str | None]:
         """Store one database's messages, its outcome and its item's error, in one transaction.
 
         `copy_key`: the source's (`ChatSource.copy_key`), for a database that may be a copy
-        of another's mailbox; each key is stored with its message for `merge_copies`.
+        of another's mailbox; each key is stored with its message for `merge_copies`, and so
+        is `offline_key`'s (`ChatSource.offline_key`), the second key.
         A failure part-way through `messages` keeps what was read and records why it stopped.
         Returns (messages stored, error recorded).
         """
@@ -296,6 +320,7 @@ class ChatStore:
             error = outcome.error
             rows: list[tuple[Any, ...]] = []
             keys: list[tuple[int, str, int, str, str]] = []
+            offline: list[tuple[int, str, int, str, str, str, str | None]] = []
             iterator = iter(messages)
             while True:
                 try:
@@ -310,11 +335,16 @@ class ChatStore:
                 found = copy_key(message) if copy_key is not None else None
                 if found is not None:
                     keys.append((evidence, key, count, *found))
+                second = offline_key(message) if offline_key is not None else None
+                if second is not None:
+                    # With the message's server id (its copy key's), if it has one.
+                    offline.append((evidence, key, count, *second,
+                                    found[1] if found is not None else None))
                 count += 1
                 if len(rows) >= _CHUNK:
-                    self._insert_messages(rows, keys)
+                    self._insert_messages(rows, keys, offline)
             if rows:
-                self._insert_messages(rows, keys)
+                self._insert_messages(rows, keys, offline)
             db.execute(
                 "INSERT OR REPLACE INTO chat_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (evidence, key, outcome.path, outcome.source, outcome.variant,
@@ -329,13 +359,18 @@ class ChatStore:
         return count, error
 
     def _insert_messages(self, rows: list[tuple[Any, ...]],
-                         keys: list[tuple[int, str, int, str, str]]) -> None:
+                         keys: list[tuple[int, str, int, str, str]],
+                         offline: list[tuple[int, str, int, str, str, str, str | None]],
+                         ) -> None:
         self._db.executemany(f"INSERT OR REPLACE INTO chat_messages ({MESSAGE_COLUMNS}) "
                              f"VALUES ({', '.join('?' * 16)})", rows)
         self._db.executemany("INSERT OR REPLACE INTO chat_copy_keys VALUES (?, ?, ?, ?, ?)",
                              keys)
+        self._db.executemany(
+            "INSERT OR REPLACE INTO chat_offline_keys VALUES (?, ?, ?, ?, ?, ?, ?)", offline)
         rows.clear()
         keys.clear()
+        offline.clear()
 
     def merge_copies(self) -> None:
         """Decide, from the stored messages, what two copies of one mailbox show (rebuilt on
@@ -346,22 +381,26 @@ class ChatStore:
           under one *home* (`chat_homes`): a live file before a deleted one, then the path,
           then the item key. Their messages make one set of conversations, listed under the
           home, so a thread split between the copies is one conversation;
-        - of the messages with the same copy key in two or more of those databases, one is
-          kept: a live record before a recovered deleted one (a record the app deleted in one
-          copy is the live message of the other), then a live file before a deleted one, then
-          the path, item key and order read. The others are `chat_copies` of it, in no output
-          on their own; the kept one lists them (`chat_kept`: path, item, table, rowid,
-          whether deleted) so an examiner can check either database.
+        - of the messages with the same copy key in two or more of those databases (or the
+          same offline id, `_join_offline`), one is kept: a live record before a recovered
+          deleted one (a record the app deleted in one copy is the live message of the
+          other), then one with the server's id before one still unsent, then a live file
+          before a deleted one, then the path, item key and order read. The others are
+          `chat_copies` of it, in no output on their own; the kept one lists them
+          (`chat_kept`: path, item, table, rowid, whether deleted) so an examiner can check
+          either database.
         """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("chat_homes", "chat_copies", "chat_kept"):  # (executescript commits)
+            for table in ("chat_homes", "chat_copies", "chat_kept",  # (executescript commits)
+                          "chat_offline_joined"):
                 db.execute(f"DELETE FROM {table}")
             boxes: dict[tuple[int, str], list[str]] = {}
             for evidence, mailbox, key in db.execute(
-                    "SELECT k.evidence, k.mailbox, k.source_key FROM (SELECT DISTINCT "
-                    "evidence, mailbox, source_key FROM chat_copy_keys) k JOIN chat_sources s "
+                    "SELECT k.evidence, k.mailbox, k.source_key FROM (SELECT evidence, mailbox, "
+                    "source_key FROM chat_copy_keys UNION SELECT evidence, mailbox, source_key "
+                    "FROM chat_offline_keys) k JOIN chat_sources s "
                     "ON s.evidence = k.evidence AND s.key = k.source_key "
                     "ORDER BY k.evidence, k.mailbox, s.allocated DESC, s.path, k.source_key"):
                 boxes.setdefault((evidence, mailbox), []).append(key)
@@ -372,13 +411,20 @@ class ChatStore:
                         homes.setdefault((evidence, key), keys[0])
             db.executemany("INSERT INTO chat_homes VALUES (?, ?, ?)",
                            [(e, k, h) for (e, k), h in sorted(homes.items())])
-            # The keys in their index's order, one message's at a time (no sort of them all);
-            # only a key in two databases or more is looked at further.
+            self._join_offline()
+            # The keys in their index's order, one message's at a time (no sort of them all),
+            # beside the messages the offline ids join to a key (few); only a key in two
+            # databases or more is looked at further.
             db.execute("CREATE INDEX IF NOT EXISTS chat_copy_keys_key ON chat_copy_keys "
                        "(evidence, mailbox, key)")
-            cursor = db.execute(
-                "SELECT evidence, mailbox, key, source_key, seq FROM chat_copy_keys "
+            # (The last column: whether the message has no server id of its own.)
+            cursor: Iterator[tuple[Any, ...]] = db.execute(
+                "SELECT evidence, mailbox, key, source_key, seq, 0 FROM chat_copy_keys "
                 "INDEXED BY chat_copy_keys_key ORDER BY evidence, mailbox, key")
+            if db.execute("SELECT 1 FROM chat_offline_joined LIMIT 1").fetchone():
+                cursor = heapq.merge(cursor, db.execute(
+                    "SELECT evidence, mailbox, key, source_key, seq, 1 FROM "
+                    "chat_offline_joined ORDER BY evidence, mailbox, key"), key=lambda r: r[:3])
             look = ("SELECT m.deleted, s.allocated, s.path, m.source_table, m.source_rowid "
                     "FROM chat_messages m JOIN chat_sources s ON s.evidence = m.evidence AND "
                     "s.key = m.source_key WHERE m.evidence=? AND m.source_key=? AND m.seq=?")
@@ -389,19 +435,20 @@ class ChatStore:
                 if len({r[3] for r in members}) < 2:
                     continue
                 found = []
-                for evidence, _, _, key, seq in members:
+                for evidence, _, _, key, seq, unsent in members:
                     deleted, allocated, path, table, rowid = db.execute(
                         look, (evidence, key, seq)).fetchone()
-                    # The kept copy first: a live record, a live file, then path, key, order.
-                    found.append(((deleted, -allocated, path, key, seq), table, rowid))
+                    # The kept copy first: a live record, one with the server's id, a live
+                    # file, then path, key, order.
+                    found.append(((deleted, unsent, -allocated, path, key, seq), table, rowid))
                 found.sort()
-                (_, _, _, keep_key, keep_seq), *_ = found[0]
+                (_, _, _, _, keep_key, keep_seq), *_ = found[0]
                 rest = found[1:]
                 evidence = members[0][0]
-                copies.extend((evidence, r[0][3], r[0][4], keep_key, keep_seq) for r in rest)
+                copies.extend((evidence, r[0][4], r[0][5], keep_key, keep_seq) for r in rest)
                 kept.append((evidence, keep_key, keep_seq, json.dumps([
-                    {"item": r[0][3], "path": r[0][2], "table": r[1], "rowid": r[2],
-                     "deleted": bool(r[0][0]), "file_deleted": r[0][1] == 0} for r in rest],
+                    {"item": r[0][4], "path": r[0][3], "table": r[1], "rowid": r[2],
+                     "deleted": bool(r[0][0]), "file_deleted": r[0][2] == 0} for r in rest],
                     sort_keys=True, ensure_ascii=False)))
                 if len(kept) >= _CHUNK:
                     self._insert_copies(copies, kept)
@@ -411,6 +458,44 @@ class ChatStore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+
+    def _join_offline(self) -> None:
+        """The messages an offline id makes copies of another (`chat_offline_joined`): in a
+        mailbox, the messages of one conversation with one offline id, in two databases or
+        more. Where those that have a server id all have the same one, the others (no server
+        id yet: still unsent in that copy) take it as their key; where none has one, all take
+        the offline id; where two server ids disagree, the server ids decide and the offline
+        id joins nothing. Never within one database, never on a rowid."""
+        db = self._db
+        # Only an offline id that some message without a server id has can join anything:
+        # those (few) are looked up, one id at a time, through the index.
+        unsent = db.execute(
+            "SELECT DISTINCT evidence, mailbox, conversation, key FROM chat_offline_keys "
+            "WHERE server IS NULL ORDER BY evidence, mailbox, conversation, key")
+        first = unsent.fetchone()
+        if first is None:
+            return  # every message has its server id: those decide alone (most evidence)
+        db.execute("CREATE INDEX IF NOT EXISTS chat_offline_keys_key ON chat_offline_keys "
+                   "(evidence, mailbox, conversation, key)")
+        group = ("SELECT source_key, seq, server FROM chat_offline_keys INDEXED BY "
+                 "chat_offline_keys_key WHERE evidence=? AND mailbox=? AND conversation=? AND "
+                 "key=? ORDER BY source_key, seq")
+        joined: list[tuple[int, str, str, str, int]] = []
+        for evidence, mailbox, conversation, offline in itertools.chain((first,), unsent):
+            members = db.execute(group, (evidence, mailbox, conversation, offline)).fetchall()
+            if len({r[0] for r in members}) < 2:
+                continue
+            servers = {r[2] for r in members if r[2] is not None}
+            if len(servers) > 1:
+                continue
+            # (A newline never ends a server id's key in practice; it keeps the offline id's
+            # key apart from the server ids of the same mailbox.)
+            key = servers.pop() if servers else f"\n{conversation}\n{offline}"
+            joined.extend((evidence, mailbox, key, r[0], r[1]) for r in members if r[2] is None)
+            if len(joined) >= _CHUNK:
+                db.executemany("INSERT INTO chat_offline_joined VALUES (?, ?, ?, ?, ?)", joined)
+                joined.clear()
+        db.executemany("INSERT INTO chat_offline_joined VALUES (?, ?, ?, ?, ?)", joined)
 
     def _insert_copies(self, copies: list[tuple[int, str, int, str, int]],
                        kept: list[tuple[int, str, int, str]]) -> None:

@@ -9,7 +9,9 @@ contact whose `friendship_status` is 0 (the account itself, as ALEAPP reads it).
 (thread events) are not messages. In a one-to-one thread the thread key is the other person's id.
 Deleted records of `messages` are carved (`chats.carve`). The Facebook app and Messenger may
 both keep the account's mailbox: `copy_key` (the account and the server's message id) lets
-the store show a message held by both once (`ChatStore.merge_copies`).
+the store show a message held by both once (`ChatStore.merge_copies`), and `offline_key`
+(the account, thread and `offline_threading_id`, the client's id, a column of this schema) one
+that one copy holds before the server gave its id (its `message_id` is then its offline id).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from fellwatch.chats.base import (
     cols,
     has,
     mailbox_copy_key,
+    mailbox_offline_key,
     text_of,
 )
 from fellwatch.chats.epochs import unix_ms
@@ -60,6 +63,9 @@ class MessengerMsys(ChatSource):
     def copy_key(self, message: Message) -> tuple[str, str] | None:
         return mailbox_copy_key(self, message)
 
+    def offline_key(self, message: Message) -> tuple[str, str, str] | None:
+        return mailbox_offline_key(self, message)
+
     def read(self, db: sqlite3.Connection, variant: str, path: str) -> Iterator[Message]:
         names: dict[str, str] = {}
         for contact, name in db.execute("SELECT id, name FROM contacts ORDER BY rowid"):
@@ -73,25 +79,28 @@ class MessengerMsys(ChatSource):
                     "ORDER BY rowid"):
                 files.setdefault(text_of(message), []).append(text_of(filename))
         admin = "is_admin_message" if has(db, "messages", "is_admin_message") else "0"
-        for rowid, message_id, thread, ts, sender, text, is_admin in db.execute(
+        offline = "offline_threading_id" if has(db, "messages", "offline_threading_id") \
+            else "NULL"
+        for rowid, message_id, thread, ts, sender, text, is_admin, client_id in db.execute(
                 "SELECT rowid, message_id, thread_key, timestamp_ms, sender_id, text, "
-                f"{admin} FROM messages ORDER BY rowid"):
+                f"{admin}, {offline} FROM messages ORDER BY rowid"):
             attachments = tuple(files.get(text_of(message_id), ()))
             if is_admin or (text is None and not attachments):
                 continue
             yield self._message(names, owner, rowid, message_id, thread, ts, sender, text,
-                                attachments)
+                                attachments, offline=client_id)
 
     def from_deleted(self, db: sqlite3.Connection, variant: str, path: str,
                      row: dict[str, object], rowid: int) -> Message | None:
-        message_id, thread, ts, sender, text, is_admin = (row.get(k) for k in (
+        message_id, thread, ts, sender, text, is_admin, client_id = (row.get(k) for k in (
             "message_id", "thread_key", "timestamp_ms", "sender_id", "text",
-            "is_admin_message"))
+            "is_admin_message", "offline_threading_id"))
         # The columns' own types (message_id TEXT NOT NULL, the keys and times integers):
         # anything else is another table's record or bytes that only looked like one.
         if not (isinstance(message_id, str) and message_id and isinstance(ts, int)
                 and isinstance(thread, int | str) and isinstance(sender, int | str)
-                and (text is None or isinstance(text, str)) and is_admin in (None, 0)):
+                and (text is None or isinstance(text, str)) and is_admin in (None, 0)
+                and (client_id is None or isinstance(client_id, str | int))):
             return None
         attachments: tuple[str, ...] = ()
         if has(db, "attachments", "message_id") and has(db, "attachments", "filename"):
@@ -109,11 +118,12 @@ class MessengerMsys(ChatSource):
             if found is not None and found[0]:
                 names[who] = text_of(found[0])
         return self._message(names, self._owner(db, path), rowid, message_id, thread, ts,
-                             sender, text, attachments, deleted=True)
+                             sender, text, attachments, deleted=True, offline=client_id)
 
     def _message(self, names: dict[str, str], owner: str | None, rowid: int,
                  message_id: object, thread: object, ts: object, sender: object,
-                 text: object, attachments: tuple[str, ...], deleted: bool = False) -> Message:
+                 text: object, attachments: tuple[str, ...], deleted: bool = False,
+                 offline: object = None) -> Message:
         def shown(user: str) -> str:
             return f"{user} ({names[user]})" if user in names else user
 
@@ -127,6 +137,7 @@ class MessengerMsys(ChatSource):
             sender=OWNER if sent else shown(sender_id),
             recipients=(shown(chat),) if sent else (OWNER,), text=text_of(text),
             table="messages", rowid=rowid, attachments=attachments, deleted=deleted,
+            offline_id=text_of(offline),
         )
 
     @staticmethod
