@@ -23,7 +23,6 @@ Why the shape is what it is:
 from __future__ import annotations
 
 import contextlib
-import errno
 import gzip
 import io
 import struct
@@ -36,6 +35,7 @@ from typing import IO, Any, BinaryIO, Self, TypeVar, cast
 
 from fellwatch.evidence.item import Item, ItemError
 from fellwatch.evidence.names import display_name
+from fellwatch.evidence.streams import PositionedStream
 from fellwatch.signals.filetype import is_archive, sniff
 
 KiB = 1 << 10
@@ -804,7 +804,7 @@ def _without_zip64_extensible_data(
     return cast(IO[bytes], _Spliced(source, record, bytes(fields) + tail[rel + length:]))
 
 
-class _Spliced(io.RawIOBase):
+class _Spliced(PositionedStream):
     """A seekable view: the first `keep` bytes of a stream, then `end` from memory."""
 
     def __init__(self, source: IO[bytes], keep: int, end: bytes) -> None:
@@ -812,30 +812,9 @@ class _Spliced(io.RawIOBase):
         self._source = source
         self._keep = keep
         self._end = end
-        self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._pos + offset
-        elif whence == io.SEEK_END:
-            target = self._keep + len(self._end) + offset
-        else:
-            raise ValueError(f"invalid whence ({whence})")
-        if target < 0:
-            raise OSError(errno.EINVAL, "negative seek position")
-        self._pos = target
-        return target
-
-    def tell(self) -> int:
-        return self._pos
+    def _length(self) -> int:
+        return self._keep + len(self._end)
 
     def read(self, size: int | None = -1) -> bytes:
         left = self._keep + len(self._end) - self._pos

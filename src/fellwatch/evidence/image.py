@@ -9,7 +9,6 @@ through dfVFS, allocated files only. See docs/evidence.md for the path, key and 
 
 from __future__ import annotations
 
-import errno
 import io
 import struct
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from fellwatch.evidence import dfvfs_adapter, ewf_check, ext_inodes, fs_bitmaps,
 from fellwatch.evidence.base import ByteRange, refuse_special_file
 from fellwatch.evidence.item import EvidenceError, Item, ItemError
 from fellwatch.evidence.keys import UniqueKeys
+from fellwatch.evidence.streams import PositionedStream
 
 _READ_CHUNK = 1 << 20
 # Where each file's metadata lies (inode -> volume byte runs), how it is named in an error
@@ -503,7 +503,7 @@ def _chunk_list(chunks: list[ewf_check.BadChunk]) -> str:
     return "; ".join(f"chunk {c.index} at media offset {c.offset}: {c.reason}" for c in chunks[:4])
 
 
-class _TskStream(io.RawIOBase):
+class _TskStream(PositionedStream):
     """One data attribute of a TSK file, read with read_random in large pieces."""
 
     def __init__(self, fs_file: Any, attr_type: int, attr_id: int, size: int) -> None:
@@ -512,26 +512,9 @@ class _TskStream(io.RawIOBase):
         self._type = attr_type
         self._id = attr_id
         self._size = size
-        self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            self._pos = offset
-        elif whence == io.SEEK_CUR:
-            self._pos += offset
-        else:
-            self._pos = self._size + offset
-        self._pos = max(self._pos, 0)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
+    def _length(self) -> int:
+        return self._size
 
     def readinto(self, buffer: Any) -> int:
         want = min(len(buffer), self._size - self._pos, 16 * _READ_CHUNK)
@@ -553,7 +536,7 @@ class _TskStream(io.RawIOBase):
         return n
 
 
-class _DfvfsStream(io.RawIOBase):
+class _DfvfsStream(PositionedStream):
     """A dfVFS file object as a seekable raw stream.
 
     Seekable so that an archive reader goes straight to what it needs: a zip behind a prefix
@@ -566,14 +549,7 @@ class _DfvfsStream(io.RawIOBase):
     def __init__(self, file_object: Any) -> None:
         super().__init__()
         self._file = file_object
-        self._pos = 0
         self._size: int | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
 
     def _length(self) -> int:
         if self._size is None:
@@ -582,25 +558,6 @@ class _DfvfsStream(io.RawIOBase):
             except (OSError, RuntimeError) as exception:
                 raise ItemError(f"size unreadable: {' '.join(str(exception).split())}") from None
         return self._size
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            target = offset
-        elif whence == io.SEEK_CUR:
-            target = self._pos + offset
-        elif whence == io.SEEK_END:
-            target = self._length() + offset
-        else:
-            raise ValueError(f"invalid whence ({whence})")
-        if target < 0:
-            # As a file does (zipfile's end-record search relies on OSError here).
-            raise OSError(errno.EINVAL, "negative seek position")
-        # Only remembered: the file object is moved by the next read, if one comes.
-        self._pos = target
-        return target
-
-    def tell(self) -> int:
-        return self._pos
 
     def readinto(self, buffer: Any) -> int:
         want = min(len(buffer), 16 * _READ_CHUNK, self._length() - self._pos)
