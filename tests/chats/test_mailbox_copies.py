@@ -5,8 +5,6 @@ live message."""
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,40 +16,29 @@ from fellwatch.chats.sqlite_image import open_in_memory, recover
 from fellwatch.chats.stage import with_deleted
 from fellwatch.chats.store import ChatStore, SourceOutcome
 from fellwatch.reports.chats import also_in
-from fellwatch.scan.job import scan
-from fellwatch.settings import ScanSettings
 from fellwatch.web.chats.reading import thread
 from tests.chats import fixtures as fx
+from tests.chats.outputs import conversations_json, messages_csv, scan_findings
 
 ORCA = "/" + fx.FB_PAIR_ORCA
 KATANA = "/" + fx.FB_PAIR_KATANA
 
 
-def _scan(evidence: Path, out: Path) -> dict[str, Any]:
-    return scan([str(evidence)], out, ScanSettings(workers=1), progress=False).findings
 
-
-def _rows(out: Path) -> list[dict[str, str]]:
-    with (out / "messages.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _doc(out: Path) -> dict[str, Any]:
-    return json.loads((out / "conversations.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
     tree = fx.facebook_pair_tree(tmp_path_factory.mktemp("pair") / "android")
     out = tmp_path_factory.mktemp("pair-scan") / "out"
-    return tree, out, _scan(tree, out)
+    return tree, out, scan_findings(tree, out)
 
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     tree = fx.facebook_single_tree(tmp_path_factory.mktemp("single") / "android")
     out = tmp_path_factory.mktemp("single-scan") / "out"
-    return out, _scan(tree, out)
+    return out, scan_findings(tree, out)
 
 
 def test_the_fixture_holds_overlapping_copies_and_a_deleted_record(
@@ -80,13 +67,13 @@ def test_the_fixture_holds_overlapping_copies_and_a_deleted_record(
 def test_a_message_both_apps_hold_is_counted_once(
         pair: tuple[Path, Path, dict[str, Any]]) -> None:
     _, out, findings = pair
-    rows = _rows(out)
+    rows = messages_csv(out)
     ids = [r["message_id"] for r in rows]
     assert sorted(ids) == sorted([fx.fb_pair_id(i) for i in range(1, len(fx.RISK) + 1)]
                                  + ["mid.$benign0001", "mid.$benign0002"])
     # Every output gives the same count: the timeline, the summary, the conversations, and
     # the databases' own counts less the copies shown under the other database.
-    doc = _doc(out)
+    doc = conversations_json(out)
     assert findings["summary"]["messages"] == len(rows) == 12
     assert sum(c["messages"] for c in doc["conversations"]) == len(rows)
     by_path = {s["path"]: s for s in doc["sources"]}
@@ -105,7 +92,7 @@ def test_a_message_both_apps_hold_is_counted_once(
 
 def test_provenance_lists_both_databases(pair: tuple[Path, Path, dict[str, Any]]) -> None:
     _, out, _ = pair
-    rows = {r["message_id"]: r for r in _rows(out)}
+    rows = {r["message_id"]: r for r in messages_csv(out)}
     for i in (4, 5, 6, 7):  # in both: the Facebook app's copy (first path) kept
         row = rows[fx.fb_pair_id(i)]
         assert row["source_path"] == KATANA and row["deleted"] == "False"
@@ -123,13 +110,13 @@ def test_a_deleted_record_does_not_duplicate_the_other_copys_live_message(
     """Line 2 is live in Messenger's copy and a recovered deleted record in the Facebook
     app's: shown once, as the live message, with the deleted record as its other copy."""
     _, out, _ = pair
-    rows = [r for r in _rows(out) if r["message_id"] == fx.fb_pair_id(2)]
+    rows = [r for r in messages_csv(out) if r["message_id"] == fx.fb_pair_id(2)]
     assert len(rows) == 1
     (row,) = rows
     assert (row["source_path"], row["deleted"], row["text"]) == (ORCA, "False", fx.RISK[1].text)
     assert row["also_in"].startswith(f"{KATANA} (messages rowid -")
     assert row["also_in"].endswith(", deleted record)")
-    assert not [r for r in _rows(out) if r["deleted"] == "True"]
+    assert not [r for r in messages_csv(out) if r["deleted"] == "True"]
 
 
 def test_the_ranking_is_what_one_copy_gives(pair: tuple[Path, Path, dict[str, Any]],
@@ -142,8 +129,8 @@ def test_the_ranking_is_what_one_copy_gives(pair: tuple[Path, Path, dict[str, An
         return [{k: v for k, v in c.items() if k not in ("source", "also_in", "evidence")}
                 for c in doc["conversations"]]
 
-    assert ranked(_doc(out)) == ranked(_doc(one))
-    risk = _doc(out)["conversations"][0]
+    assert ranked(conversations_json(out)) == ranked(conversations_json(one))
+    risk = conversations_json(out)["conversations"][0]
     assert risk["conversation"] == fx.FB_CONTACT and risk["flagged"]
     for name in ("messages", "conversations", "flagged_conversations"):
         assert findings["summary"][name] == one_findings["summary"][name], name
@@ -152,7 +139,7 @@ def test_the_ranking_is_what_one_copy_gives(pair: tuple[Path, Path, dict[str, An
         return [(r["time"], r["conversation"], r["message_id"], r["direction"], r["sender"],
                  r["text"], r["indicators"]) for r in rows]
 
-    assert timeline(_rows(out)) == timeline(_rows(one))
+    assert timeline(messages_csv(out)) == timeline(messages_csv(one))
 
 
 def test_the_thread_takes_its_messages_from_both_copies(
@@ -175,7 +162,7 @@ def test_the_thread_takes_its_messages_from_both_copies(
 def test_a_rerun_is_byte_identical(pair: tuple[Path, Path, dict[str, Any]],
                                    tmp_path: Path) -> None:
     tree, out, _ = pair
-    _scan(tree, tmp_path / "again")
+    scan_findings(tree, tmp_path / "again")
     for name in ("findings.json", "messages.csv", "conversations.json"):
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
@@ -246,12 +233,12 @@ def test_the_older_threads_db2_held_by_both_apps_is_shown_once(tmp_path: Path) -
     for rel in paths:
         (tree / rel).parent.mkdir(parents=True)
         fx.threads_db2(tree / rel)
-    findings = _scan(tree, tmp_path / "out")
-    rows = _rows(tmp_path / "out")
+    findings = scan_findings(tree, tmp_path / "out")
+    rows = messages_csv(tmp_path / "out")
     assert findings["summary"]["messages"] == len(rows) == len(fx.FB)
     assert {r["source_path"] for r in rows} == {"/" + paths[0]}
     assert all(r["also_in"].startswith(f"/{paths[1]} (messages rowid ") for r in rows)
-    (conversation,) = _doc(tmp_path / "out")["conversations"]
+    (conversation,) = conversations_json(tmp_path / "out")["conversations"]
     assert conversation["messages"] == len(fx.FB)
     assert [o["path"] for o in conversation["also_in"]] == ["/" + paths[1]]
 
@@ -275,9 +262,9 @@ def test_a_killed_scan_resumes_to_the_same_choice(
 
     monkeypatch.setattr(stage.ChatStore, "commit_source", die_after_one)
     with pytest.raises(KeyboardInterrupt):
-        _scan(tree, tmp_path / "killed")
+        scan_findings(tree, tmp_path / "killed")
     monkeypatch.setattr(stage.ChatStore, "commit_source", real)
-    _scan(tree, tmp_path / "killed")
+    scan_findings(tree, tmp_path / "killed")
     for name in ("findings.json", "messages.csv", "conversations.json"):
         assert (out / name).read_bytes() == (tmp_path / "killed" / name).read_bytes(), name
 

@@ -4,8 +4,6 @@ its offline threading id."""
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +13,16 @@ from fellwatch.chats.sqlite_image import open_in_memory, recover
 from fellwatch.chats.stage import with_deleted
 from fellwatch.chats.store import ChatStore, SourceOutcome
 from fellwatch.reports.chats import also_in
-from fellwatch.scan.job import scan
-from fellwatch.settings import ScanSettings
 from fellwatch.web.chats.reading import thread
 from tests.chats import fixtures as fx
+from tests.chats.outputs import conversations_json, messages_csv, scan_findings
 
 ORCA = "data/data/com.facebook.orca/databases/threads_db2"
 KATANA = "data/data/com.facebook.katana/databases/threads_db2"
 SOURCE = SOURCES.get("messenger-android")
 
 
-def _scan(evidence: Path, out: Path) -> dict[str, Any]:
-    return scan([str(evidence)], out, ScanSettings(workers=1), progress=False).findings
 
-
-def _rows(out: Path) -> list[dict[str, str]]:
-    with (out / "messages.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _doc(out: Path) -> dict[str, Any]:
-    return json.loads((out / "conversations.json").read_text(encoding="utf-8"))
 
 
 def _read(path: Path, with_uid: bool = True) -> list[Message]:
@@ -109,9 +96,9 @@ def test_a_scan_shows_them_marked_counted_alike_and_reruns_identically(tmp_path:
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / run
-        findings = _scan(phone, out)
-        rows = _rows(out)
-        doc = _doc(out)
+        findings = scan_findings(phone, out)
+        rows = messages_csv(out)
+        doc = conversations_json(out)
         total = len(fx.FB) + len(texts["kept"]) + len(texts["freed"]) + len(texts["wal"])
         assert findings["summary"]["messages"] == len(rows) == total
         assert sum(c["messages"] for c in doc["conversations"]) == total
@@ -140,17 +127,18 @@ def test_a_message_unsent_in_one_copy_is_matched_by_its_offline_id(tmp_path: Pat
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / run
-        findings = _scan(tree, out)
-        rows = _rows(out)
+        findings = scan_findings(tree, out)
+        rows = messages_csv(out)
         assert findings["summary"]["messages"] == len(rows) == len(fx.FB)
         assert sorted(r["message_id"] for r in rows) == [fx.fb_message_id(i)
                                                          for i in (1, 2, 3)]
         (row,) = [r for r in rows if r["message_id"] == fx.fb_message_id(2)]
         assert row["source_path"] == "/" + KATANA and row["text"] == fx.FB[1].text
         assert row["also_in"] == f"/{ORCA} (messages rowid 2)"
-        (conversation,) = _doc(out)["conversations"]
+        (conversation,) = conversations_json(out)["conversations"]
         assert conversation["messages"] == len(fx.FB)
-        assert sum(s["messages"] - s["copies"] for s in _doc(out)["sources"]) == len(fx.FB)
+        sources = conversations_json(out)["sources"]
+        assert sum(s["messages"] - s["copies"] for s in sources) == len(fx.FB)
         # The thread page of the web app: the same messages, the kept copy naming the other.
         store = ChatStore.open_finished(out / "scan.sqlite")
         assert store is not None
@@ -174,8 +162,8 @@ def test_an_msys_message_unsent_in_one_copy_is_matched_by_its_offline_id(
     tree = tmp_path / "android"
     fx.msys_mailbox(tree / fx.FB_PAIR_ORCA, (1, 2, 3), unsent=(3,))
     fx.msys_mailbox(tree / fx.FB_PAIR_KATANA, (1, 2, 3))
-    findings = _scan(tree, tmp_path / "out")
-    rows = _rows(tmp_path / "out")
+    findings = scan_findings(tree, tmp_path / "out")
+    rows = messages_csv(tmp_path / "out")
     assert findings["summary"]["messages"] == len(rows) == 3
     assert sorted(r["message_id"] for r in rows) == [fx.fb_pair_id(i) for i in (1, 2, 3)]
     (row,) = [r for r in rows if r["message_id"] == fx.fb_pair_id(3)]
@@ -196,8 +184,8 @@ def test_without_the_offline_id_the_unsent_copy_stays_apart(tmp_path: Path) -> N
         db.execute("UPDATE messages SET offline_threading_id = NULL")
         db.commit()
         db.close()
-    findings = _scan(tree, tmp_path / "out")
-    rows = _rows(tmp_path / "out")
+    findings = scan_findings(tree, tmp_path / "out")
+    rows = messages_csv(tmp_path / "out")
     assert findings["summary"]["messages"] == len(rows) == len(fx.FB) + 1
     assert [r["source_path"] for r in rows if r["text"] == fx.FB[1].text] == [
         "/" + KATANA, "/" + ORCA]

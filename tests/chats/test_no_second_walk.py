@@ -3,7 +3,6 @@ databases inside archives in the evidence are read too."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from pathlib import Path
@@ -19,15 +18,7 @@ from fellwatch.scan.job import scan
 from fellwatch.settings import ScanSettings
 from fellwatch.store.located import decode_item, encode_item
 from tests.chats import fixtures as fx
-
-
-def _scan(evidence: Path, out: Path) -> dict[str, Any]:
-    return scan([str(evidence)], out, ScanSettings(workers=1), progress=False).findings
-
-
-def _messages(out: Path) -> list[dict[str, str]]:
-    with (out / "messages.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+from tests.chats.outputs import messages_csv, scan_findings
 
 
 def _stored(out: Path) -> list[tuple[Any, ...]]:
@@ -63,7 +54,7 @@ class _NoWalk:
 def test_the_stage_reopens_what_the_item_pass_kept(chat_trees: dict[str, Path],
                                                    tmp_path: Path) -> None:
     out = tmp_path / "out"
-    findings = _scan(chat_trees["android"], out)
+    findings = scan_findings(chat_trees["android"], out)
     before = _stored(out)
     ev = _NoWalk(chat_trees["android"])
     try:
@@ -88,7 +79,7 @@ def test_a_store_without_kept_locators_falls_back_to_a_walk(chat_trees: dict[str
                                                             tmp_path: Path) -> None:
     """A scan resumed from a store written before `located` existed reads the same chats."""
     out = tmp_path / "out"
-    _scan(chat_trees["android"], out)
+    scan_findings(chat_trees["android"], out)
     db = sqlite3.connect(out / "scan.sqlite")
     db.execute("DELETE FROM located")
     db.execute("INSERT OR REPLACE INTO meta VALUES ('located', '\"incomplete\"')")
@@ -136,7 +127,7 @@ def nested_trees(chat_trees: dict[str, Path], tmp_path_factory: pytest.TempPathF
 
 def _timeline(out: Path, prefix: str) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
-    for r in _messages(out):
+    for r in messages_csv(out):
         path = r["source_path"]
         assert path.startswith(prefix), path
         rows.append((r["time"], r["app"], r["conversation"], r["message_id"], r["direction"],
@@ -151,18 +142,18 @@ def test_chat_databases_inside_an_archive_in_the_evidence(
     prefix: str,
 ) -> None:
     plain = tmp_path / "plain"
-    _scan(chat_trees["android"], plain)
+    scan_findings(chat_trees["android"], plain)
     out = tmp_path / kind
-    findings = _scan(nested_trees[kind], out)
+    findings = scan_findings(nested_trees[kind], out)
     assert _timeline(out, prefix) == _timeline(plain, "/")
     # WAL-only messages: the -wal beside msgstore.db in the same archive folder was applied.
     assert {"wal only message one", "wal only message two"} <= {
-        r["text"] for r in _messages(out)}
+        r["text"] for r in messages_csv(out)}
     # The encrypted Signal database is an error on its member's item, like on a plain tree.
     errors = {i["path"]: i["error"] for i in findings["items"] if i["error"]}
     assert "encrypted database" in errors[prefix + fx.ANDROID_SIGNAL]
     # The attachment is tied to the picture inside the same archive.
-    photo = next(r for r in _messages(out) if r["attachments"].endswith("WA0001.jpg"))
+    photo = next(r for r in messages_csv(out) if r["attachments"].endswith("WA0001.jpg"))
     item = next(i for i in findings["items"] if i["key"] == photo["attachment_items"])
     assert item["path"] == prefix + fx.ANDROID_MEDIA
     doc = json.loads((out / "conversations.json").read_text())

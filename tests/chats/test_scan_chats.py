@@ -3,41 +3,30 @@ everywhere, byte-identical reruns, resume without double counting, failures on t
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
 
 from fellwatch.chats import stage
-from fellwatch.scan.job import scan
-from fellwatch.settings import ScanSettings
 from tests.chats import fixtures as fx
-
-
-def _scan(evidence: Path, out: Path) -> dict:
-    return scan([str(evidence)], out, ScanSettings(workers=1), progress=False).findings
-
-
-def _messages(out: Path) -> list[dict[str, str]]:
-    with (out / "messages.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+from tests.chats.outputs import messages_csv, scan_findings
 
 
 def _timeline(out: Path) -> list[tuple[str, ...]]:
     return [(r["time"], r["app"], r["conversation"], r["message_id"], r["direction"],
-             r["sender"], r["text"], r["source_path"], r["indicators"]) for r in _messages(out)]
+             r["sender"], r["text"], r["source_path"], r["indicators"]) for r in messages_csv(out)]
 
 
 @pytest.fixture(scope="module")
 def android_zip_scan(chat_trees: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("scan") / "zip"
-    return out, _scan(chat_trees["android.zip"], out)
+    return out, scan_findings(chat_trees["android.zip"], out)
 
 
 def test_every_message_on_one_timeline(android_zip_scan) -> None:
     out, _ = android_zip_scan
-    rows = _messages(out)
+    rows = messages_csv(out)
     wa = len(fx.RISK) + len(fx.PARENT) + len(fx.CLUB)
     telegram = len(fx.TELEGRAM) + 1  # and a service message
     assert len(rows) == (wa + len(fx.WAL_ONLY) + wa + len(fx.SMS) + len(fx.MMS) + telegram
@@ -53,7 +42,7 @@ def test_same_counts_in_every_output(android_zip_scan) -> None:
     out, findings = android_zip_scan
     summary = findings["summary"]
     doc = json.loads((out / "conversations.json").read_text())
-    assert summary["messages"] == len(_messages(out)) == sum(
+    assert summary["messages"] == len(messages_csv(out)) == sum(
         c["messages"] for c in doc["conversations"])
     assert summary["conversations"] == len(doc["conversations"])
     flagged = [c for c in doc["conversations"] if c["flagged"]]
@@ -86,7 +75,7 @@ def test_the_risk_conversation_is_ranked_first_with_its_reasons(android_zip_scan
 
 def test_attachments_are_items_of_the_evidence(android_zip_scan) -> None:
     out, findings = android_zip_scan
-    photo = next(r for r in _messages(out)
+    photo = next(r for r in messages_csv(out)
                  if r["app"] == "WhatsApp" and r["attachments"].endswith("WA0001.jpg"))
     assert photo["attachment_items"] == "/" + fx.ANDROID_MEDIA
     item = next(i for i in findings["items"] if i["path"] == "/" + fx.ANDROID_MEDIA)
@@ -105,13 +94,13 @@ def test_folder_zip_tar_and_ext4_give_the_same_messages(
     zip_out, _ = android_zip_scan
     expected = _timeline(zip_out)
     for kind in ("android", "android.tar", "android.ext4"):
-        _scan(chat_trees[kind], tmp_path / kind)
+        scan_findings(chat_trees[kind], tmp_path / kind)
         assert _timeline(tmp_path / kind) == expected, kind
 
 
 def test_ios_extraction_as_tar(chat_trees: dict[str, Path], tmp_path: Path) -> None:
-    findings = _scan(chat_trees["ios.tar"], tmp_path / "ios")
-    rows = _messages(tmp_path / "ios")
+    findings = scan_findings(chat_trees["ios.tar"], tmp_path / "ios")
+    rows = messages_csv(tmp_path / "ios")
     apps = {r["app"] for r in rows}
     assert apps == {"iMessage/SMS", "WhatsApp", "Kik"}
     assert fx.IOS_ATTRIBUTED in {r["text"] for r in rows}
@@ -125,7 +114,7 @@ def test_ios_extraction_as_tar(chat_trees: dict[str, Path], tmp_path: Path) -> N
 def test_rerun_is_byte_identical(chat_trees: dict[str, Path], android_zip_scan,
                                  tmp_path: Path) -> None:
     first, _ = android_zip_scan
-    _scan(chat_trees["android.zip"], tmp_path / "again")
+    scan_findings(chat_trees["android.zip"], tmp_path / "again")
     for name in ("findings.json", "messages.csv", "conversations.json"):
         assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
@@ -147,15 +136,15 @@ def test_a_killed_chat_stage_resumes_without_double_counting(
 
     monkeypatch.setattr(stage.ChatStore, "commit_source", die_after_two)
     with pytest.raises(KeyboardInterrupt):
-        _scan(chat_trees["android.zip"], out)
+        scan_findings(chat_trees["android.zip"], out)
     monkeypatch.setattr(stage.ChatStore, "commit_source", real)
-    _scan(chat_trees["android.zip"], out)
+    scan_findings(chat_trees["android.zip"], out)
     for name in ("findings.json", "messages.csv", "conversations.json"):
         assert (complete / name).read_bytes() == (out / name).read_bytes(), name
 
 
 def test_hostile_databases(chat_trees: dict[str, Path], tmp_path: Path) -> None:
-    findings = _scan(chat_trees["hostile"], tmp_path / "hostile")
+    findings = scan_findings(chat_trees["hostile"], tmp_path / "hostile")
     errors = {i["path"]: i["error"] for i in findings["items"] if i["error"]}
     assert "truncated database" in errors["/data/data/com.whatsapp/databases/msgstore.db"]
     unknown = errors["/data/data/com.whatsapp.w4b/databases/msgstore.db"]
@@ -190,8 +179,8 @@ def test_deleted_messages_reach_the_timeline_marked(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     fx.msgstore_current(path)
     texts = set(fx.delete_some(path, "whatsapp"))
-    findings = _scan(tmp_path / "phone", tmp_path / "out")
-    rows = _messages(tmp_path / "out")
+    findings = scan_findings(tmp_path / "phone", tmp_path / "out")
+    rows = messages_csv(tmp_path / "out")
     deleted = [r for r in rows if r["deleted"] == "True"]
     assert deleted and {r["text"] for r in deleted} <= texts
     assert not [r for r in rows if r["deleted"] == "False" and r["text"] in texts]
@@ -211,7 +200,7 @@ def test_a_deleted_database_file_is_read(tmp_path: Path) -> None:
         mtools(spec, "mmd", folder)
     mtools(spec, "mcopy", db, "::/data/com.whatsapp/databases/msgstore.db")
     mtools(spec, "mdel", "::/data/com.whatsapp/databases/msgstore.db")
-    findings = _scan(image, tmp_path / "out")
+    findings = scan_findings(image, tmp_path / "out")
     assert findings["summary"]["messages"] == sum(len(lines) for _, lines in fx.CONVERSATIONS)
     doc = json.loads((tmp_path / "out" / "conversations.json").read_text())
     (source,) = doc["sources"]
@@ -222,7 +211,7 @@ def test_a_deleted_database_file_is_read(tmp_path: Path) -> None:
 def test_evidence_without_chat_databases_gets_no_chat_files(tmp_path: Path) -> None:
     (tmp_path / "ev").mkdir()
     (tmp_path / "ev" / "notes.txt").write_text("nothing to see", encoding="utf-8")
-    findings = _scan(tmp_path / "ev", tmp_path / "out")
+    findings = scan_findings(tmp_path / "ev", tmp_path / "out")
     assert not (tmp_path / "out" / "messages.csv").exists()
     assert not (tmp_path / "out" / "conversations.json").exists()
     summary = findings["summary"]

@@ -3,7 +3,6 @@ from a database built from its app's schema, then through a whole scan of an ext
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from fellwatch.chats.base import OWNER, ChatSourceError, Message
 from fellwatch.chats.registry import SOURCES, for_path
 from fellwatch.chats.sources.snapchat_android import message_text, participants
 from fellwatch.chats.sqlite_image import open_in_memory, recover
-from fellwatch.scan.job import scan
-from fellwatch.settings import ScanSettings
 from tests.chats import fixtures as fx
+from tests.chats.outputs import messages_csv, scan_findings
 
 
 def _read(name: str, path: Path, companions: dict[str, bytes] | None = None,
@@ -198,25 +196,18 @@ def test_paths_of_the_new_sources() -> None:
 # --- through a whole scan ------------------------------------------------------------------
 
 
-def _scan(evidence: Path, out: Path) -> dict:
-    return scan([str(evidence)], out, ScanSettings(workers=1), progress=False).findings
-
-
-def _rows(out: Path) -> list[dict[str, str]]:
-    with (out / "messages.csv").open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 @pytest.fixture(scope="module")
 def more_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     tree = fx.android_more_tree(tmp_path_factory.mktemp("more") / "android")
     out = tmp_path_factory.mktemp("more-scan") / "out"
-    return tree, out, _scan(tree, out)
+    return tree, out, scan_findings(tree, out)
 
 
 def test_every_new_app_on_the_timeline(more_scan: tuple[Path, Path, dict]) -> None:
     _, out, findings = more_scan
-    rows = _rows(out)
+    rows = messages_csv(out)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["app"]] = counts.get(row["app"], 0) + 1
@@ -262,6 +253,6 @@ def test_the_instagram_risk_conversation_is_flagged(more_scan: tuple[Path, Path,
 def test_the_new_sources_rerun_byte_identical(more_scan: tuple[Path, Path, dict],
                                               tmp_path: Path) -> None:
     tree, first, _ = more_scan
-    _scan(tree, tmp_path / "again")
+    scan_findings(tree, tmp_path / "again")
     for name in ("findings.json", "messages.csv", "conversations.json"):
         assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name

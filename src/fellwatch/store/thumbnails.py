@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 ThumbnailKind = Literal["picture", "strip"]
 
@@ -150,36 +150,28 @@ class ThumbnailReader:
 
     def failures(self, evidence: int, keys: Sequence[str]) -> dict[str, str]:
         """Key -> reason, for those of `keys` whose thumbnail failed (one query for a page)."""
-        if not keys:
-            return {}
-        try:
-            rows = self._db.execute(
-                "SELECT key, reason FROM thumbnail_failures WHERE evidence = ? "
-                "AND key IN (SELECT value FROM json_each(?))",
-                (evidence, json.dumps(list(keys))),
-            ).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):  # a scan made before failures were kept
-                return {}
-            raise
+        rows = self._of_keys("SELECT key, reason FROM thumbnail_failures", evidence, keys)
         return {key: reason for key, reason in rows}
 
     def present(self, evidence: int, keys: Sequence[str]) -> set[str]:
         """Those of `keys` that have a thumbnail (one query on the primary key, no blob read):
         an item with an error and neither a thumbnail nor a failure row had none made."""
+        return {key for (key,) in self._of_keys("SELECT key FROM thumbnails", evidence, keys)}
+
+    def _of_keys(self, select: str, evidence: int, keys: Sequence[str]) -> list[Any]:
+        """`select`'s rows for those of `keys` in `evidence`; none from a scan made before the
+        table existed (thumbnails, then their failures, came in later versions)."""
         if not keys:
-            return set()
+            return []
         try:
-            rows = self._db.execute(
-                "SELECT key FROM thumbnails WHERE evidence = ? "
-                "AND key IN (SELECT value FROM json_each(?))",
+            return self._db.execute(
+                f"{select} WHERE evidence = ? AND key IN (SELECT value FROM json_each(?))",
                 (evidence, json.dumps(list(keys))),
             ).fetchall()
         except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):  # a scan made before thumbnails existed
-                return set()
+            if "no such table" in str(exc):
+                return []
             raise
-        return {key for (key,) in rows}
 
     def __iter__(self) -> Iterator[tuple[int, str, Thumbnail]]:
         try:
