@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from fellwatch.registry import Registry
+from fellwatch.signals.pictures import MAX_PIXELS_PER_BYTE
 
 MiB = 1 << 20
 # A carved picture larger than this (decoded) is not test-decoded (memory stays bounded).
@@ -28,12 +29,13 @@ MAX_VERIFY_PIXELS = 40_000_000
 # Test-decoding costs the pixels a picture declares, which its bytes need not back: an 82-byte
 # lossless WebP may declare 6 000 x 6 000 (libwebp allocates 144 MB, then fails: ~57 ms), and
 # free space can hold thousands of them (256 KiB of them took 183 s). Real pictures declare far
-# fewer pixels a byte (photos 1-10, flat PNG or GIF graphics up to ~1 500), so the candidates
-# of one range may decode DECODE_PIXELS_FREE plus DECODE_PIXELS_PER_BYTE for every byte from
+# fewer pixels a byte (the bound one picture is held to, signals.pictures), so the candidates
+# of one range may decode DECODE_PIXELS_FREE plus that many pixels for every byte from
 # the range's first candidate to the end of the current one; past that, a candidate is a
-# fragment that says why (its offset and length stay in the findings).
+# fragment that says why (its offset and length stay in the findings). Over a range, not per
+# candidate: candidates may overlap, each claiming the rest of the space.
 DECODE_PIXELS_FREE = 256_000_000
-DECODE_PIXELS_PER_BYTE = 4096
+DECODE_PIXELS_PER_BYTE = MAX_PIXELS_PER_BYTE
 
 
 class NotACandidate(Exception):
